@@ -1,0 +1,30 @@
+//! The one error type of marque-connect.
+
+use std::path::PathBuf;
+
+/// A connector that could not run: its definition is wrong, an input cannot be read, or the lake
+/// refused a write. Bad *rows* are not errors: they are quarantined.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{path}: {message}")]
+    Definition { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a readable Parquet file: {message}")]
+    Parquet { path: PathBuf, message: String },
+    #[error(transparent)]
+    Lake(#[from] marque_lake::LakeError),
+    #[error("building the {table} batch: {source}")]
+    Arrow {
+        table: String,
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+}
+
+/// Result with [`ConnectError`].
+pub type Result<T, E = ConnectError> = std::result::Result<T, E>;

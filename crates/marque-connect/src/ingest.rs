@@ -1,0 +1,287 @@
+//! Running a connector: one batch per input file, written exactly once to the raw table, the
+//! `quarantine` table and the `ingest_batches` log.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{BinaryBuilder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use marque_core::canonical;
+use marque_lake::{Commit, Lake, WriteMode};
+use sha2::{Digest, Sha256};
+
+use crate::read::read_file;
+use crate::rows::QuarantinedRow;
+use crate::{ConnectError, ConnectorDef, Result};
+
+/// The table of rows that could not be landed.
+pub const QUARANTINE_TABLE: &str = "quarantine";
+/// The log of ingestion batches.
+pub const BATCHES_TABLE: &str = "ingest_batches";
+
+fn utc_micros() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// Schema of the `quarantine` table.
+pub fn quarantine_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("connector", DataType::Utf8, false),
+        Field::new("batch_id", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("line", DataType::Int64, false),
+        Field::new("byte_offset", DataType::Int64, false),
+        Field::new("raw", DataType::Binary, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("quarantined_at", utc_micros(), false),
+    ]))
+}
+
+/// Schema of the `ingest_batches` table.
+pub fn batches_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("batch_id", DataType::Utf8, false),
+        Field::new("connector", DataType::Utf8, false),
+        Field::new("domain", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("file_size", DataType::Int64, false),
+        Field::new("content_sha256", DataType::Utf8, false),
+        Field::new("rows_read", DataType::Int64, false),
+        Field::new("rows_landed", DataType::Int64, false),
+        Field::new("rows_quarantined", DataType::Int64, false),
+        Field::new("started_at", utc_micros(), false),
+        Field::new("duration_ms", DataType::Int64, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("error", DataType::Utf8, true),
+    ]))
+}
+
+/// Where a connector finds its input.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// The directory the connector's `source.path` glob is relative to.
+    pub input_dir: PathBuf,
+}
+
+/// What happened to one input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchStatus {
+    Landed,
+    /// The same connector already landed this exact file; nothing was written.
+    AlreadyLoaded,
+    Failed(String),
+}
+
+/// The outcome of one batch (one input file).
+#[derive(Debug, Clone)]
+pub struct BatchReport {
+    pub connector: String,
+    pub file: String,
+    pub batch_id: String,
+    pub rows_read: u64,
+    pub rows_landed: u64,
+    pub rows_quarantined: u64,
+    pub status: BatchStatus,
+    pub duration_ms: u64,
+}
+
+/// The identity of an input file: size and SHA-256 of its content.
+fn fingerprint(path: &Path) -> Result<(u64, String)> {
+    let io = |source| ConnectError::Io { path: path.to_path_buf(), source };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// The batch id of a file for a connector: stable across reruns, different for any change of
+/// connector, path, size or content.
+pub fn batch_id(connector: &str, file: &str, size: u64, content_sha256: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [connector, file, &size.to_string(), content_sha256] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    format!("{connector}-{}", &hex::encode(h.finalize())[..20])
+}
+
+/// The input files of a connector, sorted, with their paths relative to the input dir.
+pub fn input_files(def: &ConnectorDef, input_dir: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let pattern = input_dir.join(&def.source.path);
+    let pattern = pattern.to_string_lossy();
+    let paths = glob::glob(&pattern).map_err(|e| ConnectError::Definition {
+        path: def.path.clone(),
+        message: format!("source.path {:?} is not a valid glob: {e}", def.source.path),
+    })?;
+    let mut files: Vec<(PathBuf, String)> = paths
+        .flatten()
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let rel = p.strip_prefix(input_dir).unwrap_or(&p).to_string_lossy().into_owned();
+            (p, rel)
+        })
+        .collect();
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(files)
+}
+
+/// Ingests every input file of `def` not yet loaded. Files that fail are reported with
+/// [`BatchStatus::Failed`] and logged; the others still land.
+pub async fn ingest_connector(lake: &Lake, def: &ConnectorDef, opts: &IngestOptions) -> Result<Vec<BatchReport>> {
+    let mut reports = Vec::new();
+    for (path, rel) in input_files(def, &opts.input_dir)? {
+        reports.push(ingest_file(lake, def, &path, &rel).await?);
+    }
+    Ok(reports)
+}
+
+async fn ingest_file(lake: &Lake, def: &ConnectorDef, path: &Path, rel: &str) -> Result<BatchReport> {
+    let started = Instant::now();
+    let started_at = now_micros();
+    let (size, sha) = fingerprint(path)?;
+    let id = batch_id(&def.name, rel, size, &sha);
+    let mut report = BatchReport {
+        connector: def.name.clone(),
+        file: rel.to_string(),
+        batch_id: id.clone(),
+        rows_read: 0,
+        rows_landed: 0,
+        rows_quarantined: 0,
+        status: BatchStatus::Landed,
+        duration_ms: 0,
+    };
+    if lake.committed(BATCHES_TABLE, &id).await?.is_some() {
+        report.status = BatchStatus::AlreadyLoaded;
+        return Ok(report);
+    }
+    let source = def
+        .source_domain()
+        .map_err(|e| ConnectError::Definition { path: def.path.clone(), message: e.to_string() })?;
+    // Reading is CPU-bound; keep it off the async workers.
+    let (def2, path2, rel2, id2) = (def.clone(), path.to_path_buf(), rel.to_string(), id.clone());
+    let read = tokio::task::spawn_blocking(move || read_file(&def2, &path2, &rel2, &id2))
+        .await
+        .unwrap_or_else(|e| Err(ConnectError::Definition { path: path.to_path_buf(), message: format!("reader stopped: {e}") }));
+    let outcome = match read {
+        Ok(o) => o,
+        Err(e) => {
+            report.status = BatchStatus::Failed(e.to_string());
+            report.duration_ms = started.elapsed().as_millis() as u64;
+            log_batch(lake, def, &report, size, &sha, started_at, None).await?;
+            return Ok(report);
+        }
+    };
+    report.rows_read = outcome.rows_read;
+    report.rows_landed = outcome.rows_landed;
+    report.rows_quarantined = outcome.quarantined.len() as u64;
+    // Order matters for crash recovery: quarantine, then rows, then the log entry that marks the
+    // batch complete. Each write carries the batch id, so a rerun skips what already landed.
+    if !outcome.quarantined.is_empty() {
+        let q = quarantine_batch(&def.name, &id, rel, &outcome.quarantined)?;
+        lake.write(QUARANTINE_TABLE, quarantine_schema(), vec![q], WriteMode::Append, Commit::batch(&id)).await?;
+    }
+    if outcome.rows_landed > 0 {
+        let commit = Commit::batch(&id).with("connector", def.name.as_str()).with("file", rel);
+        lake.write(canonical::raw_table(source), canonical::raw_schema(source), outcome.batches, WriteMode::Append, commit)
+            .await?;
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    log_batch(lake, def, &report, size, &sha, started_at, Some(&id)).await?;
+    Ok(report)
+}
+
+fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+fn quarantine_batch(connector: &str, batch_id: &str, file: &str, rows: &[QuarantinedRow]) -> Result<RecordBatch> {
+    let n = rows.len();
+    let mut connector_col = StringBuilder::new();
+    let mut batch_col = StringBuilder::new();
+    let mut file_col = StringBuilder::new();
+    let mut line = Int64Builder::with_capacity(n);
+    let mut offset = Int64Builder::with_capacity(n);
+    let mut raw = BinaryBuilder::new();
+    let mut reason = StringBuilder::new();
+    let mut at = TimestampMicrosecondBuilder::with_capacity(n);
+    let now = now_micros();
+    for r in rows {
+        connector_col.append_value(connector);
+        batch_col.append_value(batch_id);
+        file_col.append_value(file);
+        line.append_value(r.line as i64);
+        offset.append_value(r.byte_offset as i64);
+        raw.append_value(&r.raw);
+        reason.append_value(&r.reason);
+        at.append_value(now);
+    }
+    RecordBatch::try_new(
+        quarantine_schema(),
+        vec![
+            Arc::new(connector_col.finish()),
+            Arc::new(batch_col.finish()),
+            Arc::new(file_col.finish()),
+            Arc::new(line.finish()),
+            Arc::new(offset.finish()),
+            Arc::new(raw.finish()),
+            Arc::new(reason.finish()),
+            Arc::new(at.finish().with_timezone("UTC")),
+        ],
+    )
+    .map_err(|source| ConnectError::Arrow { table: QUARANTINE_TABLE.into(), source })
+}
+
+/// Appends the batch's log row; `complete` carries the batch id for finished batches only, so a
+/// failed file is retried on the next run.
+async fn log_batch(
+    lake: &Lake,
+    def: &ConnectorDef,
+    r: &BatchReport,
+    size: u64,
+    sha: &str,
+    started_at: i64,
+    complete: Option<&str>,
+) -> Result<()> {
+    let (status, error) = match &r.status {
+        BatchStatus::Failed(e) => ("failed", Some(e.as_str())),
+        _ => ("landed", None),
+    };
+    let s = |v: &str| Arc::new(arrow::array::StringArray::from(vec![v])) as arrow::array::ArrayRef;
+    let i = |v: u64| Arc::new(arrow::array::Int64Array::from(vec![v as i64])) as arrow::array::ArrayRef;
+    let batch = RecordBatch::try_new(
+        batches_schema(),
+        vec![
+            s(&r.batch_id),
+            s(&r.connector),
+            s(&def.domain),
+            s(&r.file),
+            i(size),
+            s(sha),
+            i(r.rows_read),
+            i(r.rows_landed),
+            i(r.rows_quarantined),
+            Arc::new(arrow::array::TimestampMicrosecondArray::from(vec![started_at]).with_timezone("UTC")),
+            i(r.duration_ms),
+            s(status),
+            Arc::new(arrow::array::StringArray::from(vec![error])),
+        ],
+    )
+    .map_err(|source| ConnectError::Arrow { table: BATCHES_TABLE.into(), source })?;
+    let commit = match complete {
+        Some(id) => Commit::batch(id),
+        None => Commit::default(),
+    };
+    lake.write(BATCHES_TABLE, batches_schema(), vec![batch], WriteMode::Append, commit).await?;
+    Ok(())
+}

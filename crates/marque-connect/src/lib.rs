@@ -1,0 +1,36 @@
+//! # marque-connect: source systems declared, not coded
+//!
+//! A connector is a TOML file in `connectors/` that says where a source system's exports are,
+//! how they are encoded (CSV with delimiter, quoting, header and encoding — UTF-8, UTF-8 with
+//! BOM, GBK/GB18030 —, JSON Lines, or Parquet), which domain they feed (sales, after-sales,
+//! marketing, app) and how each source column maps to a canonical field, with per-field parsing
+//! (date formats, time zones, amounts in 万, full-width digits, spreadsheet-mangled numbers).
+//! See `connectors/README.md` for the format; [`ConnectorDef`] is its Rust form.
+//!
+//! Ingestion is a pipeline of small stages:
+//!
+//! ```text
+//!  file ──read──► records (bytes + position) ──decode──► text fields ──map/parse──► canonical row
+//!                      │                              │                      │
+//!                      └──────────── any failure: QuarantinedRow (raw bytes, position, reason)
+//! ```
+//!
+//! Every record read ends in exactly one of two places: the domain's raw table or the
+//! `quarantine` table, so `rows read = rows landed + rows quarantined` holds per batch. A batch is
+//! one input file; its identity is the connector name plus the file's path, size and content
+//! hash, and it is written with that identity as the Delta transaction id, so a rerun — after
+//! success or after a crash at any point — lands nothing twice (see [`ingest`]).
+
+mod decode;
+mod definition;
+mod error;
+pub mod ingest;
+mod parse;
+mod read;
+mod rows;
+
+pub use definition::{ConnectorDef, FieldDef, Format, SourceDef};
+pub use error::{ConnectError, Result};
+pub use ingest::{BatchReport, IngestOptions, ingest_connector};
+pub use read::{ReadOutcome, read_file};
+pub use rows::{QuarantinedRow, Value};

@@ -1,0 +1,195 @@
+//! Parsing source text into typed canonical values: dates and timestamps in the formats Chinese
+//! systems export, amounts (commas, ¥, 万), numbers that spreadsheets mangled.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use marque_core::text::halfwidth;
+
+/// Date formats tried when a connector gives none.
+pub const DEFAULT_DATE_FORMATS: &[&str] = &["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y.%m.%d", "%d/%m/%Y"];
+
+/// Date-time formats tried when a connector gives none (after RFC 3339).
+pub const DEFAULT_TIMESTAMP_FORMATS: &[&str] = &[
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M",
+    "%Y%m%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+];
+
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// `+08:00`, `-05:00`, `Z` or `UTC` as an offset.
+pub fn parse_offset(s: &str) -> Option<FixedOffset> {
+    if s == "Z" || s.eq_ignore_ascii_case("utc") {
+        return FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let secs = h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60;
+    FixedOffset::east_opt(sign * secs)
+}
+
+/// Strips what spreadsheets and people add around a value: spaces, full-width forms, a leading
+/// apostrophe (Excel's "text" marker).
+pub fn clean(raw: &str) -> String {
+    let s = halfwidth(raw);
+    let s = s.trim();
+    s.strip_prefix('\'').unwrap_or(s).trim().to_string()
+}
+
+fn plausible(d: NaiveDate) -> bool {
+    use chrono::Datelike;
+    (1900..=2100).contains(&d.year())
+}
+
+/// A calendar date as days since 1970-01-01.
+pub fn parse_date(raw: &str, formats: &[String]) -> Result<i32, String> {
+    let s = clean(raw);
+    let date = if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        // 20230501: chrono's %Y would swallow the month, so split by hand.
+        NaiveDate::from_ymd_opt(s[..4].parse().unwrap_or(0), s[4..6].parse().unwrap_or(0), s[6..].parse().unwrap_or(0))
+    } else {
+        try_formats(&s, formats, DEFAULT_DATE_FORMATS, |s, f| NaiveDate::parse_from_str(s, f).ok())
+            .or_else(|| parse_naive_datetime(&s, &[]).map(|dt| dt.date()))
+            .or_else(|| DateTime::parse_from_rfc3339(&s).ok().map(|dt| dt.date_naive()))
+    };
+    match date {
+        Some(d) if plausible(d) => Ok(d.num_days_from_ce_compat()),
+        Some(d) => Err(format!("date {d} is outside 1900–2100")),
+        None => Err(format!("{s:?} is not a valid date")),
+    }
+}
+
+trait DaysSinceEpoch {
+    fn num_days_from_ce_compat(&self) -> i32;
+}
+impl DaysSinceEpoch for NaiveDate {
+    fn num_days_from_ce_compat(&self) -> i32 {
+        use chrono::Datelike;
+        self.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE
+    }
+}
+
+fn try_formats<T>(s: &str, given: &[String], defaults: &[&str], f: impl Fn(&str, &str) -> Option<T>) -> Option<T> {
+    if given.is_empty() {
+        defaults.iter().find_map(|fmt| f(s, fmt))
+    } else {
+        given.iter().find_map(|fmt| f(s, fmt))
+    }
+}
+
+fn parse_naive_datetime(s: &str, formats: &[String]) -> Option<NaiveDateTime> {
+    try_formats(s, formats, DEFAULT_TIMESTAMP_FORMATS, |s, f| NaiveDateTime::parse_from_str(s, f).ok())
+}
+
+/// An instant as microseconds since the epoch (UTC). Values without an offset are read in
+/// `offset` (the connector's time zone, +08:00 by default); a bare date means local midnight.
+pub fn parse_timestamp(raw: &str, formats: &[String], offset: FixedOffset) -> Result<i64, String> {
+    let s = clean(raw);
+    if let Ok(dt) = DateTime::parse_from_rfc3339(&s) {
+        return Ok(dt.timestamp_micros());
+    }
+    let naive = parse_naive_datetime(&s, formats).or_else(|| {
+        let days = parse_date(&s, formats).ok()?;
+        let d = NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_DAYS_FROM_CE)?;
+        Some(d.and_time(NaiveTime::MIN))
+    });
+    match naive {
+        Some(n) if plausible(n.date()) => offset
+            .from_local_datetime(&n)
+            .single()
+            .map(|dt| dt.timestamp_micros())
+            .ok_or_else(|| format!("{s:?} does not exist in {offset}")),
+        Some(n) => Err(format!("timestamp {n} is outside 1900–2100")),
+        None => Err(format!("{s:?} is not a valid date-time")),
+    }
+}
+
+/// A money amount: `189800`, `189,800.00`, `¥189,800`, `18.98万`, `1.898E+05`.
+pub fn parse_amount(raw: &str) -> Result<f64, String> {
+    let s = clean(raw);
+    let mut t: String = s.chars().filter(|c| !matches!(c, ',' | '¥' | '￥' | ' ')).collect();
+    let mut scale = 1.0;
+    for (suffix, factor) in [("万元", 1e4), ("万", 1e4), ("元", 1.0)] {
+        if let Some(stem) = t.strip_suffix(suffix) {
+            t = stem.to_string();
+            scale = factor;
+            break;
+        }
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok((v * scale * 100.0).round() / 100.0),
+        _ => Err(format!("{s:?} is not an amount")),
+    }
+}
+
+/// A whole number, accepting `12,345`, `12345.0` and `1.2345E+04`.
+pub fn parse_integer(raw: &str) -> Result<i64, String> {
+    let s = clean(raw);
+    let t: String = s.chars().filter(|c| *c != ',').collect();
+    if let Ok(v) = t.parse::<i64>() {
+        return Ok(v);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() && v.fract() == 0.0 && v.abs() < 9e15 => Ok(v as i64),
+        _ => Err(format!("{s:?} is not a whole number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> i32 {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap().num_days_from_ce_compat()
+    }
+
+    #[test]
+    fn dates_in_every_export_format() {
+        for raw in ["2023-05-01", "2023/5/1", "20230501", "2023年5月1日", "2023.05.01", " ２０２３-０５-０１ ", "2023-05-01 10:00:00"] {
+            assert_eq!(parse_date(raw, &[]), Ok(day(2023, 5, 1)), "{raw}");
+        }
+        assert_eq!(parse_date("1970-01-01", &[]), Ok(0));
+    }
+
+    #[test]
+    fn impossible_dates_are_errors() {
+        for raw in ["2023-02-30", "20231301", "", "soon", "0023-01-01"] {
+            assert!(parse_date(raw, &[]).is_err(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn timestamps_default_to_china_time() {
+        let cst = parse_offset("+08:00").unwrap();
+        let utc_midnight = parse_timestamp("2023-05-01T00:00:00Z", &[], cst).unwrap();
+        assert_eq!(parse_timestamp("2023-05-01 08:00:00", &[], cst), Ok(utc_midnight));
+        assert_eq!(parse_timestamp("2023-05-01T08:00:00+08:00", &[], cst), Ok(utc_midnight));
+        assert!(parse_timestamp("2023-05-01 25:00:00", &[], cst).is_err());
+    }
+
+    #[test]
+    fn amounts_as_people_write_them() {
+        assert_eq!(parse_amount("189,800.00"), Ok(189800.0));
+        assert_eq!(parse_amount("¥189800"), Ok(189800.0));
+        assert_eq!(parse_amount("18.98万"), Ok(189800.0));
+        assert_eq!(parse_amount("1.898E+05"), Ok(189800.0));
+        assert_eq!(parse_amount("'350.5"), Ok(350.5));
+        assert!(parse_amount("abc").is_err());
+        assert!(parse_amount("NaN").is_err());
+    }
+
+    #[test]
+    fn integers_survive_spreadsheets() {
+        assert_eq!(parse_integer("12,345"), Ok(12345));
+        assert_eq!(parse_integer("1.2345E+04"), Ok(12345));
+        assert_eq!(parse_integer("１２３"), Ok(123));
+        assert!(parse_integer("12.5").is_err());
+    }
+}

@@ -1,0 +1,210 @@
+//! Person mentions read from the raw tables, with their evidence normalised for linking.
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type, TimeUnit};
+use datafusion::prelude::SessionContext;
+use marque_core::name::{self, Gender, PersonName};
+use marque_core::{Role, Source, phone, resident_id};
+use sha2::{Digest, Sha256};
+
+use crate::{IdentityError, Result};
+
+/// Resident-id evidence: the number itself is never kept, only a keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResidentEvidence {
+    /// Hex SHA-256 of salt + number.
+    pub hash: String,
+    /// Days since 1970-01-01.
+    pub birth_date: i32,
+    pub male: bool,
+}
+
+/// One person as seen by one source record in one role. App events of one account with the
+/// same identifiers are folded into one mention with many record ids.
+#[derive(Debug, Clone)]
+pub struct Mention {
+    pub source: Source,
+    pub role: Role,
+    pub record_ids: Vec<String>,
+    pub name: PersonName,
+    /// True when `name` is a real name; app nicknames are not.
+    pub name_is_evidence: bool,
+    /// E.164 phone usable as a key (masked, placeholder and invalid numbers are dropped).
+    pub phone: Option<String>,
+    pub resident: Option<ResidentEvidence>,
+    pub app_user_id: Option<String>,
+    pub unionid: Option<String>,
+    pub vin: Option<String>,
+    pub city: Option<String>,
+    /// Microseconds since the epoch of the record's own time (sale, visit, lead, event).
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+}
+
+impl Mention {
+    /// The gender the evidence states: the resident id wins over an honorific.
+    pub fn gender(&self) -> Option<Gender> {
+        match &self.resident {
+            Some(r) => Some(if r.male { Gender::Male } else { Gender::Female }),
+            None => self.name.gender,
+        }
+    }
+}
+
+/// Each source/role query returns the same nine columns: record_id, name, phone, resident_id,
+/// app_user_id, unionid, vin, city, seen_at.
+fn queries(tables: &[String]) -> Vec<(Source, Role, String)> {
+    let has = |t: &str| tables.iter().any(|x| x == t);
+    let null = "CAST(NULL AS VARCHAR)";
+    let mut q = Vec::new();
+    if has("raw_sales") {
+        q.push((Source::Sales, Role::Buyer, format!(
+            "SELECT record_id, customer_name, mobile, resident_id, {null}, {null}, vin, city, CAST(sale_date AS TIMESTAMP) FROM raw_sales"
+        )));
+    }
+    if has("raw_service_orders") {
+        q.push((Source::AfterSales, Role::Owner, format!(
+            "SELECT record_id, owner_name, owner_phone, {null}, {null}, {null}, vin, {null}, ro_time FROM raw_service_orders"
+        )));
+        q.push((Source::AfterSales, Role::Sender, format!(
+            "SELECT record_id, sender_name, sender_phone, {null}, {null}, {null}, {null}, {null}, ro_time FROM raw_service_orders \
+             WHERE sender_name IS NOT NULL OR sender_phone IS NOT NULL"
+        )));
+    }
+    if has("raw_leads") {
+        q.push((Source::Marketing, Role::Lead, format!(
+            "SELECT record_id, name, mobile, {null}, {null}, {null}, {null}, city, created_at FROM raw_leads"
+        )));
+    }
+    if has("raw_app_events") {
+        q.push((Source::App, Role::AppUser, format!(
+            "SELECT record_id, nickname, mobile, {null}, app_user_id, unionid, {null}, {null}, event_time FROM raw_app_events"
+        )));
+    }
+    q
+}
+
+/// Reads and normalises every mention in the lake registered on `ctx`. `salt` keys the
+/// resident-id hashes.
+pub async fn load(ctx: &SessionContext, tables: &[String], salt: &str) -> Result<Vec<Mention>> {
+    let mut out = Vec::new();
+    let mut app_index: HashMap<(String, Option<String>, Option<String>, Option<String>), usize> = HashMap::new();
+    let mut seen: std::collections::HashSet<(Source, Role, String)> = std::collections::HashSet::new();
+    for (source, role, sql) in queries(tables) {
+        let table = marque_core::canonical::raw_table(source).to_string();
+        let query = |e| IdentityError::Query { table: table.clone(), source: e };
+        let batches = ctx.sql(&sql).await.map_err(query)?.collect().await.map_err(query)?;
+        for batch in &batches {
+            let cols = Columns::new(batch, &table)?;
+            for r in 0..batch.num_rows() {
+                let Some(record_id) = cols.text(0, r) else { continue };
+                if !seen.insert((source, role, record_id.to_string())) {
+                    continue; // the same record delivered twice: one mention
+                }
+                let raw_name = cols.text(1, r).unwrap_or_default();
+                let phone = cols.text(2, r).and_then(|p| phone::parse(p).key().map(str::to_string));
+                let t = cols.micros(8, r);
+                if source == Source::App {
+                    let key = (
+                        cols.text(4, r).unwrap_or_default().to_string(),
+                        cols.text(5, r).map(str::to_string),
+                        phone.clone(),
+                        cols.text(1, r).map(str::to_string),
+                    );
+                    if let Some(&i) = app_index.get(&key) {
+                        let m: &mut Mention = &mut out[i];
+                        m.record_ids.push(record_id.to_string());
+                        m.first_seen = min_opt(m.first_seen, t);
+                        m.last_seen = max_opt(m.last_seen, t);
+                        continue;
+                    }
+                    app_index.insert(key, out.len());
+                }
+                out.push(Mention {
+                    source,
+                    role,
+                    record_ids: vec![record_id.to_string()],
+                    name: name::parse(raw_name),
+                    name_is_evidence: source != Source::App,
+                    phone,
+                    resident: cols.text(3, r).and_then(|raw| resident(raw, salt)),
+                    app_user_id: cols.text(4, r).map(str::to_string),
+                    unionid: cols.text(5, r).map(str::to_string),
+                    vin: cols.text(6, r).and_then(marque_core::vin::parse),
+                    city: cols.text(7, r).map(str::to_string),
+                    first_seen: t,
+                    last_seen: t,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Validates a resident id and keeps only its keyed hash and what it says of the person.
+pub fn resident(raw: &str, salt: &str) -> Option<ResidentEvidence> {
+    let id = resident_id::parse(raw)?;
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update(id.number.as_bytes());
+    let epoch = chrono_days(id.birth_date);
+    Some(ResidentEvidence { hash: hex::encode(h.finalize()), birth_date: epoch, male: id.male })
+}
+
+fn chrono_days(d: chrono::NaiveDate) -> i32 {
+    use chrono::Datelike;
+    d.num_days_from_ce() - 719_163
+}
+
+/// The nine projected columns of a batch as Utf8 and µs timestamps.
+struct Columns {
+    text: Vec<ArrayRef>,
+    time: ArrayRef,
+}
+
+impl Columns {
+    fn new(batch: &RecordBatch, table: &str) -> Result<Self> {
+        let cast = |i: usize, to: &DataType| {
+            arrow::compute::cast(batch.column(i), to).map_err(|e| IdentityError::Column {
+                table: table.to_string(),
+                column: batch.schema().field(i).name().clone(),
+                message: e.to_string(),
+            })
+        };
+        let text = (0..8).map(|i| cast(i, &DataType::Utf8)).collect::<Result<Vec<_>>>()?;
+        let ts = cast(8, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+        let time = arrow::compute::cast(&ts, &DataType::Int64).map_err(|e| IdentityError::Column {
+            table: table.to_string(),
+            column: "seen_at".into(),
+            message: e.to_string(),
+        })?;
+        Ok(Self { text, time })
+    }
+
+    fn text(&self, col: usize, row: usize) -> Option<&str> {
+        let a = self.text[col].as_string::<i32>();
+        (a.is_valid(row) && !a.value(row).trim().is_empty()).then(|| a.value(row))
+    }
+
+    fn micros(&self, col: usize, row: usize) -> Option<i64> {
+        debug_assert_eq!(col, 8);
+        let a = self.time.as_primitive::<Int64Type>();
+        a.is_valid(row).then(|| a.value(row))
+    }
+}

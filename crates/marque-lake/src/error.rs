@@ -1,0 +1,37 @@
+//! The one error type of marque-lake.
+
+/// A lake operation that failed, with the table or location it was about.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("invalid lake root {root:?}: {reason}")]
+    InvalidRoot { root: String, reason: String },
+    #[error("invalid table name {0:?}: use lower-case letters, digits and underscores")]
+    InvalidTableName(String),
+    #[error("table {table}: {source}")]
+    Delta {
+        table: String,
+        #[source]
+        source: deltalake::DeltaTableError,
+    },
+    #[error("table {table}: {source}")]
+    Query {
+        table: String,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+    #[error("lake root {root}: {source}")]
+    Store {
+        root: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("lake root {root}: {source}")]
+    Io {
+        root: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result with [`LakeError`].
+pub type Result<T, E = LakeError> = std::result::Result<T, E>;

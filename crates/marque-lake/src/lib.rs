@@ -1,0 +1,27 @@
+//! # marque-lake: Delta Lake tables on object storage
+//!
+//! Every table Marque keeps — the raw tables the connectors land, the quarantine, the ingestion
+//! log, and the resolver's outputs — is a Delta Lake table under one *lake root*: a local folder
+//! by default (`./marque-data`), or an `s3://bucket/prefix` URL for real deployments. A table is
+//! the folder `<root>/<name>/` holding Parquet files and a `_delta_log`.
+//!
+//! Delta gives the lake what a pile of Parquet files cannot: a commit is atomic, so a batch is in
+//! the table whole or not at all; and a commit can carry an *application transaction*
+//! (`txn` action: app id + version) which Marque uses as the identity of a batch. Before writing a
+//! batch a stage asks [`Lake::committed`] whether that app id is already in the table's log; a
+//! rerun after a crash therefore writes exactly the part that did not land, never a second copy.
+//!
+//! This crate is the only one that knows where tables are and how they are opened. Readers get a
+//! DataFusion [`TableProvider`](datafusion::catalog::TableProvider) from [`Lake::provider`];
+//! writers hand over Arrow record batches.
+
+mod error;
+mod location;
+mod tables;
+
+pub use error::{LakeError, Result};
+pub use location::LakeRoot;
+pub use tables::{Commit, Lake, WriteMode};
+
+/// Re-exported so that crates writing to the lake use the same Arrow and Delta versions.
+pub use deltalake;

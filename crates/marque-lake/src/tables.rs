@@ -1,0 +1,310 @@
+//! Opening, listing, reading and writing the lake's Delta tables, with batch identities.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::catalog::TableProvider;
+use datafusion::prelude::SessionContext;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::Transaction;
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableBuilder};
+use url::Url;
+
+use crate::{LakeError, LakeRoot, Result};
+
+/// How a write treats the rows already in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    Append,
+    /// Replaces the table's rows in one commit (readers of older versions still see them).
+    Overwrite,
+}
+
+/// What a commit records beside its rows.
+#[derive(Debug, Clone, Default)]
+pub struct Commit {
+    /// The identity of the batch (Delta `txn` app id). A write whose app id the table has already
+    /// committed is skipped, which is what makes reruns exactly-once.
+    pub batch_id: Option<String>,
+    /// Key-value pairs stored in the commit info (who wrote it, inputs, counts).
+    pub metadata: Vec<(String, serde_json::Value)>,
+    /// Partition columns, used only when the write creates the table.
+    pub partition_by: Vec<String>,
+}
+
+impl Commit {
+    /// A commit identified by `batch_id`.
+    pub fn batch(batch_id: impl Into<String>) -> Self {
+        Self { batch_id: Some(batch_id.into()), ..Self::default() }
+    }
+
+    /// Adds one metadata entry.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.metadata.push((key.to_string(), value.into()));
+        self
+    }
+}
+
+/// The lake: a root and the Delta tables under it.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: LakeRoot,
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok { Ok(()) } else { Err(LakeError::InvalidTableName(name.to_string())) }
+}
+
+impl Lake {
+    /// Opens the lake at a local path or `s3://` URL, with settings from the environment.
+    pub fn open(root: &str) -> Result<Self> {
+        Self::open_with(root, &HashMap::new())
+    }
+
+    /// Opens the lake with explicit storage options (they override the environment).
+    pub fn open_with(root: &str, options: &HashMap<String, String>) -> Result<Self> {
+        Ok(Self { root: LakeRoot::parse(root, options)? })
+    }
+
+    /// Where the lake lives.
+    pub fn root(&self) -> &LakeRoot {
+        &self.root
+    }
+
+    /// The URL of table `name`.
+    pub fn table_url(&self, name: &str) -> Result<Url> {
+        check_name(name)?;
+        self.root.url().join(&format!("{name}/")).map_err(|e| LakeError::InvalidRoot {
+            root: self.root.url().to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn builder(&self, name: &str) -> Result<DeltaTableBuilder> {
+        let url = self.table_url(name)?;
+        let delta = |source| LakeError::Delta { table: name.to_string(), source };
+        let mut builder = DeltaTableBuilder::from_url(url).map_err(delta)?;
+        if let Some(store) = self.root.store() {
+            let mut bucket = self.root.url().clone();
+            bucket.set_path("/");
+            builder = builder.with_storage_backend(store.clone(), bucket);
+        }
+        Ok(builder)
+    }
+
+    /// The table at its latest version, or `None` when it has never been written.
+    pub async fn load(&self, name: &str) -> Result<Option<DeltaTable>> {
+        if let Some(dir) = self.root.local_path() {
+            if !dir.join(name).join("_delta_log").is_dir() {
+                return Ok(None);
+            }
+        }
+        let mut table = self
+            .builder(name)?
+            .build()
+            .map_err(|source| LakeError::Delta { table: name.to_string(), source })?;
+        match table.load().await {
+            Ok(()) => Ok(Some(table)),
+            Err(deltalake::DeltaTableError::NotATable(_)) => Ok(None),
+            Err(source) => Err(LakeError::Delta { table: name.to_string(), source }),
+        }
+    }
+
+    /// The names of the tables in the lake, sorted.
+    pub async fn list_tables(&self) -> Result<Vec<String>> {
+        use futures::TryStreamExt;
+        let mut names = Vec::new();
+        if let Some(dir) = self.root.local_path() {
+            let entries = std::fs::read_dir(&dir)
+                .map_err(|source| LakeError::Io { root: dir.display().to_string(), source })?;
+            for entry in entries.flatten() {
+                if entry.path().join("_delta_log").is_dir() {
+                    names.push(entry.file_name().to_string_lossy().into_owned());
+                }
+            }
+        } else if let Some(store) = self.root.store() {
+            let prefix = object_store::path::Path::from(self.root.url().path().trim_matches('/'));
+            let listing = store.list_with_delimiter(Some(&prefix)).await.map_err(|source| {
+                LakeError::Store { root: self.root.url().to_string(), source }
+            })?;
+            for dir in listing.common_prefixes {
+                if let Some(name) = dir.filename() {
+                    let log = dir.clone().join("_delta_log");
+                    let mut files = store.list(Some(&log));
+                    if files.try_next().await.ok().flatten().is_some() {
+                        names.push(name.to_string());
+                    }
+                }
+            }
+        }
+        names.retain(|n| check_name(n).is_ok());
+        names.sort();
+        Ok(names)
+    }
+
+    /// The committed version of batch `batch_id` in table `name`, if the table has it.
+    pub async fn committed(&self, name: &str, batch_id: &str) -> Result<Option<i64>> {
+        let Some(table) = self.load(name).await? else { return Ok(None) };
+        batch_version(&table, name, batch_id).await
+    }
+
+    /// Writes `batches` to table `name` in one commit, creating the table if needed. Returns the
+    /// new table version, or `None` when `commit.batch_id` was already committed (nothing is
+    /// written then).
+    pub async fn write(
+        &self,
+        name: &str,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        mode: WriteMode,
+        commit: Commit,
+    ) -> Result<Option<i64>> {
+        let delta = |source| LakeError::Delta { table: name.to_string(), source };
+        let table = match self.load(name).await? {
+            Some(t) => t,
+            None => {
+                if let Some(dir) = self.root.local_path() {
+                    let dir = dir.join(name);
+                    std::fs::create_dir_all(&dir)
+                        .map_err(|source| LakeError::Io { root: dir.display().to_string(), source })?;
+                }
+                self.builder(name)?.build().map_err(delta)?
+            }
+        };
+        if let Some(id) = &commit.batch_id {
+            if table.version().is_some() && batch_version(&table, name, id).await?.is_some() {
+                return Ok(None);
+            }
+        }
+        let batches = if batches.is_empty() { vec![RecordBatch::new_empty(schema)] } else { batches };
+        let mut props = CommitProperties::default().with_metadata(commit.metadata);
+        if let Some(id) = &commit.batch_id {
+            props = props.with_application_transaction(Transaction::new(id, 1));
+        }
+        let mut builder = table
+            .write(batches)
+            .with_save_mode(match mode {
+                WriteMode::Append => SaveMode::Append,
+                WriteMode::Overwrite => SaveMode::Overwrite,
+            })
+            .with_commit_properties(props);
+        if !commit.partition_by.is_empty() {
+            builder = builder.with_partition_columns(commit.partition_by);
+        }
+        let table = builder.await.map_err(delta)?;
+        Ok(table.version().map(|v| v as i64))
+    }
+
+    /// A DataFusion table provider over the latest version of `name`, or `None` if it does not
+    /// exist. The provider is registered on `ctx` so its object store is reachable.
+    pub async fn provider(&self, ctx: &SessionContext, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let Some(table) = self.load(name).await? else { return Ok(None) };
+        let delta = |source| LakeError::Delta { table: name.to_string(), source };
+        table.update_datafusion_session(&ctx.state()).map_err(delta)?;
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(|source| LakeError::Query { table: name.to_string(), source })?;
+        Ok(Some(provider))
+    }
+
+    /// Registers every table of the lake on `ctx` under its own name; returns the names.
+    pub async fn register_all(&self, ctx: &SessionContext) -> Result<Vec<String>> {
+        let names = self.list_tables().await?;
+        for name in &names {
+            if let Some(provider) = self.provider(ctx, name).await? {
+                ctx.register_table(name.as_str(), provider)
+                    .map_err(|source| LakeError::Query { table: name.clone(), source })?;
+            }
+        }
+        Ok(names)
+    }
+
+    /// Reads a whole table into memory. For small tables (logs, fixtures, tests); big tables are
+    /// queried through [`Lake::provider`].
+    pub async fn read(&self, name: &str) -> Result<Vec<RecordBatch>> {
+        let ctx = SessionContext::new();
+        let Some(provider) = self.provider(&ctx, name).await? else { return Ok(Vec::new()) };
+        let query = |source| LakeError::Query { table: name.to_string(), source };
+        let df = ctx.read_table(provider).map_err(query)?;
+        df.collect().await.map_err(query)
+    }
+}
+
+async fn batch_version(table: &DeltaTable, name: &str, batch_id: &str) -> Result<Option<i64>> {
+    let state = table.snapshot().map_err(|source| LakeError::Delta { table: name.to_string(), source })?;
+    state
+        .transaction_version(table.log_store().as_ref(), batch_id)
+        .await
+        .map_err(|source| LakeError::Delta { table: name.to_string(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    fn batch(ids: &[i64]) -> (SchemaRef, RecordBatch) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        let names: Vec<String> = ids.iter().map(|i| format!("n{i}")).collect();
+        let b = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from(ids.to_vec())), Arc::new(StringArray::from(names))],
+        )
+        .unwrap();
+        (schema, b)
+    }
+
+    fn rows(batches: &[RecordBatch]) -> usize {
+        batches.iter().map(|b| b.num_rows()).sum()
+    }
+
+    #[tokio::test]
+    async fn a_batch_id_is_written_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let (schema, b) = batch(&[1, 2, 3]);
+        let v = lake
+            .write("t", schema.clone(), vec![b.clone()], WriteMode::Append, Commit::batch("b1"))
+            .await
+            .unwrap();
+        assert_eq!(v, Some(0));
+        let again = lake.write("t", schema.clone(), vec![b.clone()], WriteMode::Append, Commit::batch("b1")).await;
+        assert_eq!(again.unwrap(), None, "the same batch id must not land twice");
+        lake.write("t", schema, vec![b], WriteMode::Append, Commit::batch("b2")).await.unwrap();
+        assert_eq!(rows(&lake.read("t").await.unwrap()), 6);
+        assert_eq!(lake.committed("t", "b1").await.unwrap(), Some(1));
+        assert_eq!(lake.committed("t", "b3").await.unwrap(), None);
+        assert_eq!(lake.list_tables().await.unwrap(), vec!["t".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn overwrite_replaces_rows_and_empty_batches_create_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let (schema, b) = batch(&[1, 2]);
+        lake.write("t", schema.clone(), vec![], WriteMode::Append, Commit::default()).await.unwrap();
+        assert_eq!(rows(&lake.read("t").await.unwrap()), 0);
+        lake.write("t", schema.clone(), vec![b], WriteMode::Append, Commit::default()).await.unwrap();
+        let (_, b) = batch(&[7]);
+        lake.write("t", schema, vec![b], WriteMode::Overwrite, Commit::default()).await.unwrap();
+        assert_eq!(rows(&lake.read("t").await.unwrap()), 1);
+    }
+
+    #[test]
+    fn bad_names_and_roots_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        assert!(matches!(lake.table_url("../x"), Err(LakeError::InvalidTableName(_))));
+        assert!(matches!(Lake::open("gs://bucket"), Err(LakeError::InvalidRoot { .. })));
+    }
+}
