@@ -32,7 +32,9 @@ impl Encoding {
             Encoding::Utf8 => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
             Encoding::Gb18030 => match std::str::from_utf8(bytes) {
                 Ok(s) => Some(Cow::Borrowed(s)),
-                Err(_) => encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes),
+                Err(_) => {
+                    encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes)
+                }
             },
         }
     }
@@ -51,13 +53,20 @@ mod tests {
     fn gbk_and_pasted_utf8_both_decode() {
         let (gbk, _, _) = encoding_rs::GBK.encode("王伟");
         assert_eq!(Encoding::Gb18030.decode(&gbk).as_deref(), Some("王伟"));
-        assert_eq!(Encoding::Gb18030.decode("李娜".as_bytes()).as_deref(), Some("李娜"));
+        assert_eq!(
+            Encoding::Gb18030.decode("李娜".as_bytes()).as_deref(),
+            Some("李娜")
+        );
     }
 
     #[test]
     fn broken_bytes_are_rejected_not_replaced() {
         assert_eq!(Encoding::Utf8.decode(b"\xff\xfe"), None);
-        assert_eq!(Encoding::Gb18030.decode(b"\x81"), None, "truncated double-byte");
+        assert_eq!(
+            Encoding::Gb18030.decode(b"\x81"),
+            None,
+            "truncated double-byte"
+        );
         assert_eq!(strip_bom(b"\xEF\xBB\xBFa,b"), b"a,b");
     }
 }

@@ -89,26 +89,39 @@ pub struct FieldDef {
 impl ConnectorDef {
     /// Reads and validates a definition file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConnectError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConnectError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
     /// Parses and validates definition text; `path` is used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
-        let err = |message: String| ConnectError::Definition { path: path.to_path_buf(), message };
+        let err = |message: String| ConnectError::Definition {
+            path: path.to_path_buf(),
+            message,
+        };
         let mut def: ConnectorDef = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         def.path = path.to_path_buf();
         let source = def.source_domain().map_err(|e| err(e.to_string()))?;
-        if def.name.is_empty() || !def.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            return Err(err(format!("connector name {:?} must be letters, digits, '_' or '-'", def.name)));
+        if def.name.is_empty()
+            || !def
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(err(format!(
+                "connector name {:?} must be letters, digits, '_' or '-'",
+                def.name
+            )));
         }
-        if let Format::Csv { encoding, .. } = &def.format {
-            if crate::decode::Encoding::parse(encoding).is_none() {
-                return Err(err(format!(
-                    "unknown encoding {encoding:?}: use utf-8, utf-8-bom, gbk or gb18030"
-                )));
-            }
+        if let Format::Csv { encoding, .. } = &def.format
+            && crate::decode::Encoding::parse(encoding).is_none()
+        {
+            return Err(err(format!(
+                "unknown encoding {encoding:?}: use utf-8, utf-8-bom, gbk or gb18030"
+            )));
         }
         let canon = canonical::fields(source);
         for f in &def.fields {
@@ -122,12 +135,18 @@ impl ConnectorDef {
                 )));
             };
             if !f.formats.is_empty() && !matches!(c.ty, FieldType::Date | FieldType::Timestamp) {
-                return Err(err(format!("field {:?}: formats apply only to date and timestamp fields", f.name)));
+                return Err(err(format!(
+                    "field {:?}: formats apply only to date and timestamp fields",
+                    f.name
+                )));
             }
-            if let Some(tz) = &f.timezone {
-                if crate::parse::parse_offset(tz).is_none() {
-                    return Err(err(format!("field {:?}: timezone {tz:?} is not an offset like +08:00", f.name)));
-                }
+            if let Some(tz) = &f.timezone
+                && crate::parse::parse_offset(tz).is_none()
+            {
+                return Err(err(format!(
+                    "field {:?}: timezone {tz:?} is not an offset like +08:00",
+                    f.name
+                )));
             }
         }
         for c in canon.iter().filter(|c| c.required) {
@@ -149,7 +168,10 @@ impl ConnectorDef {
 
     /// Loads every `*.toml` in a directory, sorted by file name.
     pub fn load_dir(dir: &Path) -> Result<Vec<Self>> {
-        let entries = std::fs::read_dir(dir).map_err(|source| ConnectError::Io { path: dir.to_path_buf(), source })?;
+        let entries = std::fs::read_dir(dir).map_err(|source| ConnectError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let mut paths: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
@@ -189,13 +211,27 @@ column = "开票日期"
         let cases = [
             (GOOD.replace("\"sales\"", "\"dms\""), "unknown source"),
             (GOOD.replace("gbk", "latin9"), "unknown encoding"),
-            (GOOD.replace("name = \"sale_date\"", "name = \"sold_on\""), "not a canonical sales field"),
-            (GOOD.replace("name = \"sale_date\"", "name = \"record_id\""), "required field \"sale_date\""),
-            (GOOD.replace("column = \"开票日期\"", "column = \"x\"\nformats = [1]"), "invalid type"),
+            (
+                GOOD.replace("name = \"sale_date\"", "name = \"sold_on\""),
+                "not a canonical sales field",
+            ),
+            (
+                GOOD.replace("name = \"sale_date\"", "name = \"record_id\""),
+                "required field \"sale_date\"",
+            ),
+            (
+                GOOD.replace("column = \"开票日期\"", "column = \"x\"\nformats = [1]"),
+                "invalid type",
+            ),
         ];
         for (text, want) in cases {
-            let e = ConnectorDef::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
-            assert!(e.contains(want) && e.starts_with("c.toml"), "{e} should contain {want}");
+            let e = ConnectorDef::parse(&text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(want) && e.starts_with("c.toml"),
+                "{e} should contain {want}"
+            );
         }
     }
 }

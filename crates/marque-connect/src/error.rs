@@ -16,8 +16,9 @@ pub enum ConnectError {
     },
     #[error("{path}: not a readable Parquet file: {message}")]
     Parquet { path: PathBuf, message: String },
+    /// Boxed: lake errors carry Delta and DataFusion errors, which are large.
     #[error(transparent)]
-    Lake(#[from] marque_lake::LakeError),
+    Lake(Box<marque_lake::LakeError>),
     #[error("building the {table} batch: {source}")]
     Arrow {
         table: String,
@@ -28,3 +29,9 @@ pub enum ConnectError {
 
 /// Result with [`ConnectError`].
 pub type Result<T, E = ConnectError> = std::result::Result<T, E>;
+
+impl From<marque_lake::LakeError> for ConnectError {
+    fn from(e: marque_lake::LakeError) -> Self {
+        ConnectError::Lake(Box::new(e))
+    }
+}

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{BinaryBuilder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
+use arrow::array::{
+    BinaryBuilder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use marque_core::canonical;
 use marque_lake::{Commit, Lake, WriteMode};
@@ -89,7 +91,10 @@ pub struct BatchReport {
 
 /// The identity of an input file: size and SHA-256 of its content.
 fn fingerprint(path: &Path) -> Result<(u64, String)> {
-    let io = |source| ConnectError::Io { path: path.to_path_buf(), source };
+    let io = |source| ConnectError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut f = std::fs::File::open(path).map_err(io)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -118,6 +123,12 @@ pub fn batch_id(connector: &str, file: &str, size: u64, content_sha256: &str) ->
 
 /// The input files of a connector, sorted, with their paths relative to the input dir.
 pub fn input_files(def: &ConnectorDef, input_dir: &Path) -> Result<Vec<(PathBuf, String)>> {
+    // Absolute, so that the relative path (part of the batch id) does not depend on how the
+    // directory was spelled or where the command runs.
+    let input_dir = &std::fs::canonicalize(input_dir).map_err(|source| ConnectError::Io {
+        path: input_dir.to_path_buf(),
+        source,
+    })?;
     let pattern = input_dir.join(&def.source.path);
     let pattern = pattern.to_string_lossy();
     let paths = glob::glob(&pattern).map_err(|e| ConnectError::Definition {
@@ -128,7 +139,11 @@ pub fn input_files(def: &ConnectorDef, input_dir: &Path) -> Result<Vec<(PathBuf,
         .flatten()
         .filter(|p| p.is_file())
         .map(|p| {
-            let rel = p.strip_prefix(input_dir).unwrap_or(&p).to_string_lossy().into_owned();
+            let rel = p
+                .strip_prefix(input_dir)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .into_owned();
             (p, rel)
         })
         .collect();
@@ -138,7 +153,11 @@ pub fn input_files(def: &ConnectorDef, input_dir: &Path) -> Result<Vec<(PathBuf,
 
 /// Ingests every input file of `def` not yet loaded. Files that fail are reported with
 /// [`BatchStatus::Failed`] and logged; the others still land.
-pub async fn ingest_connector(lake: &Lake, def: &ConnectorDef, opts: &IngestOptions) -> Result<Vec<BatchReport>> {
+pub async fn ingest_connector(
+    lake: &Lake,
+    def: &ConnectorDef,
+    opts: &IngestOptions,
+) -> Result<Vec<BatchReport>> {
     let mut reports = Vec::new();
     for (path, rel) in input_files(def, &opts.input_dir)? {
         reports.push(ingest_file(lake, def, &path, &rel).await?);
@@ -146,7 +165,12 @@ pub async fn ingest_connector(lake: &Lake, def: &ConnectorDef, opts: &IngestOpti
     Ok(reports)
 }
 
-async fn ingest_file(lake: &Lake, def: &ConnectorDef, path: &Path, rel: &str) -> Result<BatchReport> {
+async fn ingest_file(
+    lake: &Lake,
+    def: &ConnectorDef,
+    path: &Path,
+    rel: &str,
+) -> Result<BatchReport> {
     let started = Instant::now();
     let started_at = now_micros();
     let (size, sha) = fingerprint(path)?;
@@ -165,14 +189,20 @@ async fn ingest_file(lake: &Lake, def: &ConnectorDef, path: &Path, rel: &str) ->
         report.status = BatchStatus::AlreadyLoaded;
         return Ok(report);
     }
-    let source = def
-        .source_domain()
-        .map_err(|e| ConnectError::Definition { path: def.path.clone(), message: e.to_string() })?;
+    let source = def.source_domain().map_err(|e| ConnectError::Definition {
+        path: def.path.clone(),
+        message: e.to_string(),
+    })?;
     // Reading is CPU-bound; keep it off the async workers.
     let (def2, path2, rel2, id2) = (def.clone(), path.to_path_buf(), rel.to_string(), id.clone());
     let read = tokio::task::spawn_blocking(move || read_file(&def2, &path2, &rel2, &id2))
         .await
-        .unwrap_or_else(|e| Err(ConnectError::Definition { path: path.to_path_buf(), message: format!("reader stopped: {e}") }));
+        .unwrap_or_else(|e| {
+            Err(ConnectError::Definition {
+                path: path.to_path_buf(),
+                message: format!("reader stopped: {e}"),
+            })
+        });
     let outcome = match read {
         Ok(o) => o,
         Err(e) => {
@@ -189,12 +219,27 @@ async fn ingest_file(lake: &Lake, def: &ConnectorDef, path: &Path, rel: &str) ->
     // batch complete. Each write carries the batch id, so a rerun skips what already landed.
     if !outcome.quarantined.is_empty() {
         let q = quarantine_batch(&def.name, &id, rel, &outcome.quarantined)?;
-        lake.write(QUARANTINE_TABLE, quarantine_schema(), vec![q], WriteMode::Append, Commit::batch(&id)).await?;
+        lake.write(
+            QUARANTINE_TABLE,
+            quarantine_schema(),
+            vec![q],
+            WriteMode::Append,
+            Commit::batch(&id),
+        )
+        .await?;
     }
     if outcome.rows_landed > 0 {
-        let commit = Commit::batch(&id).with("connector", def.name.as_str()).with("file", rel);
-        lake.write(canonical::raw_table(source), canonical::raw_schema(source), outcome.batches, WriteMode::Append, commit)
-            .await?;
+        let commit = Commit::batch(&id)
+            .with("connector", def.name.as_str())
+            .with("file", rel);
+        lake.write(
+            canonical::raw_table(source),
+            canonical::raw_schema(source),
+            outcome.batches,
+            WriteMode::Append,
+            commit,
+        )
+        .await?;
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     log_batch(lake, def, &report, size, &sha, started_at, Some(&id)).await?;
@@ -205,7 +250,12 @@ fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
-fn quarantine_batch(connector: &str, batch_id: &str, file: &str, rows: &[QuarantinedRow]) -> Result<RecordBatch> {
+fn quarantine_batch(
+    connector: &str,
+    batch_id: &str,
+    file: &str,
+    rows: &[QuarantinedRow],
+) -> Result<RecordBatch> {
     let n = rows.len();
     let mut connector_col = StringBuilder::new();
     let mut batch_col = StringBuilder::new();
@@ -239,7 +289,10 @@ fn quarantine_batch(connector: &str, batch_id: &str, file: &str, rows: &[Quarant
             Arc::new(at.finish().with_timezone("UTC")),
         ],
     )
-    .map_err(|source| ConnectError::Arrow { table: QUARANTINE_TABLE.into(), source })
+    .map_err(|source| ConnectError::Arrow {
+        table: QUARANTINE_TABLE.into(),
+        source,
+    })
 }
 
 /// Appends the batch's log row; `complete` carries the batch id for finished batches only, so a
@@ -258,7 +311,8 @@ async fn log_batch(
         _ => ("landed", None),
     };
     let s = |v: &str| Arc::new(arrow::array::StringArray::from(vec![v])) as arrow::array::ArrayRef;
-    let i = |v: u64| Arc::new(arrow::array::Int64Array::from(vec![v as i64])) as arrow::array::ArrayRef;
+    let i =
+        |v: u64| Arc::new(arrow::array::Int64Array::from(vec![v as i64])) as arrow::array::ArrayRef;
     let batch = RecordBatch::try_new(
         batches_schema(),
         vec![
@@ -271,17 +325,30 @@ async fn log_batch(
             i(r.rows_read),
             i(r.rows_landed),
             i(r.rows_quarantined),
-            Arc::new(arrow::array::TimestampMicrosecondArray::from(vec![started_at]).with_timezone("UTC")),
+            Arc::new(
+                arrow::array::TimestampMicrosecondArray::from(vec![started_at])
+                    .with_timezone("UTC"),
+            ),
             i(r.duration_ms),
             s(status),
             Arc::new(arrow::array::StringArray::from(vec![error])),
         ],
     )
-    .map_err(|source| ConnectError::Arrow { table: BATCHES_TABLE.into(), source })?;
+    .map_err(|source| ConnectError::Arrow {
+        table: BATCHES_TABLE.into(),
+        source,
+    })?;
     let commit = match complete {
         Some(id) => Commit::batch(id),
         None => Commit::default(),
     };
-    lake.write(BATCHES_TABLE, batches_schema(), vec![batch], WriteMode::Append, commit).await?;
+    lake.write(
+        BATCHES_TABLE,
+        batches_schema(),
+        vec![batch],
+        WriteMode::Append,
+        commit,
+    )
+    .await?;
     Ok(())
 }

@@ -34,3 +34,32 @@ pub use error::{ConnectError, Result};
 pub use ingest::{BatchReport, IngestOptions, ingest_connector};
 pub use read::{ReadOutcome, read_file};
 pub use rows::{QuarantinedRow, Value};
+
+/// The reference connectors shipped in `connectors/`, embedded so that the binary works from
+/// any directory: (file name, definition text).
+pub const REFERENCE_CONNECTORS: [(&str, &str); 4] = [
+    (
+        "dms_sales.toml",
+        include_str!("../../../connectors/dms_sales.toml"),
+    ),
+    (
+        "repair_orders.toml",
+        include_str!("../../../connectors/repair_orders.toml"),
+    ),
+    ("leads.toml", include_str!("../../../connectors/leads.toml")),
+    (
+        "app_events.toml",
+        include_str!("../../../connectors/app_events.toml"),
+    ),
+];
+
+/// Loads the connectors of `dir`, or the embedded reference connectors when `dir` is `None`.
+pub fn load_connectors(dir: Option<&std::path::Path>) -> Result<Vec<ConnectorDef>> {
+    match dir {
+        Some(d) => ConnectorDef::load_dir(d),
+        None => REFERENCE_CONNECTORS
+            .iter()
+            .map(|(name, text)| ConnectorDef::parse(text, std::path::Path::new(name)))
+            .collect(),
+    }
+}

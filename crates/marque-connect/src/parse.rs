@@ -5,7 +5,13 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZon
 use marque_core::text::halfwidth;
 
 /// Date formats tried when a connector gives none.
-pub const DEFAULT_DATE_FORMATS: &[&str] = &["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y.%m.%d", "%d/%m/%Y"];
+pub const DEFAULT_DATE_FORMATS: &[&str] = &[
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y年%m月%d日",
+    "%Y.%m.%d",
+    "%d/%m/%Y",
+];
 
 /// Date-time formats tried when a connector gives none (after RFC 3339).
 pub const DEFAULT_TIMESTAMP_FORMATS: &[&str] = &[
@@ -53,11 +59,21 @@ pub fn parse_date(raw: &str, formats: &[String]) -> Result<i32, String> {
     let s = clean(raw);
     let date = if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         // 20230501: chrono's %Y would swallow the month, so split by hand.
-        NaiveDate::from_ymd_opt(s[..4].parse().unwrap_or(0), s[4..6].parse().unwrap_or(0), s[6..].parse().unwrap_or(0))
+        NaiveDate::from_ymd_opt(
+            s[..4].parse().unwrap_or(0),
+            s[4..6].parse().unwrap_or(0),
+            s[6..].parse().unwrap_or(0),
+        )
     } else {
-        try_formats(&s, formats, DEFAULT_DATE_FORMATS, |s, f| NaiveDate::parse_from_str(s, f).ok())
-            .or_else(|| parse_naive_datetime(&s, &[]).map(|dt| dt.date()))
-            .or_else(|| DateTime::parse_from_rfc3339(&s).ok().map(|dt| dt.date_naive()))
+        try_formats(&s, formats, DEFAULT_DATE_FORMATS, |s, f| {
+            NaiveDate::parse_from_str(s, f).ok()
+        })
+        .or_else(|| parse_naive_datetime(&s, &[]).map(|dt| dt.date()))
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(&s)
+                .ok()
+                .map(|dt| dt.date_naive())
+        })
     };
     match date {
         Some(d) if plausible(d) => Ok(d.num_days_from_ce_compat()),
@@ -76,7 +92,12 @@ impl DaysSinceEpoch for NaiveDate {
     }
 }
 
-fn try_formats<T>(s: &str, given: &[String], defaults: &[&str], f: impl Fn(&str, &str) -> Option<T>) -> Option<T> {
+fn try_formats<T>(
+    s: &str,
+    given: &[String],
+    defaults: &[&str],
+    f: impl Fn(&str, &str) -> Option<T>,
+) -> Option<T> {
     if given.is_empty() {
         defaults.iter().find_map(|fmt| f(s, fmt))
     } else {
@@ -85,7 +106,9 @@ fn try_formats<T>(s: &str, given: &[String], defaults: &[&str], f: impl Fn(&str,
 }
 
 fn parse_naive_datetime(s: &str, formats: &[String]) -> Option<NaiveDateTime> {
-    try_formats(s, formats, DEFAULT_TIMESTAMP_FORMATS, |s, f| NaiveDateTime::parse_from_str(s, f).ok())
+    try_formats(s, formats, DEFAULT_TIMESTAMP_FORMATS, |s, f| {
+        NaiveDateTime::parse_from_str(s, f).ok()
+    })
 }
 
 /// An instant as microseconds since the epoch (UTC). Values without an offset are read in
@@ -114,7 +137,10 @@ pub fn parse_timestamp(raw: &str, formats: &[String], offset: FixedOffset) -> Re
 /// A money amount: `189800`, `189,800.00`, `¥189,800`, `18.98万`, `1.898E+05`.
 pub fn parse_amount(raw: &str) -> Result<f64, String> {
     let s = clean(raw);
-    let mut t: String = s.chars().filter(|c| !matches!(c, ',' | '¥' | '￥' | ' ')).collect();
+    let mut t: String = s
+        .chars()
+        .filter(|c| !matches!(c, ',' | '¥' | '￥' | ' '))
+        .collect();
     let mut scale = 1.0;
     for (suffix, factor) in [("万元", 1e4), ("万", 1e4), ("元", 1.0)] {
         if let Some(stem) = t.strip_suffix(suffix) {
@@ -147,12 +173,22 @@ mod tests {
     use super::*;
 
     fn day(y: i32, m: u32, d: u32) -> i32 {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap().num_days_from_ce_compat()
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .num_days_from_ce_compat()
     }
 
     #[test]
     fn dates_in_every_export_format() {
-        for raw in ["2023-05-01", "2023/5/1", "20230501", "2023年5月1日", "2023.05.01", " ２０２３-０５-０１ ", "2023-05-01 10:00:00"] {
+        for raw in [
+            "2023-05-01",
+            "2023/5/1",
+            "20230501",
+            "2023年5月1日",
+            "2023.05.01",
+            " ２０２３-０５-０１ ",
+            "2023-05-01 10:00:00",
+        ] {
             assert_eq!(parse_date(raw, &[]), Ok(day(2023, 5, 1)), "{raw}");
         }
         assert_eq!(parse_date("1970-01-01", &[]), Ok(0));
@@ -169,8 +205,14 @@ mod tests {
     fn timestamps_default_to_china_time() {
         let cst = parse_offset("+08:00").unwrap();
         let utc_midnight = parse_timestamp("2023-05-01T00:00:00Z", &[], cst).unwrap();
-        assert_eq!(parse_timestamp("2023-05-01 08:00:00", &[], cst), Ok(utc_midnight));
-        assert_eq!(parse_timestamp("2023-05-01T08:00:00+08:00", &[], cst), Ok(utc_midnight));
+        assert_eq!(
+            parse_timestamp("2023-05-01 08:00:00", &[], cst),
+            Ok(utc_midnight)
+        );
+        assert_eq!(
+            parse_timestamp("2023-05-01T08:00:00+08:00", &[], cst),
+            Ok(utc_midnight)
+        );
         assert!(parse_timestamp("2023-05-01 25:00:00", &[], cst).is_err());
     }
 

@@ -34,8 +34,14 @@ struct Mapper<'a> {
 
 impl<'a> Mapper<'a> {
     /// `position_of` resolves a source column name to an index in the record.
-    fn new(def: &'a ConnectorDef, mut position_of: impl FnMut(&str) -> Option<usize>) -> Result<Self> {
-        let source = def.source_domain().map_err(|e| ConnectError::Definition { path: def.path.clone(), message: e.to_string() })?;
+    fn new(
+        def: &'a ConnectorDef,
+        mut position_of: impl FnMut(&str) -> Option<usize>,
+    ) -> Result<Self> {
+        let source = def.source_domain().map_err(|e| ConnectError::Definition {
+            path: def.path.clone(),
+            message: e.to_string(),
+        })?;
         let mut slots = Vec::new();
         for c in canonical::fields(source) {
             let mapped = match def.fields.iter().find(|f| f.name == c.name) {
@@ -44,7 +50,10 @@ impl<'a> Mapper<'a> {
                     None => {
                         return Err(ConnectError::Definition {
                             path: def.path.clone(),
-                            message: format!("column {:?} of field {:?} is not in the input", f.column, f.name),
+                            message: format!(
+                                "column {:?} of field {:?} is not in the input",
+                                f.column, f.name
+                            ),
                         });
                     }
                 },
@@ -52,15 +61,23 @@ impl<'a> Mapper<'a> {
             };
             slots.push((*c, mapped));
         }
-        Ok(Self { slots, offset_default: parse::parse_offset("+08:00").expect("static offset") })
+        Ok(Self {
+            slots,
+            offset_default: parse::parse_offset("+08:00").expect("static offset"),
+        })
     }
 
     /// The source column indices the mapper reads.
     fn columns(&self) -> impl Iterator<Item = (usize, &str)> {
-        self.slots.iter().filter_map(|(_, m)| m.map(|(f, i)| (i, f.column.as_str())))
+        self.slots
+            .iter()
+            .filter_map(|(_, m)| m.map(|(f, i)| (i, f.column.as_str())))
     }
 
-    fn map<'t>(&self, mut text: impl FnMut(usize) -> Option<Cow<'t, str>>) -> std::result::Result<Vec<Value>, String> {
+    fn map<'t>(
+        &self,
+        mut text: impl FnMut(usize) -> Option<Cow<'t, str>>,
+    ) -> std::result::Result<Vec<Value>, String> {
         let mut out = Vec::with_capacity(self.slots.len());
         for (c, mapped) in &self.slots {
             let Some((f, i)) = mapped else {
@@ -71,7 +88,10 @@ impl<'a> Mapper<'a> {
             let raw = raw.as_deref().map(str::trim).filter(|s| !s.is_empty());
             let Some(raw) = raw else {
                 if c.required {
-                    return Err(format!("required field {} (column {:?}) is empty", c.name, f.column));
+                    return Err(format!(
+                        "required field {} (column {:?}) is empty",
+                        c.name, f.column
+                    ));
                 }
                 out.push(Value::Null);
                 continue;
@@ -81,7 +101,11 @@ impl<'a> Mapper<'a> {
                 FieldType::String => Value::Str(parse::clean(raw)),
                 FieldType::Date => Value::Date(parse::parse_date(raw, &f.formats).map_err(why)?),
                 FieldType::Timestamp => {
-                    let offset = f.timezone.as_deref().and_then(parse::parse_offset).unwrap_or(self.offset_default);
+                    let offset = f
+                        .timezone
+                        .as_deref()
+                        .and_then(parse::parse_offset)
+                        .unwrap_or(self.offset_default);
                     Value::Timestamp(parse::parse_timestamp(raw, &f.formats, offset).map_err(why)?)
                 }
                 FieldType::Amount => Value::Amount(parse::parse_amount(raw).map_err(why)?),
@@ -100,7 +124,13 @@ struct Collector {
 }
 
 impl Collector {
-    fn land_or_quarantine(&mut self, mapped: std::result::Result<Vec<Value>, String>, line: u64, offset: u64, raw: &[u8]) -> Result<()> {
+    fn land_or_quarantine(
+        &mut self,
+        mapped: std::result::Result<Vec<Value>, String>,
+        line: u64,
+        offset: u64,
+        raw: &[u8],
+    ) -> Result<()> {
         self.rows_read += 1;
         match mapped {
             Ok(values) => {
@@ -115,7 +145,12 @@ impl Collector {
     }
 
     fn quarantine(&mut self, line: u64, byte_offset: u64, raw: &[u8], reason: String) {
-        self.quarantined.push(QuarantinedRow { line, byte_offset, raw: raw.to_vec(), reason });
+        self.quarantined.push(QuarantinedRow {
+            line,
+            byte_offset,
+            raw: raw.to_vec(),
+            reason,
+        });
     }
 
     fn finish(self) -> Result<ReadOutcome> {
@@ -130,21 +165,45 @@ impl Collector {
 
 /// Reads `path` with connector `def`. `file_name` is the path recorded as lineage; `batch_id`
 /// is stamped on every landed row.
-pub fn read_file(def: &ConnectorDef, path: &Path, file_name: &str, batch_id: &str) -> Result<ReadOutcome> {
-    let source = def
-        .source_domain()
-        .map_err(|e| ConnectError::Definition { path: def.path.clone(), message: e.to_string() })?;
+pub fn read_file(
+    def: &ConnectorDef,
+    path: &Path,
+    file_name: &str,
+    batch_id: &str,
+) -> Result<ReadOutcome> {
+    let source = def.source_domain().map_err(|e| ConnectError::Definition {
+        path: def.path.clone(),
+        message: e.to_string(),
+    })?;
     let mut out = Collector {
-        rows: RowBuffer::new(canonical::raw_schema(source), canonical::fields(source), batch_id, file_name),
+        rows: RowBuffer::new(
+            canonical::raw_schema(source),
+            canonical::fields(source),
+            batch_id,
+            file_name,
+        ),
         quarantined: Vec::new(),
         rows_read: 0,
         rows_landed: 0,
     };
     match &def.format {
-        Format::Csv { encoding, delimiter, quote, header } => {
+        Format::Csv {
+            encoding,
+            delimiter,
+            quote,
+            header,
+        } => {
             let enc = Encoding::parse(encoding).expect("validated when loaded");
             let data = read_bytes(path)?;
-            read_csv(def, strip_bom(&data), enc, *delimiter, *quote, *header, &mut out)?;
+            read_csv(
+                def,
+                strip_bom(&data),
+                enc,
+                *delimiter,
+                *quote,
+                *header,
+                &mut out,
+            )?;
         }
         Format::Jsonl => read_jsonl(def, &read_bytes(path)?, &mut out)?,
         Format::Parquet => read_parquet(def, path, &mut out)?,
@@ -153,14 +212,20 @@ pub fn read_file(def: &ConnectorDef, path: &Path, file_name: &str, batch_id: &st
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| ConnectError::Io { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| ConnectError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn ascii_byte(def: &ConnectorDef, what: &str, c: char) -> Result<u8> {
-    u8::try_from(c).ok().filter(u8::is_ascii).ok_or_else(|| ConnectError::Definition {
-        path: def.path.clone(),
-        message: format!("{what} {c:?} must be a single ASCII character"),
-    })
+    u8::try_from(c)
+        .ok()
+        .filter(u8::is_ascii)
+        .ok_or_else(|| ConnectError::Definition {
+            path: def.path.clone(),
+            message: format!("{what} {c:?} must be a single ASCII character"),
+        })
 }
 
 fn read_csv(
@@ -181,15 +246,20 @@ fn read_csv(
     let mut rec = csv::ByteRecord::new();
     let mut names: Vec<String> = Vec::new();
     if header {
-        let got = rdr.read_byte_record(&mut rec).map_err(|e| ConnectError::Definition {
-            path: def.path.clone(),
-            message: format!("cannot read the header row: {e}"),
-        })?;
+        let got = rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| ConnectError::Definition {
+                path: def.path.clone(),
+                message: format!("cannot read the header row: {e}"),
+            })?;
         if got {
             for (i, field) in rec.iter().enumerate() {
                 let name = enc.decode(field).ok_or_else(|| ConnectError::Definition {
                     path: def.path.clone(),
-                    message: format!("header column {} is not valid in the declared encoding", i + 1),
+                    message: format!(
+                        "header column {} is not valid in the declared encoding",
+                        i + 1
+                    ),
                 })?;
                 names.push(name.trim().to_string());
             }
@@ -208,23 +278,37 @@ fn read_csv(
         let start = rdr.position().clone();
         let got = rdr.read_byte_record(&mut rec);
         let end = rdr.position().byte() as usize;
-        let raw = &data[start.byte() as usize..end.min(data.len())];
-        let line = start.line();
+        let mut raw = &data[start.byte() as usize..end.min(data.len())];
+        let (mut line, mut offset) = (start.line(), start.byte());
+        // The reader's position sits before the previous record's line ending; the record
+        // itself starts after it.
+        while let [b'\r' | b'\n', rest @ ..] = raw {
+            if raw[0] == b'\n' {
+                line += 1;
+            }
+            offset += 1;
+            raw = rest;
+        }
         match got {
             Ok(false) => break,
             Err(e) => {
                 out.rows_read += 1;
-                out.quarantine(line, start.byte(), raw, format!("unreadable CSV record: {e}"));
+                out.quarantine(line, offset, raw, format!("unreadable CSV record: {e}"));
                 continue;
             }
             Ok(true) => {}
         }
-        if let Some(w) = width {
-            if rec.len() != w {
-                out.rows_read += 1;
-                out.quarantine(line, start.byte(), raw, format!("expected {w} columns, found {}", rec.len()));
-                continue;
-            }
+        if let Some(w) = width
+            && rec.len() != w
+        {
+            out.rows_read += 1;
+            out.quarantine(
+                line,
+                offset,
+                raw,
+                format!("expected {w} columns, found {}", rec.len()),
+            );
+            continue;
         }
         let mut decoded: Vec<Option<Cow<str>>> = vec![None; rec.len()];
         let mut bad = None;
@@ -233,7 +317,9 @@ fn read_csv(
                 match enc.decode(bytes) {
                     Some(s) => decoded[*i] = Some(s),
                     None => {
-                        bad = Some(format!("column {col:?} has bytes that are not valid {enc:?} text"));
+                        bad = Some(format!(
+                            "column {col:?} has bytes that are not valid {enc:?} text"
+                        ));
                         break;
                     }
                 }
@@ -243,7 +329,7 @@ fn read_csv(
             Some(reason) => Err(reason),
             None => mapper.map(|i| decoded.get_mut(i).and_then(Option::take)),
         };
-        out.land_or_quarantine(mapped, line, start.byte(), raw)?;
+        out.land_or_quarantine(mapped, line, offset, raw)?;
     }
     Ok(())
 }
@@ -259,16 +345,17 @@ fn read_jsonl(def: &ConnectorDef, data: &[u8], out: &mut Collector) -> Result<()
         if trimmed.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let mapped = match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(trimmed) {
-            Err(e) => Err(format!("invalid JSON: {e}")),
-            Ok(obj) => mapper.map(|i| {
-                obj.get(&keys[i]).and_then(|v| match v {
-                    serde_json::Value::Null => None,
-                    serde_json::Value::String(s) => Some(Cow::Owned(s.clone())),
-                    other => Some(Cow::Owned(other.to_string())),
-                })
-            }),
-        };
+        let mapped =
+            match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(trimmed) {
+                Err(e) => Err(format!("invalid JSON: {e}")),
+                Ok(obj) => mapper.map(|i| {
+                    obj.get(&keys[i]).and_then(|v| match v {
+                        serde_json::Value::Null => None,
+                        serde_json::Value::String(s) => Some(Cow::Owned(s.clone())),
+                        other => Some(Cow::Owned(other.to_string())),
+                    })
+                }),
+            };
         out.land_or_quarantine(mapped, n as u64 + 1, start as u64, trimmed)?;
     }
     Ok(())
@@ -276,27 +363,44 @@ fn read_jsonl(def: &ConnectorDef, data: &[u8], out: &mut Collector) -> Result<()
 
 fn read_parquet(def: &ConnectorDef, path: &Path, out: &mut Collector) -> Result<()> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let pq = |message: String| ConnectError::Parquet { path: path.to_path_buf(), message };
-    let file = std::fs::File::open(path).map_err(|source| ConnectError::Io { path: path.to_path_buf(), source })?;
+    let pq = |message: String| ConnectError::Parquet {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|source| ConnectError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| pq(e.to_string()))?;
     let schema = builder.schema().clone();
     let mapper = Mapper::new(def, |col| schema.index_of(col).ok())?;
-    let reader = builder.with_batch_size(8192).build().map_err(|e| pq(e.to_string()))?;
+    let reader = builder
+        .with_batch_size(8192)
+        .build()
+        .map_err(|e| pq(e.to_string()))?;
     let mut row_number = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| pq(e.to_string()))?;
         let mut text: Vec<Option<arrow::array::StringArray>> = vec![None; batch.num_columns()];
         for (i, _) in mapper.columns() {
-            let col = arrow::compute::cast(batch.column(i), &DataType::Utf8).map_err(|e| pq(e.to_string()))?;
+            let col = arrow::compute::cast(batch.column(i), &DataType::Utf8)
+                .map_err(|e| pq(e.to_string()))?;
             text[i] = Some(col.as_string::<i32>().clone());
         }
         for r in 0..batch.num_rows() {
             row_number += 1;
             let get = |i: usize| {
-                text[i].as_ref().filter(|a| a.is_valid(r)).map(|a| Cow::Borrowed(a.value(r)))
+                text[i]
+                    .as_ref()
+                    .filter(|a| a.is_valid(r))
+                    .map(|a| Cow::Borrowed(a.value(r)))
             };
             let mapped = mapper.map(get);
-            let raw = if mapped.is_err() { row_as_json(&text, &schema, r) } else { Vec::new() };
+            let raw = if mapped.is_err() {
+                row_as_json(&text, &schema, r)
+            } else {
+                Vec::new()
+            };
             out.land_or_quarantine(mapped, row_number, 0, &raw)?;
         }
     }
@@ -304,11 +408,19 @@ fn read_parquet(def: &ConnectorDef, path: &Path, out: &mut Collector) -> Result<
 }
 
 /// A Parquet row has no bytes of its own; its quarantine record keeps the mapped columns as JSON.
-fn row_as_json(text: &[Option<arrow::array::StringArray>], schema: &arrow::datatypes::Schema, r: usize) -> Vec<u8> {
+fn row_as_json(
+    text: &[Option<arrow::array::StringArray>],
+    schema: &arrow::datatypes::Schema,
+    r: usize,
+) -> Vec<u8> {
     let mut obj = serde_json::Map::new();
     for (i, col) in text.iter().enumerate() {
         if let Some(a) = col {
-            let v = if a.is_valid(r) { serde_json::Value::String(a.value(r).to_string()) } else { serde_json::Value::Null };
+            let v = if a.is_valid(r) {
+                serde_json::Value::String(a.value(r).to_string())
+            } else {
+                serde_json::Value::Null
+            };
             obj.insert(schema.field(i).name().clone(), v);
         }
     }

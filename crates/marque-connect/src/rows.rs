@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::SchemaRef;
 use marque_core::canonical::{CanonicalField, FieldType};
@@ -123,8 +124,12 @@ impl RowBuffer {
         arrays.push(Arc::new(self.batch_id_col.finish()));
         arrays.push(Arc::new(self.file_col.finish()));
         arrays.push(Arc::new(self.line_col.finish()));
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
-            .map_err(|source| ConnectError::Arrow { table: "raw".into(), source })?;
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(|source| {
+            ConnectError::Arrow {
+                table: "raw".into(),
+                source,
+            }
+        })?;
         self.done.push(batch);
         self.rows = 0;
         Ok(())

@@ -19,7 +19,12 @@ pub enum Source {
 }
 
 impl Source {
-    pub const ALL: [Source; 4] = [Source::Sales, Source::AfterSales, Source::Marketing, Source::App];
+    pub const ALL: [Source; 4] = [
+        Source::Sales,
+        Source::AfterSales,
+        Source::Marketing,
+        Source::App,
+    ];
 
     /// The stable lower-case name used in tables, files and URLs.
     pub fn as_str(self) -> &'static str {
@@ -70,7 +75,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Buyer, Role::Owner, Role::Sender, Role::Lead, Role::AppUser];
+    pub const ALL: [Role; 5] = [
+        Role::Buyer,
+        Role::Owner,
+        Role::Sender,
+        Role::Lead,
+        Role::AppUser,
+    ];
 
     /// The stable lower-case name used in tables and files.
     pub fn as_str(self) -> &'static str {

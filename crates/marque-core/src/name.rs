@@ -32,7 +32,9 @@ fn is_cjk(c: char) -> bool {
 }
 
 /// Two-character surnames that must not be read as surname + given name.
-const COMPOUND_SURNAMES: &[&str] = &["欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "慕容", "尉迟", "长孙"];
+const COMPOUND_SURNAMES: &[&str] = &[
+    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "慕容", "尉迟", "长孙",
+];
 
 /// The surname of a CJK name.
 pub fn surname_of(full: &str) -> Option<String> {
@@ -66,7 +68,12 @@ pub fn parse(raw: &str) -> PersonName {
             }
         }
     }
-    PersonName { surname: surname_of(&s), full: s, gender: None, honorific_only: false }
+    PersonName {
+        surname: surname_of(&s),
+        full: s,
+        gender: None,
+        honorific_only: false,
+    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,13 @@ impl Phone {
 }
 
 /// Numbers that data entry uses for "unknown"; their owners are not customers.
-const PLACEHOLDERS: &[&str] = &["13800000000", "13800138000", "12345678901", "13888888888", "13000000000"];
+const PLACEHOLDERS: &[&str] = &[
+    "13800000000",
+    "13800138000",
+    "12345678901",
+    "13888888888",
+    "13000000000",
+];
 
 fn is_placeholder(national: &str) -> bool {
     let b = national.as_bytes();
@@ -56,7 +62,9 @@ pub fn parse(raw: &str) -> Phone {
     let plus = s.starts_with('+');
     let mut d: String = s.chars().filter(char::is_ascii_digit).collect();
     // Anything else than digits and separators means it is not a number.
-    if s.chars().any(|c| !(c.is_ascii_digit() || " -+()./'".contains(c))) {
+    if s.chars()
+        .any(|c| !(c.is_ascii_digit() || " -+()./'".contains(c)))
+    {
         return Phone::Invalid;
     }
     if let Some(rest) = d.strip_prefix("0086") {
@@ -71,7 +79,11 @@ pub fn parse(raw: &str) -> Phone {
         return Phone::Placeholder;
     }
     if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) {
-        return if is_placeholder(&d) { Phone::Placeholder } else { Phone::Mobile(format!("+86{d}")) };
+        return if is_placeholder(&d) {
+            Phone::Placeholder
+        } else {
+            Phone::Mobile(format!("+86{d}"))
+        };
     }
     // Landline: 0 + area code (2–3 digits) + 7–8 digits subscriber number, or without the 0.
     let national = d.strip_prefix('0').unwrap_or(&d);
@@ -99,7 +111,10 @@ fn parse_masked(s: &str) -> Option<Phone> {
         && suffix.bytes().all(|c| c.is_ascii_digit())
         && mask.chars().all(|c| "*xX".contains(c))
         && prefix.starts_with('1');
-    ok.then(|| Phone::Masked { prefix: prefix.to_string(), suffix: suffix.to_string() })
+    ok.then(|| Phone::Masked {
+        prefix: prefix.to_string(),
+        suffix: suffix.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -129,22 +144,37 @@ mod tests {
 
     #[test]
     fn landlines_keep_area_code() {
-        assert_eq!(parse("021-61234567"), Phone::Landline("+862161234567".into()));
-        assert_eq!(parse("(0755) 8765 4321"), Phone::Landline("+8675587654321".into()));
+        assert_eq!(
+            parse("021-61234567"),
+            Phone::Landline("+862161234567".into())
+        );
+        assert_eq!(
+            parse("(0755) 8765 4321"),
+            Phone::Landline("+8675587654321".into())
+        );
     }
 
     #[test]
     fn masked_numbers_are_partial_evidence() {
         assert_eq!(
             parse("138****8000"),
-            Phone::Masked { prefix: "138".into(), suffix: "8000".into() }
+            Phone::Masked {
+                prefix: "138".into(),
+                suffix: "8000".into()
+            }
         );
         assert_eq!(parse("138****8000").key(), None);
     }
 
     #[test]
     fn placeholders_are_rejected() {
-        for raw in ["13800000000", "11111111111", "13888888888", "15100000000", "021-00000000"] {
+        for raw in [
+            "13800000000",
+            "11111111111",
+            "13888888888",
+            "15100000000",
+            "021-00000000",
+        ] {
             assert_eq!(parse(raw), Phone::Placeholder, "{raw}");
         }
     }

@@ -51,7 +51,11 @@ pub fn parse(raw: &str) -> Option<ResidentId> {
         return None;
     }
     let male = (b[16] - b'0') % 2 == 1;
-    Some(ResidentId { number: s, birth_date, male })
+    Some(ResidentId {
+        number: s,
+        birth_date,
+        male,
+    })
 }
 
 /// Builds a valid number from region code (6 digits), birth date and a 3-digit sequence
@@ -78,10 +82,16 @@ mod tests {
     fn the_standard_example_validates() {
         // GB 11643-1999's worked example.
         let id = parse("11010519491231002X").unwrap();
-        assert_eq!(id.birth_date, NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+        assert_eq!(
+            id.birth_date,
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
+        );
         assert!(!id.male);
         assert!(parse("11010519491231002x").is_some(), "lower-case x");
-        assert!(parse("１１０１０５１９４９１２３１００２Ｘ").is_some(), "full-width");
+        assert!(
+            parse("１１０１０５１９４９１２３１００２Ｘ").is_some(),
+            "full-width"
+        );
     }
 
     #[test]

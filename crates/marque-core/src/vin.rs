@@ -58,9 +58,18 @@ mod tests {
     #[test]
     fn known_valid_vins_pass() {
         // Published examples with correct check digits.
-        assert_eq!(parse("1M8GDM9AXKP042788").as_deref(), Some("1M8GDM9AXKP042788"));
-        assert_eq!(parse("11111111111111111").as_deref(), Some("11111111111111111"));
-        assert_eq!(parse(" 1m8gdm9a-xkp042788 ").as_deref(), Some("1M8GDM9AXKP042788"));
+        assert_eq!(
+            parse("1M8GDM9AXKP042788").as_deref(),
+            Some("1M8GDM9AXKP042788")
+        );
+        assert_eq!(
+            parse("11111111111111111").as_deref(),
+            Some("11111111111111111")
+        );
+        assert_eq!(
+            parse(" 1m8gdm9a-xkp042788 ").as_deref(),
+            Some("1M8GDM9AXKP042788")
+        );
     }
 
     #[test]
@@ -72,6 +81,9 @@ mod tests {
 
     #[test]
     fn full_width_vin_is_normalised() {
-        assert_eq!(parse("１Ｍ８ＧＤＭ９ＡＸＫＰ０４２７８８").as_deref(), Some("1M8GDM9AXKP042788"));
+        assert_eq!(
+            parse("１Ｍ８ＧＤＭ９ＡＸＫＰ０４２７８８").as_deref(),
+            Some("1M8GDM9AXKP042788")
+        );
     }
 }

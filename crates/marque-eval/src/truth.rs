@@ -60,7 +60,9 @@ pub(crate) fn parse_role(s: &str) -> Option<Role> {
 #[derive(Debug, Clone, Default)]
 pub struct Truth {
     hasher: DefaultHashBuilder,
-    index: HashTable<u32>,
+    /// Entries are `(mention index, 32-bit key hash)`: the stored hash lets the table grow
+    /// without touching the arena and rejects most false candidates before comparing ids.
+    index: HashTable<(u32, u32)>,
     arena: String,
     /// `ends[i]` is the end of mention `i`'s record id in `arena`; it starts at `ends[i - 1]`.
     ends: Vec<u64>,
@@ -230,13 +232,14 @@ impl Truth {
 
     /// The dense index of a mention, if it is in truth.
     pub(crate) fn find(&self, tag: Tag, record_id: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one((tag, record_id));
+        let h = key_hash(&self.hasher, tag, record_id);
         self.index
-            .find(hash, |&i| {
-                self.tags[i as usize] == tag
+            .find(expand(h), |&(i, hi)| {
+                hi == h
+                    && self.tags[i as usize] == tag
                     && record_id_at(&self.arena, &self.ends, i) == record_id
             })
-            .copied()
+            .map(|&(i, _)| i)
     }
 
     pub(crate) fn tag(&self, mention: u32) -> Tag {
@@ -263,6 +266,20 @@ impl Truth {
     }
 }
 
+/// 32-bit hash of a mention key, stored next to the mention index.
+#[inline]
+fn key_hash(hasher: &DefaultHashBuilder, tag: Tag, record_id: &str) -> u32 {
+    (hasher.hash_one((tag, record_id)) >> 32) as u32
+}
+
+/// Spreads a stored 32-bit hash over the 64 bits the table uses (low bits pick the bucket,
+/// top bits are the in-group tag), so growing the table needs only the stored value.
+#[inline]
+fn expand(h: u32) -> u64 {
+    u64::from(h).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(h)
+}
+
+#[inline]
 fn record_id_at<'a>(arena: &'a str, ends: &[u64], i: u32) -> &'a str {
     let i = i as usize;
     let start = if i == 0 { 0 } else { ends[i - 1] as usize };
@@ -296,18 +313,20 @@ impl Builder {
         if next >= MAX_MENTIONS {
             return Err(PushError::Full);
         }
-        let hash = t.hasher.hash_one((tag, record_id));
-        let (arena, ends, tags, hasher) = (&t.arena, &t.ends, &t.tags, &t.hasher);
+        let h = key_hash(&t.hasher, tag, record_id);
+        let (arena, ends, tags) = (&t.arena, &t.ends, &t.tags);
         match t.index.entry(
-            hash,
-            |&i| tags[i as usize] == tag && record_id_at(arena, ends, i) == record_id,
-            |&i| hasher.hash_one((tags[i as usize], record_id_at(arena, ends, i))),
+            expand(h),
+            |&(i, hi)| {
+                hi == h && tags[i as usize] == tag && record_id_at(arena, ends, i) == record_id
+            },
+            |&(_, hi)| expand(hi),
         ) {
             hashbrown::hash_table::Entry::Occupied(o) => {
-                return Err(PushError::Duplicate { first: *o.get() });
+                return Err(PushError::Duplicate { first: o.get().0 });
             }
             hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(next as u32);
+                v.insert((next as u32, h));
             }
         }
         t.arena.push_str(record_id);

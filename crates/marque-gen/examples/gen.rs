@@ -5,7 +5,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let persons = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
     let out = args.get(2).cloned().unwrap_or_else(|| "gen-out".into());
     let seed = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(42);
-    let cfg = marque_gen::GenConfig { persons, seed, ..Default::default() };
+    let cfg = marque_gen::GenConfig {
+        persons,
+        seed,
+        ..Default::default()
+    };
     let t = std::time::Instant::now();
     let summary = marque_gen::generate(&cfg, std::path::Path::new(&out))?;
     print!("{summary}");

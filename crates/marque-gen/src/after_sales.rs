@@ -7,6 +7,7 @@ use std::path::Path;
 use marque_core::{Role, Source};
 use rand::Rng;
 
+use crate::GenError;
 use crate::dirt::DirtRates;
 use crate::geo;
 use crate::noise;
@@ -15,7 +16,6 @@ use crate::rng::{chance, weighted};
 use crate::time::{self, Day};
 use crate::truth::Truth;
 use crate::world::World;
-use crate::GenError;
 
 /// The header, exactly as the contract says.
 pub const HEADER: &str = "ro_no,ro_date,vin,plate,owner_name,owner_phone,sender_name,sender_phone,mileage_km,labour_amount,parts_amount,service_type,dealer_code";
@@ -52,7 +52,11 @@ impl RepairWriter {
         out.bytes(HEADER.as_bytes())?;
         out.bytes(b"\n")?;
         let csv = RecordCsv::new(csv::Terminator::Any(b'\n'));
-        Ok(RepairWriter { out, csv, seq: vec![0; geo::dealer_count() * 16] })
+        Ok(RepairWriter {
+            out,
+            csv,
+            seq: vec![0; geo::dealer_count() * 16],
+        })
     }
 
     /// Writes one visit with its dirt.
@@ -73,7 +77,13 @@ impl RepairWriter {
         let mut ro_date = String::with_capacity(19);
         time::iso(&mut ro_date, v.day);
         let secs = rng.random_range(8 * 3600..18 * 3600);
-        let _ = write!(ro_date, " {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+        let _ = write!(
+            ro_date,
+            " {:02}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        );
 
         let owner = &world.persons[v.owner as usize];
         let household = world.household_of(v.owner);
@@ -89,14 +99,26 @@ impl RepairWriter {
             Some(s) if s == v.owner => (owner_name.clone(), owner_phone.clone()),
             Some(s) => {
                 let sp = &world.persons[s as usize];
-                (noise::name(rng, dirt, &sp.name), noise::phone(rng, dirt, sp.phone_on(v.day), false))
+                (
+                    noise::name(rng, dirt, &sp.name),
+                    noise::phone(rng, dirt, sp.phone_on(v.day), false),
+                )
             }
         };
         let service = weighted(rng, SERVICE_WEIGHTS);
         let (labour, parts): (u64, u64) = match service {
-            0 => (rng.random_range(150..600) * 100, rng.random_range(20_000..150_000)),
-            1 => (rng.random_range(200..3000) * 100, rng.random_range(10_000..800_000)),
-            2 => (rng.random_range(500..4000) * 100, rng.random_range(20_000..600_000)),
+            0 => (
+                rng.random_range(150..600) * 100,
+                rng.random_range(20_000..150_000),
+            ),
+            1 => (
+                rng.random_range(200..3000) * 100,
+                rng.random_range(10_000..800_000),
+            ),
+            2 => (
+                rng.random_range(500..4000) * 100,
+                rng.random_range(20_000..600_000),
+            ),
             3 => (0, 0),
             _ => (rng.random_range(0..300) * 100, 0),
         };

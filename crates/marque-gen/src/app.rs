@@ -21,8 +21,16 @@ pub const ROWS_PER_FILE: u64 = 1_000_000;
 const BATCH: usize = 65_536;
 
 /// Event types of the app.
-pub const EVENT_TYPES: &[&str] =
-    &["register", "login", "browse_model", "book_test_drive", "book_service", "purchase", "charge", "share"];
+pub const EVENT_TYPES: &[&str] = &[
+    "register",
+    "login",
+    "browse_model",
+    "book_test_drive",
+    "book_service",
+    "purchase",
+    "charge",
+    "share",
+];
 
 /// The Arrow schema of the app event files.
 pub fn schema() -> SchemaRef {
@@ -33,7 +41,11 @@ pub fn schema() -> SchemaRef {
         Field::new("registered_mobile", DataType::Utf8, true),
         Field::new("nickname", DataType::Utf8, true),
         Field::new("event_type", DataType::Utf8, false),
-        Field::new("event_time", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
+        Field::new(
+            "event_time",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
         Field::new("amount", DataType::Float64, true),
     ]))
 }
@@ -90,10 +102,15 @@ impl AppWriter {
     }
 
     fn open(&mut self) -> Result<(), GenError> {
-        let path = self.dir.join(format!("app_events-{:05}.parquet", self.files.len()));
+        let path = self
+            .dir
+            .join(format!("app_events-{:05}.parquet", self.files.len()));
         let f = File::create(&path).map_err(|e| GenError::io(&path, e))?;
-        let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-        let w = ArrowWriter::try_new(f, self.schema.clone(), Some(props)).map_err(|e| GenError::parquet(&path, e))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        let w = ArrowWriter::try_new(f, self.schema.clone(), Some(props))
+            .map_err(|e| GenError::parquet(&path, e))?;
         self.writer = Some((path, w));
         Ok(())
     }
@@ -117,7 +134,8 @@ impl AppWriter {
         ];
         self.buffered = 0;
         if let Some((path, w)) = self.writer.as_mut() {
-            let batch = RecordBatch::try_new(self.schema.clone(), cols).map_err(|e| GenError::parquet(path, e))?;
+            let batch = RecordBatch::try_new(self.schema.clone(), cols)
+                .map_err(|e| GenError::parquet(path, e))?;
             w.write(&batch).map_err(|e| GenError::parquet(path, e))?;
         }
         Ok(())

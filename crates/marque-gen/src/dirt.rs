@@ -87,7 +87,7 @@ dirt_rates! {
     /// Share of lead episodes in which the person leaves leads on 2 to 4 channels.
     multi_channel_leads = 0.35;
     /// Share of lead-leaving persons who never buy a car.
-    lead_never_buys = 0.35;
+    lead_never_buys = 0.3;
     /// Share of vehicles resold to another person, who then services it.
     resale = 0.12;
     /// Share of owners who buy again 1 to 4 years later (repeated for a third car).
@@ -112,7 +112,10 @@ impl DirtRates {
     /// Sets one rate by name, as given by a `--dirt name=rate` flag.
     pub fn set(&mut self, name: &str, value: f64) -> Result<(), GenError> {
         if !(0.0..=1.0).contains(&value) {
-            return Err(GenError::RateOutOfRange { name: name.to_string(), value });
+            return Err(GenError::RateOutOfRange {
+                name: name.to_string(),
+                value,
+            });
         }
         match self.slot(name) {
             Some(slot) => {
@@ -121,7 +124,11 @@ impl DirtRates {
             }
             None => Err(GenError::UnknownDirt {
                 name: name.to_string(),
-                known: Self::describe().iter().map(|d| d.0).collect::<Vec<_>>().join(", "),
+                known: Self::describe()
+                    .iter()
+                    .map(|d| d.0)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
@@ -130,10 +137,18 @@ impl DirtRates {
     pub fn from_toml_str(s: &str) -> Result<Self, GenError> {
         let rates: DirtRates = toml::from_str(s).map_err(|e| {
             let msg = e.to_string();
-            match msg.split("unknown field `").nth(1).and_then(|r| r.split('`').next()) {
+            match msg
+                .split("unknown field `")
+                .nth(1)
+                .and_then(|r| r.split('`').next())
+            {
                 Some(name) => GenError::UnknownDirt {
                     name: name.to_string(),
-                    known: Self::describe().iter().map(|d| d.0).collect::<Vec<_>>().join(", "),
+                    known: Self::describe()
+                        .iter()
+                        .map(|d| d.0)
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 },
                 None => GenError::Toml(msg),
             }
@@ -146,7 +161,10 @@ impl DirtRates {
     pub fn validate(&self) -> Result<(), GenError> {
         for (name, value) in self.values() {
             if !(0.0..=1.0).contains(&value) {
-                return Err(GenError::RateOutOfRange { name: name.to_string(), value });
+                return Err(GenError::RateOutOfRange {
+                    name: name.to_string(),
+                    value,
+                });
             }
         }
         Ok(())
@@ -162,9 +180,18 @@ mod tests {
         let mut d = DirtRates::default();
         d.set("resale", 0.5).unwrap();
         assert_eq!(d.resale, 0.5);
-        assert!(matches!(d.set("nope", 0.1), Err(GenError::UnknownDirt { .. })));
-        assert!(matches!(d.set("resale", 1.5), Err(GenError::RateOutOfRange { .. })));
-        assert!(matches!(d.set("resale", f64::NAN), Err(GenError::RateOutOfRange { .. })));
+        assert!(matches!(
+            d.set("nope", 0.1),
+            Err(GenError::UnknownDirt { .. })
+        ));
+        assert!(matches!(
+            d.set("resale", 1.5),
+            Err(GenError::RateOutOfRange { .. })
+        ));
+        assert!(matches!(
+            d.set("resale", f64::NAN),
+            Err(GenError::RateOutOfRange { .. })
+        ));
     }
 
     #[test]
@@ -193,6 +220,9 @@ mod tests {
             DirtRates::from_toml_str("resale = 2.0"),
             Err(GenError::RateOutOfRange { .. })
         ));
-        assert!(matches!(DirtRates::from_toml_str("resale = "), Err(GenError::Toml(_))));
+        assert!(matches!(
+            DirtRates::from_toml_str("resale = "),
+            Err(GenError::Toml(_))
+        ));
     }
 }

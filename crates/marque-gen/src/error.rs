@@ -42,15 +42,27 @@ pub enum GenError {
 
 impl GenError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        GenError::Io { path: path.to_path_buf(), source }
+        GenError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
     pub(crate) fn csv(path: &std::path::Path, source: csv::Error) -> Self {
-        GenError::Csv { path: path.to_path_buf(), source }
+        GenError::Csv {
+            path: path.to_path_buf(),
+            source,
+        }
     }
     pub(crate) fn parquet(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
-        GenError::Parquet { path: path.to_path_buf(), message: e.to_string() }
+        GenError::Parquet {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
     }
     pub(crate) fn json(path: &std::path::Path, source: serde_json::Error) -> Self {
-        GenError::Json { path: path.to_path_buf(), source }
+        GenError::Json {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }

@@ -9,6 +9,7 @@ use marque_core::{Role, Source};
 use rand::Rng;
 use serde::Serialize;
 
+use crate::GenError;
 use crate::dirt::DirtRates;
 use crate::geo::{self, CITIES};
 use crate::noise;
@@ -18,13 +19,20 @@ use crate::time::{self, Day};
 use crate::truth::Truth;
 use crate::vehicles::MODELS;
 use crate::world::World;
-use crate::GenError;
 
 /// Relative path of the file under the output directory.
 pub const PATH: &str = "marketing/leads.jsonl";
 
 /// Lead channels; the first three are auto media, which mask phones.
-pub const CHANNELS: &[&str] = &["autohome", "dongchedi", "yiche", "brand_site", "live_stream", "motor_show", "wechat"];
+pub const CHANNELS: &[&str] = &[
+    "autohome",
+    "dongchedi",
+    "yiche",
+    "brand_site",
+    "live_stream",
+    "motor_show",
+    "wechat",
+];
 pub const CHANNEL_WEIGHTS: &[u32] = &[25, 20, 15, 12, 12, 6, 10];
 
 #[derive(Serialize)]
@@ -58,7 +66,11 @@ pub struct LeadWriter {
 
 impl LeadWriter {
     pub fn create(dir: &Path) -> Result<LeadWriter, GenError> {
-        Ok(LeadWriter { out: Out::create(dir.join(PATH))?, next: 0, buf: Vec::with_capacity(512) })
+        Ok(LeadWriter {
+            out: Out::create(dir.join(PATH))?,
+            next: 0,
+            buf: Vec::with_capacity(512),
+        })
     }
 
     /// Writes one lead with its dirt.
@@ -75,7 +87,13 @@ impl LeadWriter {
         let mut created_at = String::with_capacity(25);
         time::iso(&mut created_at, lead.day);
         let secs = rng.random_range(8 * 3600..24 * 3600);
-        let _ = write!(created_at, "T{:02}:{:02}:{:02}+08:00", secs / 3600, secs / 60 % 60, secs % 60);
+        let _ = write!(
+            created_at,
+            "T{:02}:{:02}:{:02}+08:00",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        );
 
         let person = &world.persons[lead.person as usize];
         let household = world.household_of(lead.person);
@@ -121,7 +139,8 @@ impl LeadWriter {
             campaign: &campaign,
             dealer_code: &dealer,
         };
-        serde_json::to_writer(&mut self.buf, &line).map_err(|e| GenError::json(self.out.path(), e))?;
+        serde_json::to_writer(&mut self.buf, &line)
+            .map_err(|e| GenError::json(self.out.path(), e))?;
         let broken = chance(rng, dirt.broken_row);
         if broken {
             // A truncated line, cut on a character boundary so the file stays UTF-8.

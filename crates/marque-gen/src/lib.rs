@@ -68,13 +68,19 @@ pub struct GenConfig {
     /// Chance that a purchase is preceded by a lead episode (default 0.5).
     pub lead_before_purchase: f64,
     /// Share of persons who neither buy nor leave leads; they appear as household members,
-    /// drivers and second owners (default 0.05).
+    /// drivers and second owners (default 0.03).
     pub passive_share: f64,
 }
 
 impl Default for GenConfig {
     fn default() -> Self {
-        GenConfig { persons: 1000, seed: 42, dirt: DirtRates::default(), lead_before_purchase: 0.5, passive_share: 0.05 }
+        GenConfig {
+            persons: 1000,
+            seed: 42,
+            dirt: DirtRates::default(),
+            lead_before_purchase: 0.5,
+            passive_share: 0.03,
+        }
     }
 }
 
@@ -90,7 +96,11 @@ pub struct GenSummary {
 
 impl fmt::Display for GenSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} persons in {} households, {} vehicles", self.persons, self.households, self.vehicles)?;
+        writeln!(
+            f,
+            "{} persons in {} households, {} vehicles",
+            self.persons, self.households, self.vehicles
+        )?;
         for (path, rows) in &self.files {
             writeln!(f, "  {path:<40} {rows:>12} rows")?;
         }
@@ -99,7 +109,10 @@ impl fmt::Display for GenSummary {
 }
 
 fn relative(out_dir: &Path, p: &Path) -> String {
-    p.strip_prefix(out_dir).unwrap_or(p).to_string_lossy().replace('\\', "/")
+    p.strip_prefix(out_dir)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 /// Generates the world for `cfg` and writes every file under `out_dir`.
@@ -120,9 +133,21 @@ pub fn generate(cfg: &GenConfig, out_dir: &Path) -> Result<GenSummary, GenError>
         life::live(cfg, &world, &model_weights, p, &mut sinks)?;
     }
     let mut files = BTreeMap::new();
-    let life::Sinks { sales, repairs, leads, app, truth, vehicles } = sinks;
-    for (path, rows) in [sales.finish()?, repairs.finish()?, leads.finish()?, truth.mentions.finish()?, truth.ownership.finish()?]
-    {
+    let life::Sinks {
+        sales,
+        repairs,
+        leads,
+        app,
+        truth,
+        vehicles,
+    } = sinks;
+    for (path, rows) in [
+        sales.finish()?,
+        repairs.finish()?,
+        leads.finish()?,
+        truth.mentions.finish()?,
+        truth.ownership.finish()?,
+    ] {
         files.insert(relative(out_dir, &path), rows);
     }
     for (path, rows) in app.finish()? {

@@ -36,8 +36,19 @@ struct Ctx<'a> {
 }
 
 /// Generates everything person `p` does.
-pub fn live(cfg: &GenConfig, world: &World, model_weights: &[u32], p: u32, s: &mut Sinks) -> Result<(), GenError> {
-    let mut c = Ctx { cfg, world, rng: stream(cfg.seed, Stream::Person, p as u64), model_weights };
+pub fn live(
+    cfg: &GenConfig,
+    world: &World,
+    model_weights: &[u32],
+    p: u32,
+    s: &mut Sinks,
+) -> Result<(), GenError> {
+    let mut c = Ctx {
+        cfg,
+        world,
+        rng: stream(cfg.seed, Stream::Person, p as u64),
+        model_weights,
+    };
     let person = &world.persons[p as usize];
     let city = world.city_of(p);
     let limit = person.active_until();
@@ -85,9 +96,21 @@ pub fn live(cfg: &GenConfig, world: &World, model_weights: &[u32], p: u32, s: &m
 
 impl Ctx<'_> {
     /// Leads on one or several channels between `start` and `end` (exclusive).
-    fn lead_episode(&mut self, p: u32, start: Day, end: Day, model: usize, dealer: usize, s: &mut Sinks) -> Result<(), GenError> {
+    fn lead_episode(
+        &mut self,
+        p: u32,
+        start: Day,
+        end: Day,
+        model: usize,
+        dealer: usize,
+        s: &mut Sinks,
+    ) -> Result<(), GenError> {
         let dirt = &self.cfg.dirt;
-        let n = if chance(&mut self.rng, dirt.multi_channel_leads) { self.rng.random_range(2..=4) } else { 1 };
+        let n = if chance(&mut self.rng, dirt.multi_channel_leads) {
+            self.rng.random_range(2..=4)
+        } else {
+            1
+        };
         let mut channels: Vec<usize> = Vec::with_capacity(n);
         for _ in 0..n * 4 {
             if channels.len() == n {
@@ -98,13 +121,32 @@ impl Ctx<'_> {
                 channels.push(ch);
             }
         }
-        let mut days: Vec<Day> =
-            channels.iter().map(|_| if end > start { self.rng.random_range(start..end) } else { start }).collect();
+        let mut days: Vec<Day> = channels
+            .iter()
+            .map(|_| {
+                if end > start {
+                    self.rng.random_range(start..end)
+                } else {
+                    start
+                }
+            })
+            .collect();
         days.sort_unstable();
         for (ch, day) in channels.into_iter().zip(days) {
-            let model = if chance(&mut self.rng, 0.2) { weighted(&mut self.rng, self.model_weights) } else { model };
-            let lead = Lead { day: day.clamp(0, END - 1), person: p, channel: ch, model, dealer };
-            s.leads.write(&mut self.rng, dirt, self.world, &mut s.truth, &lead)?;
+            let model = if chance(&mut self.rng, 0.2) {
+                weighted(&mut self.rng, self.model_weights)
+            } else {
+                model
+            };
+            let lead = Lead {
+                day: day.clamp(0, END - 1),
+                person: p,
+                channel: ch,
+                model,
+                dealer,
+            };
+            s.leads
+                .write(&mut self.rng, dirt, self.world, &mut s.truth, &lead)?;
         }
         Ok(())
     }
@@ -122,14 +164,26 @@ impl Ctx<'_> {
             self.lead_episode(p, start, d.max(start + 1), model, dealer, s)?;
         }
         let m = &MODELS[model];
-        let price = m.price_min + self.rng.random_range(0..=(m.price_max - m.price_min) / 100) * 100;
+        let price =
+            m.price_min + self.rng.random_range(0..=(m.price_max - m.price_min) / 100) * 100;
         let date = time::date(d);
         let model_year = date.year() + (date.month() >= 10) as i32;
         let vin = vehicles::vin(model, model_year, s.vehicles);
         s.vehicles += 1;
-        let salesperson = self.rng.random_range(0..world.salespeople[dealer].len().max(1));
-        let sale = Sale { day: d, buyer: p, vin: &vin, model, dealer, salesperson, price };
-        s.sales.write(&mut self.rng, dirt, world, &mut s.truth, &sale)?;
+        let salesperson = self
+            .rng
+            .random_range(0..world.salespeople[dealer].len().max(1));
+        let sale = Sale {
+            day: d,
+            buyer: p,
+            vin: &vin,
+            model,
+            dealer,
+            salesperson,
+            price,
+        };
+        s.sales
+            .write(&mut self.rng, dirt, world, &mut s.truth, &sale)?;
         let plate = geo::plate(&mut self.rng, city, m.new_energy);
 
         // Owners: the buyer, then perhaps a second owner from another household.
@@ -151,7 +205,7 @@ impl Ctx<'_> {
             s.truth.owned(&vin, owner, from, to)?;
             let o = &world.persons[owner as usize];
             let until = to.unwrap_or(END).min(o.active_until());
-            let per_year: f64 = self.rng.random_range(1.0..2.2);
+            let per_year: f64 = self.rng.random_range(1.0..2.0);
             let driver = self.other_person(owner, false).unwrap_or(owner);
             let mut t = from + self.rng.random_range(20..120);
             while t < until {
@@ -169,8 +223,17 @@ impl Ctx<'_> {
                     } else {
                         home_dealer
                     };
-                    let visit = Visit { day: t, vin: &vin, plate: &plate, owner, sender, mileage, dealer };
-                    s.repairs.write(&mut self.rng, dirt, world, &mut s.truth, &visit)?;
+                    let visit = Visit {
+                        day: t,
+                        vin: &vin,
+                        plate: &plate,
+                        owner,
+                        sender,
+                        mileage,
+                        dealer,
+                    };
+                    s.repairs
+                        .write(&mut self.rng, dirt, world, &mut s.truth, &visit)?;
                 }
                 let gap = -(1.0 - self.rng.random::<f64>()).ln() * 365.0 / per_year;
                 t += (gap as Day).clamp(14, 2000);
@@ -213,7 +276,13 @@ impl Ctx<'_> {
     }
 
     /// App events from registration (around `start`) until churn, decaying before it.
-    fn app_life(&mut self, p: u32, start: Day, owns_nev: bool, s: &mut Sinks) -> Result<(), GenError> {
+    fn app_life(
+        &mut self,
+        p: u32,
+        start: Day,
+        owns_nev: bool,
+        s: &mut Sinks,
+    ) -> Result<(), GenError> {
         let dirt = &self.cfg.dirt;
         let person = &self.world.persons[p as usize];
         let reg = (start + self.rng.random_range(-60..90)).clamp(0, END - 1);
@@ -225,7 +294,11 @@ impl Ctx<'_> {
             None
         } else {
             let n = person.phone_on(reg);
-            Some(if chance(&mut self.rng, dirt.app_mobile_e164) { format!("+86{n}") } else { n.to_string() })
+            Some(if chance(&mut self.rng, dirt.app_mobile_e164) {
+                format!("+86{n}")
+            } else {
+                n.to_string()
+            })
         };
         let nickname = if chance(&mut self.rng, dirt.pinyin_nickname) {
             person.name.pinyin()
@@ -241,7 +314,8 @@ impl Ctx<'_> {
         };
         let micros = |rng: &mut ChaCha8Rng, d: Day| {
             let secs = rng.random_range(7 * 3600..24 * 3600) as i64;
-            (START_UNIX_LOCAL + d as i64 * 86_400 + secs) * 1_000_000 + rng.random_range(0..1_000_000)
+            (START_UNIX_LOCAL + d as i64 * 86_400 + secs) * 1_000_000
+                + rng.random_range(0..1_000_000)
         };
         let t0 = micros(&mut self.rng, reg);
         s.app.event(&mut s.truth, &user, "register", t0, None)?;
@@ -268,7 +342,10 @@ impl Ctx<'_> {
                     1 => ("book_test_drive", None),
                     2 => ("book_service", None),
                     3 => ("purchase", Some(self.rng.random_range(99..3000) as f64)),
-                    4 if owns_nev => ("charge", Some(self.rng.random_range(1500..15000) as f64 / 100.0)),
+                    4 if owns_nev => (
+                        "charge",
+                        Some(self.rng.random_range(1500..15000) as f64 / 100.0),
+                    ),
                     4 => ("browse_model", None),
                     _ => ("share", None),
                 };

@@ -133,9 +133,33 @@ const COMMON_FEMALE: &[(&str, &[&str])] = &[
 
 /// Made-up nicknames for leads and app users.
 pub const NICKNAMES: &[&str] = &[
-    "追风少年", "小鱼儿", "Tony", "sunny", "阳光男孩", "快乐每一天", "静待花开", "Kevin", "Lily",
-    "大鹏", "老司机", "奔跑的蜗牛", "momo", "Jason", "开心果", "一路向北", "Amy", "风中的承诺",
-    "水木年华", "Leo", "Coco", "随遇而安", "知足常乐", "Michael", "Grace", "车友", "平凡之路",
+    "追风少年",
+    "小鱼儿",
+    "Tony",
+    "sunny",
+    "阳光男孩",
+    "快乐每一天",
+    "静待花开",
+    "Kevin",
+    "Lily",
+    "大鹏",
+    "老司机",
+    "奔跑的蜗牛",
+    "momo",
+    "Jason",
+    "开心果",
+    "一路向北",
+    "Amy",
+    "风中的承诺",
+    "水木年华",
+    "Leo",
+    "Coco",
+    "随遇而安",
+    "知足常乐",
+    "Michael",
+    "Grace",
+    "车友",
+    "平凡之路",
 ];
 
 /// A person's name as indices into the pools, so every spelling can be rendered from it.
@@ -188,14 +212,25 @@ impl Name {
                 }
             };
         }
-        Name { surname, given, given_len: given_len as u8 }
+        Name {
+            surname,
+            given,
+            given_len: given_len as u8,
+        }
     }
 
-    fn given_iter(&self) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str, &'static str, char)> {
-        self.given[..self.given_len as usize].iter().map(|&g| &GIVEN[g as usize % GIVEN.len()])
+    fn given_iter(
+        &self,
+    ) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str, &'static str, char)>
+    {
+        self.given[..self.given_len as usize]
+            .iter()
+            .map(|&g| &GIVEN[g as usize % GIVEN.len()])
     }
 
-    fn surname_entry(&self) -> &'static (&'static str, &'static str, &'static str, &'static str, u32) {
+    fn surname_entry(
+        &self,
+    ) -> &'static (&'static str, &'static str, &'static str, &'static str, u32) {
         &SURNAMES[self.surname as usize % SURNAMES.len()]
     }
 
@@ -266,7 +301,11 @@ mod tests {
 
     #[test]
     fn renders_common_names_traditional_homophone_and_pinyin() {
-        let n = Name { surname: 0, given: [0, 0], given_len: 1 };
+        let n = Name {
+            surname: 0,
+            given: [0, 0],
+            given_len: 1,
+        };
         assert_eq!(n.plain(), "王伟");
         let mut s = String::new();
         n.render(Spelling::Traditional, &mut s);

@@ -42,7 +42,11 @@ pub fn phone<R: Rng + ?Sized>(rng: &mut R, dirt: &DirtRates, n: u64, mask: bool)
     } else {
         d
     };
-    if chance(rng, dirt.fullwidth_digits) { fullwidth(&s) } else { s }
+    if chance(rng, dirt.fullwidth_digits) {
+        fullwidth(&s)
+    } else {
+        s
+    }
 }
 
 /// A name written with the traditional / homophone dirt applied.
@@ -69,7 +73,11 @@ pub fn resident_id<R: Rng + ?Sized>(rng: &mut R, dirt: &DirtRates, id: &str) -> 
     } else {
         id.to_string()
     };
-    if chance(rng, dirt.fullwidth_digits) { fullwidth(&s) } else { s }
+    if chance(rng, dirt.fullwidth_digits) {
+        fullwidth(&s)
+    } else {
+        s
+    }
 }
 
 /// An invoice date in one of the formats DMS exports use.
@@ -77,7 +85,11 @@ pub fn sales_date<R: Rng + ?Sized>(rng: &mut R, dirt: &DirtRates, d: Day) -> Str
     let x = time::date(d);
     let (y, m, dd) = (x.year(), x.month(), x.day());
     let mut s = String::with_capacity(16);
-    let style = if chance(rng, dirt.mixed_date_format) { rng.random_range(1..5) } else { 0 };
+    let style = if chance(rng, dirt.mixed_date_format) {
+        rng.random_range(1..5)
+    } else {
+        0
+    };
     let _ = match style {
         0 => write!(s, "{y:04}-{m:02}-{dd:02}"),
         1 => write!(s, "{y}/{m}/{dd}"),
@@ -90,8 +102,14 @@ pub fn sales_date<R: Rng + ?Sized>(rng: &mut R, dirt: &DirtRates, d: Day) -> Str
 
 /// An impossible date of the invoice's year, such as `2023-02-30`.
 pub fn impossible_date<R: Rng + ?Sized>(rng: &mut R, d: Day) -> String {
-    const BAD: &[&str] = &["02-30", "02-31", "04-31", "06-31", "09-31", "11-31", "13-01", "00-10"];
-    format!("{}-{}", time::date(d).year(), BAD[rng.random_range(0..BAD.len())])
+    const BAD: &[&str] = &[
+        "02-30", "02-31", "04-31", "06-31", "09-31", "11-31", "13-01", "00-10",
+    ];
+    format!(
+        "{}-{}",
+        time::date(d).year(),
+        BAD[rng.random_range(0..BAD.len())]
+    )
 }
 
 /// A price in yuan: `189800`, `189,800.00` or `18.98万`.
@@ -128,10 +146,19 @@ mod tests {
         for _ in 0..50 {
             seen.insert(amount(&mut rng, &all, 189_800));
         }
-        assert!(seen.contains("189,800.00") && seen.contains("18.98万"), "{seen:?}");
+        assert!(
+            seen.contains("189,800.00") && seen.contains("18.98万"),
+            "{seen:?}"
+        );
         assert_eq!(amount(&mut rng, &DirtRates::none(), 189_800), "189800");
-        assert_eq!(phone(&mut rng, &DirtRates::none(), 13_812_348_000, true), "138****8000");
-        assert_eq!(phone(&mut rng, &DirtRates::none(), 13_812_348_000, false), "13812348000");
+        assert_eq!(
+            phone(&mut rng, &DirtRates::none(), 13_812_348_000, true),
+            "138****8000"
+        );
+        assert_eq!(
+            phone(&mut rng, &DirtRates::none(), 13_812_348_000, false),
+            "13812348000"
+        );
         assert_eq!(fullwidth("13x"), "１３ｘ");
         let mut noisy = DirtRates::none();
         noisy.phone_format_noise = 1.0;

@@ -21,7 +21,11 @@ impl Out {
             std::fs::create_dir_all(dir).map_err(|e| GenError::io(dir, e))?;
         }
         let f = File::create(&path).map_err(|e| GenError::io(&path, e))?;
-        Ok(Out { w: BufWriter::with_capacity(1 << 20, f), path, rows: 0 })
+        Ok(Out {
+            w: BufWriter::with_capacity(1 << 20, f),
+            path,
+            rows: 0,
+        })
     }
 
     /// Writes raw bytes.
@@ -80,13 +84,22 @@ pub struct RecordCsv {
 impl RecordCsv {
     pub fn new(terminator: csv::Terminator) -> RecordCsv {
         let buf = SharedBuf::default();
-        let csv = csv::WriterBuilder::new().flexible(true).terminator(terminator).from_writer(buf.clone());
-        RecordCsv { csv, buf, line: Vec::with_capacity(512) }
+        let csv = csv::WriterBuilder::new()
+            .flexible(true)
+            .terminator(terminator)
+            .from_writer(buf.clone());
+        RecordCsv {
+            csv,
+            buf,
+            line: Vec::with_capacity(512),
+        }
     }
 
     /// Quotes one record into `self.line`.
     pub fn record(&mut self, fields: &[&str], path: &Path) -> Result<&[u8], GenError> {
-        self.csv.write_record(fields).map_err(|e| GenError::csv(path, e))?;
+        self.csv
+            .write_record(fields)
+            .map_err(|e| GenError::csv(path, e))?;
         self.csv.flush().map_err(|e| GenError::io(path, e))?;
         self.buf.take_into(&mut self.line);
         Ok(&self.line)

@@ -7,6 +7,7 @@ use encoding_rs::GBK;
 use marque_core::{Role, Source};
 use rand::Rng;
 
+use crate::GenError;
 use crate::dirt::DirtRates;
 use crate::geo::{self, CITIES};
 use crate::noise;
@@ -16,11 +17,22 @@ use crate::time::{self, Day, END};
 use crate::truth::Truth;
 use crate::vehicles::MODELS;
 use crate::world::World;
-use crate::GenError;
 
 /// The header, exactly as the contract says.
-pub const HEADER: [&str; 12] =
-    ["发票号", "开票日期", "客户姓名", "手机号码", "身份证号", "车架号", "品牌车型", "经销商代码", "销售顾问", "成交价", "联系地址", "城市"];
+pub const HEADER: [&str; 12] = [
+    "发票号",
+    "开票日期",
+    "客户姓名",
+    "手机号码",
+    "身份证号",
+    "车架号",
+    "品牌车型",
+    "经销商代码",
+    "销售顾问",
+    "成交价",
+    "联系地址",
+    "城市",
+];
 
 /// Relative path of the file under the output directory.
 pub const PATH: &str = "sales/dms_sales.csv";
@@ -47,7 +59,11 @@ impl SalesWriter {
     pub fn create(dir: &Path) -> Result<SalesWriter, GenError> {
         let out = Out::create(dir.join(PATH))?;
         let csv = RecordCsv::new(csv::Terminator::CRLF);
-        let mut w = SalesWriter { out, csv, per_day: vec![0; END as usize + 1] };
+        let mut w = SalesWriter {
+            out,
+            csv,
+            per_day: vec![0; END as usize + 1],
+        };
         let line = w.encode(&HEADER)?;
         w.out.bytes(&line)?;
         Ok(w)
@@ -106,7 +122,18 @@ impl SalesWriter {
         let city = CITIES[household.city()].name;
         let model = MODELS[sale.model % MODELS.len()].name;
         let mut fields: Vec<&str> = vec![
-            &invoice, &date, &name, &phone, &rid, sale.vin, model, &dealer, &seller.name, &amount, &address, city,
+            &invoice,
+            &date,
+            &name,
+            &phone,
+            &rid,
+            sale.vin,
+            model,
+            &dealer,
+            &seller.name,
+            &amount,
+            &address,
+            city,
         ];
         if broken == Some(0) {
             if rng.random_bool(0.5) {
@@ -126,7 +153,13 @@ impl SalesWriter {
             }
         }
         self.out.row(&line)?;
-        truth.mention(Source::Sales, &invoice, Role::Buyer, sale.buyer, broken.is_some())?;
+        truth.mention(
+            Source::Sales,
+            &invoice,
+            Role::Buyer,
+            sale.buyer,
+            broken.is_some(),
+        )?;
         Ok(invoice)
     }
 

@@ -11,7 +11,12 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::{DirtRates, GenConfig, generate};
 
 fn cfg(persons: u64, seed: u64, dirt: DirtRates) -> GenConfig {
-    GenConfig { persons, seed, dirt, ..GenConfig::default() }
+    GenConfig {
+        persons,
+        seed,
+        dirt,
+        ..GenConfig::default()
+    }
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {
@@ -20,7 +25,11 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
-            if p.is_dir() { stack.push(p) } else { out.push(p) }
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                out.push(p)
+            }
         }
     }
     out.sort();
@@ -41,7 +50,11 @@ fn mentions(dir: &Path) -> Mentions {
         let f: Vec<&str> = l.split(',').collect();
         assert_eq!(f.len(), 5, "{l}");
         assert!(f[3].starts_with('P') && f[3].len() == 9, "{l}");
-        let e = by_source.entry(f[0].to_string()).or_default().entry(f[1].to_string()).or_insert((false, vec![]));
+        let e = by_source
+            .entry(f[0].to_string())
+            .or_default()
+            .entry(f[1].to_string())
+            .or_insert((false, vec![]));
         e.0 |= f[4] == "1";
         e.1.push(f[2].to_string());
     }
@@ -63,11 +76,18 @@ fn app_event_ids(dir: &Path) -> Vec<String> {
     let mut ids = Vec::new();
     for p in files(&dir.join("app")) {
         let f = std::fs::File::open(&p).unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+            .unwrap()
+            .build()
+            .unwrap();
         for batch in reader {
             let batch = batch.unwrap();
             assert_eq!(batch.schema().fields().len(), 8);
-            let col = batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+            let col = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap();
             ids.extend((0..col.len()).map(|i| col.value(i).to_string()));
         }
     }
@@ -86,7 +106,11 @@ fn same_seed_gives_byte_identical_files() {
     assert_eq!(fa.len(), 8, "{fa:?}");
     for (x, y) in fa.iter().zip(&fb) {
         assert_eq!(x.strip_prefix(a.path()), y.strip_prefix(b.path()));
-        assert!(std::fs::read(x).unwrap() == std::fs::read(y).unwrap(), "{} differs", x.display());
+        assert!(
+            std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
+            "{} differs",
+            x.display()
+        );
     }
     let c2 = cfg(400, 8, DirtRates::default());
     let other = tempfile::tempdir().unwrap();
@@ -100,12 +124,19 @@ fn same_seed_gives_byte_identical_files() {
 #[test]
 fn sales_header_gbk_and_broken_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let mut dirt = DirtRates::default();
-    dirt.broken_row = 0.05;
+    let dirt = DirtRates {
+        broken_row: 0.05,
+        ..Default::default()
+    };
     generate(&cfg(1500, 3, dirt), dir.path()).unwrap();
     let lines = sales_lines(dir.path());
-    let header = GBK.decode_without_bom_handling_and_without_replacement(&lines[0]).unwrap();
-    assert_eq!(header, "发票号,开票日期,客户姓名,手机号码,身份证号,车架号,品牌车型,经销商代码,销售顾问,成交价,联系地址,城市");
+    let header = GBK
+        .decode_without_bom_handling_and_without_replacement(&lines[0])
+        .unwrap();
+    assert_eq!(
+        header,
+        "发票号,开票日期,客户姓名,手机号码,身份证号,车架号,品牌车型,经销商代码,销售顾问,成交价,联系地址,城市"
+    );
     let m = mentions(dir.path());
     let sales = &m.by_source["sales"];
     let mut broken_seen = 0;
@@ -120,11 +151,25 @@ fn sales_header_gbk_and_broken_rows() {
         let text = GBK
             .decode_without_bom_handling_and_without_replacement(l)
             .unwrap_or_else(|| panic!("row {id} does not decode as GBK"));
-        let rec = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes()).records().next().unwrap().unwrap();
+        let rec = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes())
+            .records()
+            .next()
+            .unwrap()
+            .unwrap();
         assert_eq!(rec.len(), 12, "{text}");
-        assert!(marque_core::vin::parse(&rec[5]).is_some(), "bad VIN {}", &rec[5]);
+        assert!(
+            marque_core::vin::parse(&rec[5]).is_some(),
+            "bad VIN {}",
+            &rec[5]
+        );
         if !rec[4].is_empty() {
-            assert!(marque_core::resident_id::parse(&rec[4]).is_some(), "bad resident id {}", &rec[4]);
+            assert!(
+                marque_core::resident_id::parse(&rec[4]).is_some(),
+                "bad resident id {}",
+                &rec[4]
+            );
         }
     }
     assert!(broken_seen > 0, "some rows must be broken at 5%");
@@ -133,13 +178,18 @@ fn sales_header_gbk_and_broken_rows() {
 #[test]
 fn truth_covers_every_record_of_every_file() {
     let dir = tempfile::tempdir().unwrap();
-    let mut dirt = DirtRates::default();
-    dirt.broken_row = 0.02;
+    let dirt = DirtRates {
+        broken_row: 0.02,
+        ..Default::default()
+    };
     let summary = generate(&cfg(800, 11, dirt), dir.path()).unwrap();
     let m = mentions(dir.path());
 
     let sales = sales_lines(dir.path());
-    let ids: BTreeSet<String> = sales[1..].iter().map(|l| String::from_utf8_lossy(&l[..16]).into_owned()).collect();
+    let ids: BTreeSet<String> = sales[1..]
+        .iter()
+        .map(|l| String::from_utf8_lossy(&l[..16]).into_owned())
+        .collect();
     assert_eq!(ids.len(), sales.len() - 1, "invoice numbers are unique");
     assert_eq!(ids, m.by_source["sales"].keys().cloned().collect());
     assert_eq!(summary.files["sales/dms_sales.csv"], ids.len() as u64);
@@ -148,7 +198,9 @@ fn truth_covers_every_record_of_every_file() {
     let mut lines = ro.lines();
     assert_eq!(
         lines.next(),
-        Some("ro_no,ro_date,vin,plate,owner_name,owner_phone,sender_name,sender_phone,mileage_km,labour_amount,parts_amount,service_type,dealer_code")
+        Some(
+            "ro_no,ro_date,vin,plate,owner_name,owner_phone,sender_name,sender_phone,mileage_km,labour_amount,parts_amount,service_type,dealer_code"
+        )
     );
     let truth_ro = &m.by_source["after_sales"];
     let mut n = 0;
@@ -159,9 +211,18 @@ fn truth_covers_every_record_of_every_file() {
         if !broken {
             assert_eq!(f.len(), 13, "{l}");
             let has_sender = !f[6].is_empty() || !f[7].is_empty();
-            let want: &[&str] = if has_sender { &["owner", "sender"] } else { &["owner"] };
+            let want: &[&str] = if has_sender {
+                &["owner", "sender"]
+            } else {
+                &["owner"]
+            };
             assert_eq!(roles, want, "{l}");
-            assert!(f[8].parse::<u32>().is_ok() && f[9].parse::<f64>().is_ok() && f[10].parse::<f64>().is_ok(), "{l}");
+            assert!(
+                f[8].parse::<u32>().is_ok()
+                    && f[9].parse::<f64>().is_ok()
+                    && f[10].parse::<f64>().is_ok(),
+                "{l}"
+            );
             assert!(marque_core::vin::parse(f[2]).is_some());
         }
     }
@@ -179,7 +240,16 @@ fn truth_covers_every_record_of_every_file() {
         assert_eq!(parsed.is_err(), *broken, "{l}");
         if let Ok(v) = parsed {
             assert_eq!(v["lead_id"], id);
-            for k in ["created_at", "name", "mobile", "city", "intended_model", "channel", "campaign", "dealer_code"] {
+            for k in [
+                "created_at",
+                "name",
+                "mobile",
+                "city",
+                "intended_model",
+                "channel",
+                "campaign",
+                "dealer_code",
+            ] {
                 assert!(v[k].is_string(), "{k} in {l}");
             }
         }
@@ -192,7 +262,8 @@ fn truth_covers_every_record_of_every_file() {
     assert_eq!(set, m.by_source["app"].keys().cloned().collect());
 
     let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(manifest["seed"], 11);
     assert_eq!(manifest["files"]["truth/persons.csv"], 800);
 
@@ -210,7 +281,13 @@ fn zero_rates_give_clean_data() {
     let dir = tempfile::tempdir().unwrap();
     generate(&cfg(600, 5, DirtRates::none()), dir.path()).unwrap();
     let m = mentions(dir.path());
-    assert!(m.by_source.values().flat_map(|s| s.values()).all(|(b, _)| !b), "no broken rows");
+    assert!(
+        m.by_source
+            .values()
+            .flat_map(|s| s.values())
+            .all(|(b, _)| !b),
+        "no broken rows"
+    );
     let leads = std::fs::read_to_string(dir.path().join("marketing/leads.jsonl")).unwrap();
     assert!(!leads.contains("****"), "no masked phones");
     assert!(!leads.contains("先生\"") && !leads.contains("13800000000"));
@@ -224,17 +301,24 @@ fn zero_rates_give_clean_data() {
         })
         .collect();
     for l in &sales_lines(dir.path())[1..] {
-        let text = GBK.decode_without_bom_handling_and_without_replacement(l).unwrap();
+        let text = GBK
+            .decode_without_bom_handling_and_without_replacement(l)
+            .unwrap();
         let f: Vec<&str> = text.split(',').collect();
         assert_eq!(f.len(), 12, "{text}");
-        let id = marque_core::resident_id::parse(f[4]).expect("clean rows carry a valid resident id");
+        let id =
+            marque_core::resident_id::parse(f[4]).expect("clean rows carry a valid resident id");
         assert_eq!(id.number, f[4]);
         assert_eq!(rid_by_name[f[4]], f[2], "clean name matches the person");
         assert!(f[1].len() == 10 && f[1].as_bytes()[4] == b'-');
         assert!(f[3].len() == 11 && f[3].bytes().all(|b| b.is_ascii_digit()));
         assert!(f[9].bytes().all(|b| b.is_ascii_digit()));
     }
-    assert_eq!(app_event_ids(dir.path()).len(), 0, "no app adoption at rate 0");
+    assert_eq!(
+        app_event_ids(dir.path()).len(),
+        0,
+        "no app adoption at rate 0"
+    );
 }
 
 #[test]
@@ -255,7 +339,10 @@ fn dirt_shows_up_at_default_rates() {
     assert!(leads.contains("****") && leads.contains("先生"));
     let ro = std::fs::read_to_string(dir.path().join("after_sales/repair_orders.csv")).unwrap();
     let m = mentions(dir.path());
-    let senders = m.by_source["after_sales"].values().filter(|(_, r)| r.len() == 2).count();
+    let senders = m.by_source["after_sales"]
+        .values()
+        .filter(|(_, r)| r.len() == 2)
+        .count();
     assert!(senders > 0 && ro.lines().count() > 100);
     // Salesperson phones are hubs: some phone appears in sales of many different persons.
     let mut by_phone: BTreeMap<String, usize> = BTreeMap::new();

@@ -39,7 +39,10 @@ mod tests {
     #[test]
     fn span_constants_match_the_calendar() {
         assert_eq!(date(0), NaiveDate::from_ymd_opt(2019, 1, 1).unwrap());
-        assert_eq!(date(END - 1), NaiveDate::from_ymd_opt(2026, 10, 31).unwrap());
+        assert_eq!(
+            date(END - 1),
+            NaiveDate::from_ymd_opt(2026, 10, 31).unwrap()
+        );
         let t = date(0).and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
         assert_eq!(t - 8 * 3600, START_UNIX_LOCAL);
         assert_eq!(iso_string(59), "2019-03-01");

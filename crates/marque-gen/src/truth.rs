@@ -24,11 +24,22 @@ impl Truth {
         mentions.bytes(b"source,record_id,role,person_id,broken\n")?;
         let mut ownership = Out::create(dir.join("truth/ownership.csv"))?;
         ownership.bytes(b"vin,person_id,from,to\n")?;
-        Ok(Truth { mentions, ownership, line: String::with_capacity(96) })
+        Ok(Truth {
+            mentions,
+            ownership,
+            line: String::with_capacity(96),
+        })
     }
 
     /// One mention of a person by a record.
-    pub fn mention(&mut self, source: Source, record_id: &str, role: Role, person: u32, broken: bool) -> Result<(), GenError> {
+    pub fn mention(
+        &mut self,
+        source: Source,
+        record_id: &str,
+        role: Role,
+        person: u32,
+        broken: bool,
+    ) -> Result<(), GenError> {
         self.line.clear();
         let _ = writeln!(
             self.line,
@@ -43,7 +54,13 @@ impl Truth {
     }
 
     /// One period of ownership; `to` is `None` while owned.
-    pub fn owned(&mut self, vin: &str, person: u32, from: Day, to: Option<Day>) -> Result<(), GenError> {
+    pub fn owned(
+        &mut self,
+        vin: &str,
+        person: u32,
+        from: Day,
+        to: Option<Day>,
+    ) -> Result<(), GenError> {
         self.line.clear();
         let _ = write!(self.line, "{vin},P{person:08},");
         time::iso(&mut self.line, from);
@@ -57,7 +74,11 @@ impl Truth {
 }
 
 /// Writes `truth/persons.csv`; returns the file's path and row count.
-pub fn write_persons(dir: &Path, world: &World, seed: u64) -> Result<(std::path::PathBuf, u64), GenError> {
+pub fn write_persons(
+    dir: &Path,
+    world: &World,
+    seed: u64,
+) -> Result<(std::path::PathBuf, u64), GenError> {
     let mut out = Out::create(dir.join("truth/persons.csv"))?;
     out.bytes(b"person_id,household_id,name,gender,birth_date,city,phones,resident_id,app_user_id,unionid\n")?;
     let mut line = String::with_capacity(160);

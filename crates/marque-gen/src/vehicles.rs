@@ -13,12 +13,54 @@ pub struct Model {
 }
 
 pub const MODELS: &[Model] = &[
-    Model { name: "星驰 S5", descriptor: b"A1B5E", price_min: 99_800, price_max: 129_800, new_energy: false, weight: 25 },
-    Model { name: "星驰 S7", descriptor: b"A2B7E", price_min: 159_800, price_max: 199_800, new_energy: false, weight: 22 },
-    Model { name: "星驰 S7 EV", descriptor: b"A2E7C", price_min: 189_800, price_max: 229_800, new_energy: true, weight: 18 },
-    Model { name: "星驰 L8 PHEV", descriptor: b"A3P8D", price_min: 229_800, price_max: 279_800, new_energy: true, weight: 14 },
-    Model { name: "星驰 X9", descriptor: b"A4X9F", price_min: 289_800, price_max: 359_800, new_energy: false, weight: 8 },
-    Model { name: "星驰 Mini EV", descriptor: b"A5E1A", price_min: 69_800, price_max: 89_800, new_energy: true, weight: 13 },
+    Model {
+        name: "星驰 S5",
+        descriptor: b"A1B5E",
+        price_min: 99_800,
+        price_max: 129_800,
+        new_energy: false,
+        weight: 25,
+    },
+    Model {
+        name: "星驰 S7",
+        descriptor: b"A2B7E",
+        price_min: 159_800,
+        price_max: 199_800,
+        new_energy: false,
+        weight: 22,
+    },
+    Model {
+        name: "星驰 S7 EV",
+        descriptor: b"A2E7C",
+        price_min: 189_800,
+        price_max: 229_800,
+        new_energy: true,
+        weight: 18,
+    },
+    Model {
+        name: "星驰 L8 PHEV",
+        descriptor: b"A3P8D",
+        price_min: 229_800,
+        price_max: 279_800,
+        new_energy: true,
+        weight: 14,
+    },
+    Model {
+        name: "星驰 X9",
+        descriptor: b"A4X9F",
+        price_min: 289_800,
+        price_max: 359_800,
+        new_energy: false,
+        weight: 8,
+    },
+    Model {
+        name: "星驰 Mini EV",
+        descriptor: b"A5E1A",
+        price_min: 69_800,
+        price_max: 89_800,
+        new_energy: true,
+        weight: 13,
+    },
 ];
 
 /// Relative sales weights of [`MODELS`].
@@ -58,7 +100,11 @@ mod tests {
         for serial in (0..3_000_000u64).step_by(997) {
             let v = vin((serial % 6) as usize, 2019 + (serial % 9) as i32, serial);
             assert_eq!(v.len(), 17);
-            assert_eq!(marque_core::vin::parse(&v).as_deref(), Some(v.as_str()), "{v}");
+            assert_eq!(
+                marque_core::vin::parse(&v).as_deref(),
+                Some(v.as_str()),
+                "{v}"
+            );
             assert!(seen.insert(v));
         }
     }

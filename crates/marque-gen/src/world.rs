@@ -1,8 +1,11 @@
 //! The world: households of persons (names, birth dates, resident ids, phones, city, churn,
 //! app accounts) and the dealers with their salespeople. Built once, before any record.
 
+use std::collections::HashSet;
+
 use chrono::Datelike;
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 use crate::GenConfig;
 use crate::geo::{self, Address, CITIES};
@@ -100,7 +103,7 @@ pub fn unionid(seed: u64, p: u32) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut s = String::with_capacity(28);
     s.push('o');
-    let mut h = mix(seed ^ 0x5EED_0F_0E1D) ^ p as u64;
+    let mut h = mix(seed ^ 0x005E_ED0F_0E1D) ^ p as u64;
     for i in 0..27 {
         if i % 10 == 0 {
             h = mix(h.wrapping_add(i as u64));
@@ -127,6 +130,15 @@ impl World {
         let mut persons = Vec::with_capacity(n as usize);
         let mut households = Vec::new();
         let mut app_users = 0u32;
+        // Identifiers are unique per person: a shared phone or id is always dirt, never chance.
+        let mut used_ids: HashSet<u64> = HashSet::with_capacity(n as usize);
+        let mut used_phones: HashSet<u64> = HashSet::with_capacity(n as usize * 2);
+        let mut fresh_phone = |rng: &mut ChaCha8Rng| loop {
+            let m = geo::mobile(rng);
+            if used_phones.insert(m) {
+                break m;
+            }
+        };
         while (persons.len() as u32) < n {
             let h = households.len() as u32;
             let first = persons.len() as u32;
@@ -138,13 +150,21 @@ impl World {
             let mut head: Option<(Name, bool, i32)> = None;
             for m in 0..size {
                 let (male, year, surname) = match (m, head) {
-                    (0, _) | (_, None) => (rng.random_bool(0.55), rng.random_range(1955..=2001), None),
-                    (1, Some((_, hm, hy))) => (!hm, (hy + rng.random_range(-5..=5)).min(2001), None),
+                    (0, _) | (_, None) => {
+                        (rng.random_bool(0.55), rng.random_range(1955..=2001), None)
+                    }
+                    (1, Some((_, hm, hy))) => {
+                        (!hm, (hy + rng.random_range(-5..=5)).min(2001), None)
+                    }
                     (_, Some((hn, hm, hy))) => {
                         if hy <= 1972 {
                             // a grown child
                             let s = if hm { Some(hn.surname) } else { None };
-                            (rng.random_bool(0.5), (hy + rng.random_range(22..=32)).min(2001), s)
+                            (
+                                rng.random_bool(0.5),
+                                (hy + rng.random_range(22..=32)).min(2001),
+                                s,
+                            )
                         } else {
                             // a parent: the father shares the surname, the mother keeps hers
                             let father = rng.random_bool(0.5);
@@ -157,16 +177,34 @@ impl World {
                 if m == 0 {
                     head = Some((name, male, year));
                 }
-                let birth = chrono::NaiveDate::from_ymd_opt(year, rng.random_range(1..=12), rng.random_range(1..=28))
-                    .unwrap_or_default();
-                let seq = rng.random_range(0..500u32) * 2 + male as u32;
+                let birth = chrono::NaiveDate::from_ymd_opt(
+                    year,
+                    rng.random_range(1..=12),
+                    rng.random_range(1..=28),
+                )
+                .unwrap_or_default();
+                let date_key =
+                    (birth.year() as u64 * 100 + birth.month() as u64) * 100 + birth.day() as u64;
+                let mut region = region;
+                let mut seq = rng.random_range(0..500u32) * 2 + male as u32;
+                for attempt in 0.. {
+                    if used_ids.insert((region as u64 * 100_000_000 + date_key) * 1000 + seq as u64)
+                    {
+                        break;
+                    }
+                    seq = (seq + 2) % 1000;
+                    if attempt % 500 == 499 {
+                        region += 1; // a neighbouring county once all sequences of the day are taken
+                    }
+                }
                 let rid = marque_core::resident_id::build(region, birth, seq);
                 let mut resident_id = [b'0'; 18];
                 if rid.len() == 18 {
                     resident_id.copy_from_slice(rid.as_bytes());
                 }
-                let phones = [geo::mobile(&mut rng), geo::mobile(&mut rng)];
-                let phone_change = chance(&mut rng, dirt.phone_change).then(|| rng.random_range(60..END - 60));
+                let phones = [fresh_phone(&mut rng), fresh_phone(&mut rng)];
+                let phone_change =
+                    chance(&mut rng, dirt.phone_change).then(|| rng.random_range(60..END - 60));
                 let kind = if birth.year() > 2003 || chance(&mut rng, cfg.passive_share) {
                     Kind::Passive
                 } else if chance(&mut rng, buyer_share) {
@@ -201,7 +239,11 @@ impl World {
                     churn,
                 });
             }
-            households.push(Household { first, size, address });
+            households.push(Household {
+                first,
+                size,
+                address,
+            });
         }
 
         let salespeople = (0..geo::dealer_count())
@@ -211,12 +253,19 @@ impl World {
                 (0..k)
                     .map(|_| {
                         let male = rng.random_bool(0.5);
-                        Salesperson { name: Name::random(&mut rng, male, None).plain(), phone: geo::mobile(&mut rng) }
+                        Salesperson {
+                            name: Name::random(&mut rng, male, None).plain(),
+                            phone: fresh_phone(&mut rng),
+                        }
                     })
                     .collect()
             })
             .collect();
-        World { persons, households, salespeople }
+        World {
+            persons,
+            households,
+            salespeople,
+        }
     }
 
     /// The household of a person.
@@ -236,7 +285,10 @@ mod tests {
 
     #[test]
     fn households_partition_persons_and_ids_are_valid() {
-        let cfg = GenConfig { persons: 2000, ..GenConfig::default() };
+        let cfg = GenConfig {
+            persons: 2000,
+            ..GenConfig::default()
+        };
         let w = World::build(&cfg);
         assert_eq!(w.persons.len(), 2000);
         let mut next = 0;
@@ -251,6 +303,10 @@ mod tests {
             assert_eq!(id.birth_date, p.birth);
             assert_eq!(id.male, p.male);
         }
+        let ids: HashSet<&str> = w.persons.iter().map(|p| p.resident_id()).collect();
+        assert_eq!(ids.len(), w.persons.len(), "resident ids are unique");
+        let phones: HashSet<u64> = w.persons.iter().flat_map(|p| p.phones).collect();
+        assert_eq!(phones.len(), 2 * w.persons.len(), "phones are unique");
         assert!(w.persons.iter().any(|p| p.kind == Kind::Buyer));
         assert!(w.persons.iter().any(|p| p.kind == Kind::LeadOnly));
         assert_eq!(unionid(1, 5).len(), 28);

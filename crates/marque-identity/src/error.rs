@@ -3,8 +3,9 @@
 /// A resolution run that could not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
+    /// Boxed: lake errors carry Delta and DataFusion errors, which are large.
     #[error(transparent)]
-    Lake(#[from] marque_lake::LakeError),
+    Lake(Box<marque_lake::LakeError>),
     #[error("reading {table}: {source}")]
     Query {
         table: String,
@@ -12,7 +13,11 @@ pub enum IdentityError {
         source: datafusion::error::DataFusionError,
     },
     #[error("table {table}: column {column}: {message}")]
-    Column { table: String, column: String, message: String },
+    Column {
+        table: String,
+        column: String,
+        message: String,
+    },
     #[error("building {table}: {source}")]
     Arrow {
         table: String,
@@ -25,3 +30,9 @@ pub enum IdentityError {
 
 /// Result with [`IdentityError`].
 pub type Result<T, E = IdentityError> = std::result::Result<T, E>;
+
+impl From<marque_lake::LakeError> for IdentityError {
+    fn from(e: marque_lake::LakeError) -> Self {
+        IdentityError::Lake(Box::new(e))
+    }
+}

@@ -63,10 +63,26 @@ pub fn golden(members: &[&Mention]) -> Golden {
             .filter(|m| m.name_is_evidence && !m.name.honorific_only && !m.name.full.is_empty())
             .map(|m| (m.name.full.as_str(), name_priority(m.source), t(m), n(m))),
     );
-    let phone = vote(members.iter().filter_map(|m| m.phone.as_deref().map(|p| (p, 0, t(m), n(m)))));
-    let city = vote(members.iter().filter_map(|m| m.city.as_deref().map(|c| (c, 0, t(m), n(m)))));
-    let app_user_id = vote(members.iter().filter_map(|m| m.app_user_id.as_deref().map(|c| (c, 0, t(m), n(m)))));
-    let unionid = vote(members.iter().filter_map(|m| m.unionid.as_deref().map(|c| (c, 0, t(m), n(m)))));
+    let phone = vote(
+        members
+            .iter()
+            .filter_map(|m| m.phone.as_deref().map(|p| (p, 0, t(m), n(m)))),
+    );
+    let city = vote(
+        members
+            .iter()
+            .filter_map(|m| m.city.as_deref().map(|c| (c, 0, t(m), n(m)))),
+    );
+    let app_user_id = vote(
+        members
+            .iter()
+            .filter_map(|m| m.app_user_id.as_deref().map(|c| (c, 0, t(m), n(m)))),
+    );
+    let unionid = vote(
+        members
+            .iter()
+            .filter_map(|m| m.unionid.as_deref().map(|c| (c, 0, t(m), n(m)))),
+    );
     let resident = members.iter().find_map(|m| m.resident.as_ref());
     let gender = resident
         .map(|r| if r.male { Gender::Male } else { Gender::Female })
@@ -123,6 +139,9 @@ mod tests {
         assert_eq!(g.phone.as_deref(), Some("+8613912345678"));
         assert_eq!(g.gender, Some(Gender::Male));
         assert_eq!(g.sources, "after_sales,marketing,sales");
-        assert_eq!((g.first_seen, g.last_seen, g.mention_count), (Some(1), Some(3), 3));
+        assert_eq!(
+            (g.first_seen, g.last_seen, g.mention_count),
+            (Some(1), Some(3), 3)
+        );
     }
 }

@@ -13,13 +13,26 @@ pub fn customer_id(m: &Mention) -> String {
     h.update([0]);
     h.update(m.role.as_str().as_bytes());
     h.update([0]);
-    h.update(m.record_ids.iter().min().map(String::as_bytes).unwrap_or_default());
+    h.update(
+        m.record_ids
+            .iter()
+            .min()
+            .map(String::as_bytes)
+            .unwrap_or_default(),
+    );
     format!("C{}", &hex::encode(h.finalize())[..15])
 }
 
 /// Orders mentions for choosing a cluster's anchor: earliest time first, then the key, so the
 /// choice does not depend on the order rows were read in.
 pub fn anchor_order(a: &Mention, b: &Mention) -> std::cmp::Ordering {
-    let key = |m: &Mention| (m.first_seen.unwrap_or(i64::MAX), m.source, m.role, m.record_ids.iter().min().cloned());
+    let key = |m: &Mention| {
+        (
+            m.first_seen.unwrap_or(i64::MAX),
+            m.source,
+            m.role,
+            m.record_ids.iter().min().cloned(),
+        )
+    };
     key(a).cmp(&key(b))
 }

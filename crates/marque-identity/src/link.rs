@@ -47,7 +47,11 @@ impl Clusters {
                 })
             })
             .collect();
-        Self { parent: (0..mentions.len() as u32).collect(), size: vec![1; mentions.len()], resident }
+        Self {
+            parent: (0..mentions.len() as u32).collect(),
+            size: vec![1; mentions.len()],
+            resident,
+        }
     }
 
     /// The cluster root of mention `i`.
@@ -68,12 +72,16 @@ impl Clusters {
             return true;
         }
         let (ida, idb) = (self.resident[ra as usize], self.resident[rb as usize]);
-        if let (Some(x), Some(y)) = (ida, idb) {
-            if x != y {
-                return false;
-            }
+        if let (Some(x), Some(y)) = (ida, idb)
+            && x != y
+        {
+            return false;
         }
-        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] { (ra, rb) } else { (rb, ra) };
+        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
         self.parent[small as usize] = big;
         self.size[big as usize] += self.size[small as usize];
         self.resident[big as usize] = ida.or(idb);
@@ -98,7 +106,9 @@ pub fn link(mentions: &[Mention], cfg: &LinkConfig) -> (Vec<u32>, LinkStats) {
             }
         }
     }
-    let mut phones: Vec<(&str, Vec<u32>)> = groups(mentions, |m| m.phone.as_deref()).into_iter().collect();
+    let mut phones: Vec<(&str, Vec<u32>)> = groups(mentions, |m| m.phone.as_deref())
+        .into_iter()
+        .collect();
     phones.sort_unstable_by(|a, b| a.0.cmp(b.0));
     for (phone, group) in phones {
         let names = name_buckets(mentions, &group);
@@ -121,10 +131,12 @@ pub fn link(mentions: &[Mention], cfg: &LinkConfig) -> (Vec<u32>, LinkStats) {
                 .map(|(_, b)| b)
                 .collect();
             match matching.as_slice() {
-                [only] => group.iter().for_each(|&i| join(&mut c, only[0], i, &mut stats)),
-                [] if names.full.is_empty() && names.honorific.len() == 1 => {
-                    group[1..].iter().for_each(|&i| join(&mut c, group[0], i, &mut stats))
-                }
+                [only] => group
+                    .iter()
+                    .for_each(|&i| join(&mut c, only[0], i, &mut stats)),
+                [] if names.full.is_empty() && names.honorific.len() == 1 => group[1..]
+                    .iter()
+                    .for_each(|&i| join(&mut c, group[0], i, &mut stats)),
                 _ => {}
             }
         }
@@ -166,7 +178,10 @@ impl Key {
     }
 }
 
-fn groups<'a>(mentions: &'a [Mention], key: impl Fn(&'a Mention) -> Option<&'a str>) -> HashMap<&'a str, Vec<u32>> {
+fn groups<'a>(
+    mentions: &'a [Mention],
+    key: impl Fn(&'a Mention) -> Option<&'a str>,
+) -> HashMap<&'a str, Vec<u32>> {
     let mut g: HashMap<&str, Vec<u32>> = HashMap::new();
     for (i, m) in mentions.iter().enumerate() {
         if let Some(k) = key(m) {
@@ -191,7 +206,10 @@ fn name_buckets(mentions: &[Mention], group: &[u32]) -> NameBuckets {
             b.nameless.push(i);
         } else if m.name.honorific_only {
             let surname = m.name.surname.clone().unwrap_or_default();
-            b.honorific.entry((surname, m.name.gender)).or_default().push(i);
+            b.honorific
+                .entry((surname, m.name.gender))
+                .or_default()
+                .push(i);
         } else if m.name.full.is_empty() {
             b.nameless.push(i);
         } else {
@@ -239,23 +257,40 @@ mod tests {
         ];
         let (roots, _) = link(&ms, &LinkConfig::default());
         assert!(same(&roots, 0, 1));
-        assert!(!same(&roots, 0, 2), "household members sharing a phone are two people");
+        assert!(
+            !same(&roots, 0, 2),
+            "household members sharing a phone are two people"
+        );
         assert!(same(&roots, 0, 3), "王先生 joins the one 王 on the phone");
     }
 
     #[test]
     fn hub_phones_link_nobody() {
         let names = ["张三", "李四", "王五", "赵六", "张三"];
-        let ms: Vec<Mention> = names.iter().map(|n| m(n, Some("+8613700000001"), None)).collect();
+        let ms: Vec<Mention> = names
+            .iter()
+            .map(|n| m(n, Some("+8613700000001"), None))
+            .collect();
         let (roots, stats) = link(&ms, &LinkConfig::default());
-        assert!(!same(&roots, 0, 4), "a salesperson's phone must not join two 张三 buyers");
+        assert!(
+            !same(&roots, 0, 4),
+            "a salesperson's phone must not join two 张三 buyers"
+        );
         assert_eq!(stats.hubs, vec![("+8613700000001".to_string(), 4)]);
     }
 
     #[test]
     fn two_resident_ids_never_share_a_customer() {
-        let a = marque_core::resident_id::build(310104, chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap(), 11);
-        let b = marque_core::resident_id::build(310104, chrono::NaiveDate::from_ymd_opt(1982, 2, 2).unwrap(), 13);
+        let a = marque_core::resident_id::build(
+            310104,
+            chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap(),
+            11,
+        );
+        let b = marque_core::resident_id::build(
+            310104,
+            chrono::NaiveDate::from_ymd_opt(1982, 2, 2).unwrap(),
+            13,
+        );
         let ms = vec![
             m("王伟", Some("+8613912345678"), Some(&a)),
             m("王伟", Some("+8613912345678"), Some(&b)),

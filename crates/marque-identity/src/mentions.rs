@@ -53,58 +53,162 @@ impl Mention {
     }
 }
 
-/// Each source/role query returns the same nine columns: record_id, name, phone, resident_id,
-/// app_user_id, unionid, vin, city, seen_at.
 fn queries(tables: &[String]) -> Vec<(Source, Role, String)> {
     let has = |t: &str| tables.iter().any(|x| x == t);
-    let null = "CAST(NULL AS VARCHAR)";
+    // One projection for all: (record_id, name, phone, resident_id, app_user_id, unionid, vin,
+    // city, seen_at); absent columns are typed NULLs.
+    let select = |cols: [&str; 9], rest: &str| {
+        let names = [
+            "record_id",
+            "name",
+            "phone",
+            "resident_id",
+            "app_user_id",
+            "unionid",
+            "vin",
+            "city",
+            "seen_at",
+        ];
+        let list: Vec<String> = cols
+            .iter()
+            .zip(names)
+            .map(|(c, n)| {
+                if c.is_empty() {
+                    format!("CAST(NULL AS VARCHAR) AS {n}")
+                } else {
+                    format!("{c} AS {n}")
+                }
+            })
+            .collect();
+        format!("SELECT {} {rest}", list.join(", "))
+    };
     let mut q = Vec::new();
     if has("raw_sales") {
-        q.push((Source::Sales, Role::Buyer, format!(
-            "SELECT record_id, customer_name, mobile, resident_id, {null}, {null}, vin, city, CAST(sale_date AS TIMESTAMP) FROM raw_sales"
-        )));
+        let cols = [
+            "record_id",
+            "customer_name",
+            "mobile",
+            "resident_id",
+            "",
+            "",
+            "vin",
+            "city",
+            "CAST(sale_date AS TIMESTAMP)",
+        ];
+        q.push((Source::Sales, Role::Buyer, select(cols, "FROM raw_sales")));
     }
     if has("raw_service_orders") {
-        q.push((Source::AfterSales, Role::Owner, format!(
-            "SELECT record_id, owner_name, owner_phone, {null}, {null}, {null}, vin, {null}, ro_time FROM raw_service_orders"
-        )));
-        q.push((Source::AfterSales, Role::Sender, format!(
-            "SELECT record_id, sender_name, sender_phone, {null}, {null}, {null}, {null}, {null}, ro_time FROM raw_service_orders \
-             WHERE sender_name IS NOT NULL OR sender_phone IS NOT NULL"
-        )));
+        let owner = [
+            "record_id",
+            "owner_name",
+            "owner_phone",
+            "",
+            "",
+            "",
+            "vin",
+            "",
+            "ro_time",
+        ];
+        q.push((
+            Source::AfterSales,
+            Role::Owner,
+            select(owner, "FROM raw_service_orders"),
+        ));
+        let sender = [
+            "record_id",
+            "sender_name",
+            "sender_phone",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "ro_time",
+        ];
+        let only_with_sender =
+            "FROM raw_service_orders WHERE sender_name IS NOT NULL OR sender_phone IS NOT NULL";
+        q.push((
+            Source::AfterSales,
+            Role::Sender,
+            select(sender, only_with_sender),
+        ));
     }
     if has("raw_leads") {
-        q.push((Source::Marketing, Role::Lead, format!(
-            "SELECT record_id, name, mobile, {null}, {null}, {null}, {null}, city, created_at FROM raw_leads"
-        )));
+        let cols = [
+            "record_id",
+            "name",
+            "mobile",
+            "",
+            "",
+            "",
+            "",
+            "city",
+            "created_at",
+        ];
+        q.push((
+            Source::Marketing,
+            Role::Lead,
+            select(cols, "FROM raw_leads"),
+        ));
     }
     if has("raw_app_events") {
-        q.push((Source::App, Role::AppUser, format!(
-            "SELECT record_id, nickname, mobile, {null}, app_user_id, unionid, {null}, {null}, event_time FROM raw_app_events"
-        )));
+        let cols = [
+            "record_id",
+            "nickname",
+            "mobile",
+            "",
+            "app_user_id",
+            "unionid",
+            "",
+            "",
+            "event_time",
+        ];
+        q.push((
+            Source::App,
+            Role::AppUser,
+            select(cols, "FROM raw_app_events"),
+        ));
     }
     q
 }
+
+/// The identifiers of an app account as one event shows them: (app user id, unionid, phone,
+/// nickname). Events with the same tuple fold into one mention.
+type AppAccount = (String, Option<String>, Option<String>, Option<String>);
 
 /// Reads and normalises every mention in the lake registered on `ctx`. `salt` keys the
 /// resident-id hashes.
 pub async fn load(ctx: &SessionContext, tables: &[String], salt: &str) -> Result<Vec<Mention>> {
     let mut out = Vec::new();
-    let mut app_index: HashMap<(String, Option<String>, Option<String>, Option<String>), usize> = HashMap::new();
-    let mut seen: std::collections::HashSet<(Source, Role, String)> = std::collections::HashSet::new();
+    let mut app_index: HashMap<AppAccount, usize> = HashMap::new();
+    let mut seen: std::collections::HashSet<(Source, Role, String)> =
+        std::collections::HashSet::new();
     for (source, role, sql) in queries(tables) {
         let table = marque_core::canonical::raw_table(source).to_string();
-        let query = |e| IdentityError::Query { table: table.clone(), source: e };
-        let batches = ctx.sql(&sql).await.map_err(query)?.collect().await.map_err(query)?;
+        let query = |e| IdentityError::Query {
+            table: table.clone(),
+            source: e,
+        };
+        let batches = ctx
+            .sql(&sql)
+            .await
+            .map_err(query)?
+            .collect()
+            .await
+            .map_err(query)?;
         for batch in &batches {
             let cols = Columns::new(batch, &table)?;
             for r in 0..batch.num_rows() {
-                let Some(record_id) = cols.text(0, r) else { continue };
+                let Some(record_id) = cols.text(0, r) else {
+                    continue;
+                };
                 if !seen.insert((source, role, record_id.to_string())) {
                     continue; // the same record delivered twice: one mention
                 }
                 let raw_name = cols.text(1, r).unwrap_or_default();
-                let phone = cols.text(2, r).and_then(|p| phone::parse(p).key().map(str::to_string));
+                let phone = cols
+                    .text(2, r)
+                    .and_then(|p| phone::parse(p).key().map(str::to_string));
                 let t = cols.micros(8, r);
                 if source == Source::App {
                     let key = (
@@ -164,7 +268,11 @@ pub fn resident(raw: &str, salt: &str) -> Option<ResidentEvidence> {
     h.update(salt.as_bytes());
     h.update(id.number.as_bytes());
     let epoch = chrono_days(id.birth_date);
-    Some(ResidentEvidence { hash: hex::encode(h.finalize()), birth_date: epoch, male: id.male })
+    Some(ResidentEvidence {
+        hash: hex::encode(h.finalize()),
+        birth_date: epoch,
+        male: id.male,
+    })
 }
 
 fn chrono_days(d: chrono::NaiveDate) -> i32 {
@@ -187,13 +295,16 @@ impl Columns {
                 message: e.to_string(),
             })
         };
-        let text = (0..8).map(|i| cast(i, &DataType::Utf8)).collect::<Result<Vec<_>>>()?;
+        let text = (0..8)
+            .map(|i| cast(i, &DataType::Utf8))
+            .collect::<Result<Vec<_>>>()?;
         let ts = cast(8, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
-        let time = arrow::compute::cast(&ts, &DataType::Int64).map_err(|e| IdentityError::Column {
-            table: table.to_string(),
-            column: "seen_at".into(),
-            message: e.to_string(),
-        })?;
+        let time =
+            arrow::compute::cast(&ts, &DataType::Int64).map_err(|e| IdentityError::Column {
+                table: table.to_string(),
+                column: "seen_at".into(),
+                message: e.to_string(),
+            })?;
         Ok(Self { text, time })
     }
 

@@ -76,7 +76,10 @@ fn gender_code(g: Option<Gender>) -> Option<&'static str> {
 }
 
 fn batch(table: &str, schema: SchemaRef, cols: Vec<ArrayRef>) -> Result<RecordBatch> {
-    RecordBatch::try_new(schema, cols).map_err(|source| IdentityError::Arrow { table: table.into(), source })
+    RecordBatch::try_new(schema, cols).map_err(|source| IdentityError::Arrow {
+        table: table.into(),
+        source,
+    })
 }
 
 fn finish_ts(mut b: TimestampMicrosecondBuilder) -> ArrayRef {
@@ -85,7 +88,12 @@ fn finish_ts(mut b: TimestampMicrosecondBuilder) -> ArrayRef {
 
 /// Rows of `customer_map`, expanding folded app mentions to one row per record.
 pub fn customer_map(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
-    let (mut s, mut r, mut role, mut c) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    let (mut s, mut r, mut role, mut c) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
     for (m, id) in mentions.iter().zip(ids) {
         for rec in &m.record_ids {
             s.append_value(m.source.as_str());
@@ -94,7 +102,12 @@ pub fn customer_map(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
             c.append_value(id);
         }
     }
-    let cols: Vec<ArrayRef> = vec![Arc::new(s.finish()), Arc::new(r.finish()), Arc::new(role.finish()), Arc::new(c.finish())];
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(s.finish()),
+        Arc::new(r.finish()),
+        Arc::new(role.finish()),
+        Arc::new(c.finish()),
+    ];
     batch("customer_map", customer_map_schema(), cols)
 }
 
@@ -102,7 +115,10 @@ pub fn customer_map(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
 pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
     let mut b: Vec<StringBuilder> = (0..14).map(|_| StringBuilder::new()).collect();
     let mut count = Int64Builder::new();
-    let (mut first, mut last) = (TimestampMicrosecondBuilder::new(), TimestampMicrosecondBuilder::new());
+    let (mut first, mut last) = (
+        TimestampMicrosecondBuilder::new(),
+        TimestampMicrosecondBuilder::new(),
+    );
     for (m, id) in mentions.iter().zip(ids) {
         let full = (!m.name.full.is_empty()).then_some(m.name.full.as_str());
         let values: [Option<&str>; 13] = [
@@ -146,7 +162,10 @@ pub fn customers(rows: &[(String, Golden)]) -> Result<RecordBatch> {
     let mut s: Vec<StringBuilder> = (0..9).map(|_| StringBuilder::new()).collect();
     let mut birth = Date32Builder::new();
     let mut count = Int64Builder::new();
-    let (mut first, mut last) = (TimestampMicrosecondBuilder::new(), TimestampMicrosecondBuilder::new());
+    let (mut first, mut last) = (
+        TimestampMicrosecondBuilder::new(),
+        TimestampMicrosecondBuilder::new(),
+    );
     for (id, g) in rows {
         let values: [Option<&str>; 9] = [
             Some(id),
@@ -167,7 +186,10 @@ pub fn customers(rows: &[(String, Golden)]) -> Result<RecordBatch> {
         first.append_option(g.first_seen);
         last.append_option(g.last_seen);
     }
-    let mut f: Vec<ArrayRef> = s.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef).collect();
+    let mut f: Vec<ArrayRef> = s
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
+        .collect();
     let sources = f.pop().expect("9 columns");
     let tail = f.split_off(3); // phone, resident_id_hash, city, app_user_id, unionid
     let mut cols = f; // customer_id, name, gender

@@ -22,7 +22,10 @@ pub struct ResolveOptions {
 
 impl Default for ResolveOptions {
     fn default() -> Self {
-        Self { link: LinkConfig::default(), resident_id_salt: "marque-default-salt".into() }
+        Self {
+            link: LinkConfig::default(),
+            resident_id_salt: "marque-default-salt".into(),
+        }
     }
 }
 
@@ -76,7 +79,11 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let mut largest = 0u64;
     for (root, members) in &clusters {
         let refs: Vec<&mentions::Mention> = members.iter().map(|&i| &ms[i as usize]).collect();
-        let anchor = refs.iter().copied().min_by(|a, b| anchor_order(a, b)).expect("clusters are non-empty");
+        let anchor = refs
+            .iter()
+            .copied()
+            .min_by(|a, b| anchor_order(a, b))
+            .expect("clusters are non-empty");
         let id = customer_id(anchor);
         let g = golden(&refs);
         largest = largest.max(g.mention_count as u64);
@@ -89,12 +96,31 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let map = output::customer_map(&ms, &ids)?;
     let mention_count = map.num_rows() as u64;
     let commit = || Commit::default().with("operation", "resolve");
-    lake.write("mentions", output::mentions_schema(), vec![output::mention_rows(&ms, &ids)?], WriteMode::Overwrite, commit())
-        .await?;
-    lake.write("customer_map", output::customer_map_schema(), vec![map], WriteMode::Overwrite, commit()).await?;
+    lake.write(
+        "mentions",
+        output::mentions_schema(),
+        vec![output::mention_rows(&ms, &ids)?],
+        WriteMode::Overwrite,
+        commit(),
+    )
+    .await?;
+    lake.write(
+        "customer_map",
+        output::customer_map_schema(),
+        vec![map],
+        WriteMode::Overwrite,
+        commit(),
+    )
+    .await?;
     let n_customers = customers.len() as u64;
-    lake.write("customers", output::customers_schema(), vec![output::customers(&customers)?], WriteMode::Overwrite, commit())
-        .await?;
+    lake.write(
+        "customers",
+        output::customers_schema(),
+        vec![output::customers(&customers)?],
+        WriteMode::Overwrite,
+        commit(),
+    )
+    .await?;
     Ok(ResolveSummary {
         mentions: mention_count,
         customers: n_customers,

@@ -21,7 +21,9 @@ pub struct LakeRoot {
 
 impl std::fmt::Debug for LakeRoot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LakeRoot").field("url", &self.url.as_str()).finish()
+        f.debug_struct("LakeRoot")
+            .field("url", &self.url.as_str())
+            .finish()
     }
 }
 
@@ -31,24 +33,42 @@ impl LakeRoot {
     /// `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`), overridden by `options` (same names, lower or
     /// upper case, as `marque.toml` gives them).
     pub fn parse(root: &str, options: &HashMap<String, String>) -> Result<Self> {
-        let invalid = |reason: String| LakeError::InvalidRoot { root: root.to_string(), reason };
+        let invalid = |reason: String| LakeError::InvalidRoot {
+            root: root.to_string(),
+            reason,
+        };
         if root.starts_with("s3://") {
             let mut url = Url::parse(root).map_err(|e| invalid(e.to_string()))?;
-            let bucket = url.host_str().ok_or_else(|| invalid("no bucket".into()))?.to_string();
+            let bucket = url
+                .host_str()
+                .ok_or_else(|| invalid("no bucket".into()))?
+                .to_string();
             if !url.path().ends_with('/') {
                 url.set_path(&format!("{}/", url.path()));
             }
             let store = s3_store(&bucket, options).map_err(|e| invalid(e.to_string()))?;
             register_s3_log_store();
-            return Ok(Self { url, store: Some(store) });
+            return Ok(Self {
+                url,
+                store: Some(store),
+            });
         }
         if root.contains("://") {
-            return Err(invalid("only local paths and s3:// URLs are supported".into()));
+            return Err(invalid(
+                "only local paths and s3:// URLs are supported".into(),
+            ));
         }
         let path = Path::new(root);
-        std::fs::create_dir_all(path).map_err(|source| LakeError::Io { root: root.into(), source })?;
-        let abs = std::fs::canonicalize(path).map_err(|source| LakeError::Io { root: root.into(), source })?;
-        let url = Url::from_directory_path(&abs).map_err(|_| invalid("not an absolute path".into()))?;
+        std::fs::create_dir_all(path).map_err(|source| LakeError::Io {
+            root: root.into(),
+            source,
+        })?;
+        let abs = std::fs::canonicalize(path).map_err(|source| LakeError::Io {
+            root: root.into(),
+            source,
+        })?;
+        let url =
+            Url::from_directory_path(&abs).map_err(|_| invalid("not an absolute path".into()))?;
         Ok(Self { url, store: None })
     }
 
@@ -64,11 +84,16 @@ impl LakeRoot {
 
     /// The local folder, when the lake is local.
     pub fn local_path(&self) -> Option<std::path::PathBuf> {
-        (self.url.scheme() == "file").then(|| self.url.to_file_path().ok()).flatten()
+        (self.url.scheme() == "file")
+            .then(|| self.url.to_file_path().ok())
+            .flatten()
     }
 }
 
-fn s3_store(bucket: &str, options: &HashMap<String, String>) -> object_store::Result<Arc<dyn ObjectStore>> {
+fn s3_store(
+    bucket: &str,
+    options: &HashMap<String, String>,
+) -> object_store::Result<Arc<dyn ObjectStore>> {
     let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
     for (key, value) in options {
         let key = key.to_ascii_lowercase();
@@ -77,7 +102,9 @@ fn s3_store(bucket: &str, options: &HashMap<String, String>) -> object_store::Re
         }
     }
     let allow_http = std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v == "true" || v == "1")
-        || options.iter().any(|(k, v)| k.eq_ignore_ascii_case("aws_allow_http") && v == "true");
+        || options
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("aws_allow_http") && v == "true");
     let builder = builder
         .with_allow_http(allow_http)
         .with_virtual_hosted_style_request(false);
@@ -88,7 +115,9 @@ fn s3_store(bucket: &str, options: &HashMap<String, String>) -> object_store::Re
 /// through object_store instead and needs only the default log store (conditional-put commits)
 /// registered for the `s3` scheme.
 fn register_s3_log_store() {
-    use deltalake::logstore::{LogStore, LogStoreFactory, StorageConfig, default_logstore, logstore_factories};
+    use deltalake::logstore::{
+        LogStore, LogStoreFactory, StorageConfig, default_logstore, logstore_factories,
+    };
 
     struct S3LogStores;
     impl LogStoreFactory for S3LogStores {
@@ -99,11 +128,19 @@ fn register_s3_log_store() {
             location: &Url,
             options: &StorageConfig,
         ) -> deltalake::DeltaResult<Arc<dyn LogStore>> {
-            Ok(default_logstore(prefixed_store, root_store, location, options))
+            Ok(default_logstore(
+                prefixed_store,
+                root_store,
+                location,
+                options,
+            ))
         }
     }
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        logstore_factories().insert(Url::parse("s3://").expect("static url"), Arc::new(S3LogStores));
+        logstore_factories().insert(
+            Url::parse("s3://").expect("static url"),
+            Arc::new(S3LogStores),
+        );
     });
 }

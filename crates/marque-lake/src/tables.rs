@@ -7,8 +7,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::prelude::SessionContext;
-use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
+use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder};
 use url::Url;
@@ -38,7 +38,10 @@ pub struct Commit {
 impl Commit {
     /// A commit identified by `batch_id`.
     pub fn batch(batch_id: impl Into<String>) -> Self {
-        Self { batch_id: Some(batch_id.into()), ..Self::default() }
+        Self {
+            batch_id: Some(batch_id.into()),
+            ..Self::default()
+        }
     }
 
     /// Adds one metadata entry.
@@ -56,8 +59,14 @@ pub struct Lake {
 
 fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if ok { Ok(()) } else { Err(LakeError::InvalidTableName(name.to_string())) }
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(LakeError::InvalidTableName(name.to_string()))
+    }
 }
 
 impl Lake {
@@ -68,7 +77,9 @@ impl Lake {
 
     /// Opens the lake with explicit storage options (they override the environment).
     pub fn open_with(root: &str, options: &HashMap<String, String>) -> Result<Self> {
-        Ok(Self { root: LakeRoot::parse(root, options)? })
+        Ok(Self {
+            root: LakeRoot::parse(root, options)?,
+        })
     }
 
     /// Where the lake lives.
@@ -79,15 +90,21 @@ impl Lake {
     /// The URL of table `name`.
     pub fn table_url(&self, name: &str) -> Result<Url> {
         check_name(name)?;
-        self.root.url().join(&format!("{name}/")).map_err(|e| LakeError::InvalidRoot {
-            root: self.root.url().to_string(),
-            reason: e.to_string(),
-        })
+        self.root
+            .url()
+            .join(&format!("{name}/"))
+            .map_err(|e| LakeError::InvalidRoot {
+                root: self.root.url().to_string(),
+                reason: e.to_string(),
+            })
     }
 
     fn builder(&self, name: &str) -> Result<DeltaTableBuilder> {
         let url = self.table_url(name)?;
-        let delta = |source| LakeError::Delta { table: name.to_string(), source };
+        let delta = |source| LakeError::Delta {
+            table: name.to_string(),
+            source,
+        };
         let mut builder = DeltaTableBuilder::from_url(url).map_err(delta)?;
         if let Some(store) = self.root.store() {
             let mut bucket = self.root.url().clone();
@@ -99,19 +116,25 @@ impl Lake {
 
     /// The table at its latest version, or `None` when it has never been written.
     pub async fn load(&self, name: &str) -> Result<Option<DeltaTable>> {
-        if let Some(dir) = self.root.local_path() {
-            if !dir.join(name).join("_delta_log").is_dir() {
-                return Ok(None);
-            }
+        if let Some(dir) = self.root.local_path()
+            && !dir.join(name).join("_delta_log").is_dir()
+        {
+            return Ok(None);
         }
         let mut table = self
             .builder(name)?
             .build()
-            .map_err(|source| LakeError::Delta { table: name.to_string(), source })?;
+            .map_err(|source| LakeError::Delta {
+                table: name.to_string(),
+                source,
+            })?;
         match table.load().await {
             Ok(()) => Ok(Some(table)),
             Err(deltalake::DeltaTableError::NotATable(_)) => Ok(None),
-            Err(source) => Err(LakeError::Delta { table: name.to_string(), source }),
+            Err(source) => Err(LakeError::Delta {
+                table: name.to_string(),
+                source,
+            }),
         }
     }
 
@@ -120,8 +143,10 @@ impl Lake {
         use futures::TryStreamExt;
         let mut names = Vec::new();
         if let Some(dir) = self.root.local_path() {
-            let entries = std::fs::read_dir(&dir)
-                .map_err(|source| LakeError::Io { root: dir.display().to_string(), source })?;
+            let entries = std::fs::read_dir(&dir).map_err(|source| LakeError::Io {
+                root: dir.display().to_string(),
+                source,
+            })?;
             for entry in entries.flatten() {
                 if entry.path().join("_delta_log").is_dir() {
                     names.push(entry.file_name().to_string_lossy().into_owned());
@@ -129,9 +154,13 @@ impl Lake {
             }
         } else if let Some(store) = self.root.store() {
             let prefix = object_store::path::Path::from(self.root.url().path().trim_matches('/'));
-            let listing = store.list_with_delimiter(Some(&prefix)).await.map_err(|source| {
-                LakeError::Store { root: self.root.url().to_string(), source }
-            })?;
+            let listing = store
+                .list_with_delimiter(Some(&prefix))
+                .await
+                .map_err(|source| LakeError::Store {
+                    root: self.root.url().to_string(),
+                    source,
+                })?;
             for dir in listing.common_prefixes {
                 if let Some(name) = dir.filename() {
                     let log = dir.clone().join("_delta_log");
@@ -149,7 +178,9 @@ impl Lake {
 
     /// The committed version of batch `batch_id` in table `name`, if the table has it.
     pub async fn committed(&self, name: &str, batch_id: &str) -> Result<Option<i64>> {
-        let Some(table) = self.load(name).await? else { return Ok(None) };
+        let Some(table) = self.load(name).await? else {
+            return Ok(None);
+        };
         batch_version(&table, name, batch_id).await
     }
 
@@ -164,24 +195,34 @@ impl Lake {
         mode: WriteMode,
         commit: Commit,
     ) -> Result<Option<i64>> {
-        let delta = |source| LakeError::Delta { table: name.to_string(), source };
+        let delta = |source| LakeError::Delta {
+            table: name.to_string(),
+            source,
+        };
         let table = match self.load(name).await? {
             Some(t) => t,
             None => {
                 if let Some(dir) = self.root.local_path() {
                     let dir = dir.join(name);
-                    std::fs::create_dir_all(&dir)
-                        .map_err(|source| LakeError::Io { root: dir.display().to_string(), source })?;
+                    std::fs::create_dir_all(&dir).map_err(|source| LakeError::Io {
+                        root: dir.display().to_string(),
+                        source,
+                    })?;
                 }
                 self.builder(name)?.build().map_err(delta)?
             }
         };
-        if let Some(id) = &commit.batch_id {
-            if table.version().is_some() && batch_version(&table, name, id).await?.is_some() {
-                return Ok(None);
-            }
+        if let Some(id) = &commit.batch_id
+            && table.version().is_some()
+            && batch_version(&table, name, id).await?.is_some()
+        {
+            return Ok(None);
         }
-        let batches = if batches.is_empty() { vec![RecordBatch::new_empty(schema)] } else { batches };
+        let batches = if batches.is_empty() {
+            vec![RecordBatch::new_empty(schema)]
+        } else {
+            batches
+        };
         let mut props = CommitProperties::default().with_metadata(commit.metadata);
         if let Some(id) = &commit.batch_id {
             props = props.with_application_transaction(Transaction::new(id, 1));
@@ -202,14 +243,28 @@ impl Lake {
 
     /// A DataFusion table provider over the latest version of `name`, or `None` if it does not
     /// exist. The provider is registered on `ctx` so its object store is reachable.
-    pub async fn provider(&self, ctx: &SessionContext, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        let Some(table) = self.load(name).await? else { return Ok(None) };
-        let delta = |source| LakeError::Delta { table: name.to_string(), source };
-        table.update_datafusion_session(&ctx.state()).map_err(delta)?;
+    pub async fn provider(
+        &self,
+        ctx: &SessionContext,
+        name: &str,
+    ) -> Result<Option<Arc<dyn TableProvider>>> {
+        let Some(table) = self.load(name).await? else {
+            return Ok(None);
+        };
+        let delta = |source| LakeError::Delta {
+            table: name.to_string(),
+            source,
+        };
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(delta)?;
         let provider = table
             .table_provider()
             .await
-            .map_err(|source| LakeError::Query { table: name.to_string(), source })?;
+            .map_err(|source| LakeError::Query {
+                table: name.to_string(),
+                source,
+            })?;
         Ok(Some(provider))
     }
 
@@ -219,7 +274,10 @@ impl Lake {
         for name in &names {
             if let Some(provider) = self.provider(ctx, name).await? {
                 ctx.register_table(name.as_str(), provider)
-                    .map_err(|source| LakeError::Query { table: name.clone(), source })?;
+                    .map_err(|source| LakeError::Query {
+                        table: name.clone(),
+                        source,
+                    })?;
             }
         }
         Ok(names)
@@ -229,19 +287,30 @@ impl Lake {
     /// queried through [`Lake::provider`].
     pub async fn read(&self, name: &str) -> Result<Vec<RecordBatch>> {
         let ctx = SessionContext::new();
-        let Some(provider) = self.provider(&ctx, name).await? else { return Ok(Vec::new()) };
-        let query = |source| LakeError::Query { table: name.to_string(), source };
+        let Some(provider) = self.provider(&ctx, name).await? else {
+            return Ok(Vec::new());
+        };
+        let query = |source| LakeError::Query {
+            table: name.to_string(),
+            source,
+        };
         let df = ctx.read_table(provider).map_err(query)?;
         df.collect().await.map_err(query)
     }
 }
 
 async fn batch_version(table: &DeltaTable, name: &str, batch_id: &str) -> Result<Option<i64>> {
-    let state = table.snapshot().map_err(|source| LakeError::Delta { table: name.to_string(), source })?;
+    let state = table.snapshot().map_err(|source| LakeError::Delta {
+        table: name.to_string(),
+        source,
+    })?;
     state
         .transaction_version(table.log_store().as_ref(), batch_id)
         .await
-        .map_err(|source| LakeError::Delta { table: name.to_string(), source })
+        .map_err(|source| LakeError::Delta {
+            table: name.to_string(),
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -258,7 +327,10 @@ mod tests {
         let names: Vec<String> = ids.iter().map(|i| format!("n{i}")).collect();
         let b = RecordBatch::try_new(
             schema.clone(),
-            vec![Arc::new(Int64Array::from(ids.to_vec())), Arc::new(StringArray::from(names))],
+            vec![
+                Arc::new(Int64Array::from(ids.to_vec())),
+                Arc::new(StringArray::from(names)),
+            ],
         )
         .unwrap();
         (schema, b)
@@ -274,13 +346,33 @@ mod tests {
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
         let (schema, b) = batch(&[1, 2, 3]);
         let v = lake
-            .write("t", schema.clone(), vec![b.clone()], WriteMode::Append, Commit::batch("b1"))
+            .write(
+                "t",
+                schema.clone(),
+                vec![b.clone()],
+                WriteMode::Append,
+                Commit::batch("b1"),
+            )
             .await
             .unwrap();
         assert_eq!(v, Some(0));
-        let again = lake.write("t", schema.clone(), vec![b.clone()], WriteMode::Append, Commit::batch("b1")).await;
-        assert_eq!(again.unwrap(), None, "the same batch id must not land twice");
-        lake.write("t", schema, vec![b], WriteMode::Append, Commit::batch("b2")).await.unwrap();
+        let again = lake
+            .write(
+                "t",
+                schema.clone(),
+                vec![b.clone()],
+                WriteMode::Append,
+                Commit::batch("b1"),
+            )
+            .await;
+        assert_eq!(
+            again.unwrap(),
+            None,
+            "the same batch id must not land twice"
+        );
+        lake.write("t", schema, vec![b], WriteMode::Append, Commit::batch("b2"))
+            .await
+            .unwrap();
         assert_eq!(rows(&lake.read("t").await.unwrap()), 6);
         assert_eq!(lake.committed("t", "b1").await.unwrap(), Some(1));
         assert_eq!(lake.committed("t", "b3").await.unwrap(), None);
@@ -292,11 +384,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
         let (schema, b) = batch(&[1, 2]);
-        lake.write("t", schema.clone(), vec![], WriteMode::Append, Commit::default()).await.unwrap();
+        lake.write(
+            "t",
+            schema.clone(),
+            vec![],
+            WriteMode::Append,
+            Commit::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(rows(&lake.read("t").await.unwrap()), 0);
-        lake.write("t", schema.clone(), vec![b], WriteMode::Append, Commit::default()).await.unwrap();
+        lake.write(
+            "t",
+            schema.clone(),
+            vec![b],
+            WriteMode::Append,
+            Commit::default(),
+        )
+        .await
+        .unwrap();
         let (_, b) = batch(&[7]);
-        lake.write("t", schema, vec![b], WriteMode::Overwrite, Commit::default()).await.unwrap();
+        lake.write(
+            "t",
+            schema,
+            vec![b],
+            WriteMode::Overwrite,
+            Commit::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(rows(&lake.read("t").await.unwrap()), 1);
     }
 
@@ -304,7 +420,13 @@ mod tests {
     fn bad_names_and_roots_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        assert!(matches!(lake.table_url("../x"), Err(LakeError::InvalidTableName(_))));
-        assert!(matches!(Lake::open("gs://bucket"), Err(LakeError::InvalidRoot { .. })));
+        assert!(matches!(
+            lake.table_url("../x"),
+            Err(LakeError::InvalidTableName(_))
+        ));
+        assert!(matches!(
+            Lake::open("gs://bucket"),
+            Err(LakeError::InvalidRoot { .. })
+        ));
     }
 }

@@ -96,18 +96,28 @@ async fn fixture_lake(root: &std::path::Path) -> Lake {
                 Some("sales"),
                 Some("sales"),
                 Some("after_sales"),
+                Some("after_sales"),
                 Some("app"),
                 Some("marketing"),
             ]),
-            strings(&[Some("S1"), Some("S2"), Some("RO1"), Some("A1"), Some("L1")]),
+            strings(&[
+                Some("S1"),
+                Some("S2"),
+                Some("RO1"),
+                Some("RO2"),
+                Some("A1"),
+                Some("L1"),
+            ]),
             strings(&[
                 Some("buyer"),
                 Some("buyer"),
                 Some("sender"),
+                Some("owner"),
                 Some("app_user"),
                 Some("lead"),
             ]),
             strings(&[
+                Some("C001"),
                 Some("C001"),
                 Some("C001"),
                 Some("C001"),
@@ -143,6 +153,8 @@ async fn fixture_lake(root: &std::path::Path) -> Lake {
 
 struct Server {
     base: String,
+    engine: Engine,
+    lake: Lake,
     client: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
@@ -153,7 +165,9 @@ impl Server {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let lake = fixture_lake(dir.path()).await;
-        let engine = Engine::open(lake, EngineOptions::default()).await.unwrap();
+        let engine = Engine::open(lake.clone(), EngineOptions::default())
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -161,8 +175,9 @@ impl Server {
             refresh_interval: None,
             ..ServerConfig::default()
         };
+        let served = engine.clone();
         let task = tokio::spawn(async move {
-            serve_on(listener, engine, cfg, async move {
+            serve_on(listener, served, cfg, async move {
                 let _ = stopped.await;
             })
             .await
@@ -170,6 +185,8 @@ impl Server {
         });
         Self {
             base,
+            engine,
+            lake,
             client: reqwest::Client::new(),
             stop: Some(stop),
             task,
@@ -287,6 +304,9 @@ async fn sql_endpoint_answers_queries_and_rejects_mistakes() {
             "forbidden_statement",
         ),
         ("", "sql_syntax"),
+        ("SELECT 1; SELECT 2", "invalid_query"),
+        ("SELECT 1 / 0", "query_failed"),
+        ("SELECT CAST(name AS INT) FROM customers", "query_failed"),
     ];
     for (sql, code) in bad {
         let (status, body) = server.sql(sql).await;
@@ -350,6 +370,7 @@ async fn profiles_have_mentions_and_vehicles() {
         body["mentions"],
         json!([
             { "source": "after_sales", "record_id": "RO1", "role": "sender" },
+            { "source": "after_sales", "record_id": "RO2", "role": "owner" },
             { "source": "sales", "record_id": "S1", "role": "buyer" },
             { "source": "sales", "record_id": "S2", "role": "buyer" },
         ])
@@ -381,6 +402,43 @@ async fn profiles_have_mentions_and_vehicles() {
     }
     let (status, _) = server.get("/v1/profiles/C001").await;
     assert_eq!(status, StatusCode::OK, "the lake is untouched");
+
+    // Repair orders land; after a refresh the vehicle the customer owns (RO2) is served, not
+    // the one they only brought in as sender (RO1).
+    let utf8 = |n: &str| Field::new(n, DataType::Utf8, true);
+    write(
+        &server.lake,
+        "raw_service_orders",
+        vec![
+            utf8("record_id"),
+            utf8("vin"),
+            utf8("owner_name"),
+            Field::new("mileage_km", DataType::Int64, true),
+        ],
+        vec![
+            strings(&[Some("RO1"), Some("RO2"), Some("RO3")]),
+            strings(&[Some("LFV2A21K0A3000011"), Some("LFV2A21K0A3000012"), None]),
+            strings(&[Some("张三"), Some("王伟"), Some("王伟")]),
+            Arc::new(Int64Array::from(vec![1000, 2000, 3000])),
+        ],
+    )
+    .await;
+    let (_, body) = server.get("/v1/profiles/C001").await;
+    assert_eq!(
+        body["vehicles"],
+        json!(["LSVAA4182E2000001", "LSVAA4182E2000002"]),
+        "not refreshed yet"
+    );
+    server.engine.refresh().await.unwrap();
+    let (_, body) = server.get("/v1/profiles/C001").await;
+    assert_eq!(
+        body["vehicles"],
+        json!([
+            "LFV2A21K0A3000012",
+            "LSVAA4182E2000001",
+            "LSVAA4182E2000002"
+        ])
+    );
 
     server.stop().await;
 }

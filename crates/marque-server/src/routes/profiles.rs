@@ -110,10 +110,12 @@ pub async fn get_profile(
             .select(vec![ident("vin")])?
             .distinct()?;
         for row in rows(engine, vins).await? {
-            if let Some(vin) = row.get("vin").and_then(Value::as_str) {
-                if !vin.is_empty() {
-                    vehicles.insert(vin.to_string());
-                }
+            if let Some(vin) = row
+                .get("vin")
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+            {
+                vehicles.insert(vin.to_string());
             }
         }
     }

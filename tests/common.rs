@@ -1,0 +1,64 @@
+//! Helpers shared by the end-to-end tests: run the `marque` binary and read the lake.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `marque ARGS` with the lake at `lake`; returns its output.
+pub fn marque(lake: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_marque"))
+        .arg("--lake")
+        .arg(lake)
+        .args(args)
+        .output()
+        .expect("the marque binary runs")
+}
+
+/// Runs `marque ARGS` and asserts success; returns stdout.
+pub fn ok(lake: &Path, args: &[&str]) -> String {
+    let out = marque(lake, args);
+    assert!(
+        out.status.success(),
+        "marque {args:?} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// Rows in a lake table (0 when absent).
+pub fn count(lake: &Path, table: &str) -> usize {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let lake = marque_lake::Lake::open(lake.to_str().unwrap()).unwrap();
+        lake.read(table)
+            .await
+            .unwrap()
+            .iter()
+            .map(|b| b.num_rows())
+            .sum()
+    })
+}
+
+/// Sum of an Int64 column of a lake table.
+pub fn sum_i64(lake: &Path, table: &str, column: &str) -> i64 {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let lake = marque_lake::Lake::open(lake.to_str().unwrap()).unwrap();
+        let batches = lake.read(table).await.unwrap();
+        batches
+            .iter()
+            .map(|b| {
+                b.column_by_name(column)
+                    .unwrap()
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .flatten()
+                    .sum::<i64>()
+            })
+            .sum()
+    })
+}
