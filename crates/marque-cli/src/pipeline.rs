@@ -200,7 +200,10 @@ pub struct ServeArgs {
 }
 
 pub async fn open_engine(lake_root: &str) -> anyhow::Result<Engine> {
-    let opts = EngineOptions { views_dir: crate::default_views_dir(), ..Default::default() };
+    let opts = EngineOptions {
+        views_dir: crate::default_views_dir(),
+        ..Default::default()
+    };
     Ok(Engine::open(Lake::open(lake_root)?, opts).await?)
 }
 
