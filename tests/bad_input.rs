@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::{count, marque, ok, sum_i64};
 
 fn fixture() -> &'static str {
@@ -105,7 +103,10 @@ fn missing_inputs_and_bad_flags_are_clear_errors() {
         ),
         (&["eval", "--truth", "/nonexistent/marque"], "customer_map"),
         (&["resolve"], "no raw tables"),
-        (&["sql", "DROP TABLE customers"], "rror"),
+        (
+            &["sql", "DROP TABLE customers"],
+            "only read-only queries are accepted",
+        ),
     ];
     for (args, want) in cases {
         let out = marque(&lake, args);
@@ -142,5 +143,4 @@ fn a_bad_connector_definition_names_the_file_and_the_mistake() {
         err.contains("broken.toml") && err.contains("required field \"sale_date\""),
         "{err}"
     );
-    assert!(Path::new(fixture()).exists());
 }

@@ -27,38 +27,40 @@ pub fn ok(lake: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
-/// Rows in a lake table (0 when absent).
-pub fn count(lake: &Path, table: &str) -> usize {
+/// The batches of a lake table (none when the table is absent).
+pub fn read(lake: &Path, table: &str) -> Vec<arrow::array::RecordBatch> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let lake = marque_lake::Lake::open(lake.to_str().unwrap()).unwrap();
-        lake.read(table)
-            .await
-            .unwrap()
-            .iter()
-            .map(|b| b.num_rows())
-            .sum()
+        lake.read(table).await.unwrap().unwrap_or_default()
     })
+}
+
+/// Rows in a lake table (0 when absent).
+pub fn count(lake: &Path, table: &str) -> usize {
+    read(lake, table).iter().map(|b| b.num_rows()).sum()
+}
+
+/// Rows in all four raw tables together.
+pub fn raw_rows(lake: &Path) -> usize {
+    marque_core::Source::ALL
+        .iter()
+        .map(|s| count(lake, marque_core::canonical::raw_table(*s)))
+        .sum()
 }
 
 /// Sum of an Int64 column of a lake table.
 pub fn sum_i64(lake: &Path, table: &str, column: &str) -> i64 {
     use arrow::array::AsArray;
     use arrow::datatypes::Int64Type;
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let lake = marque_lake::Lake::open(lake.to_str().unwrap()).unwrap();
-        let batches = lake.read(table).await.unwrap();
-        batches
-            .iter()
-            .map(|b| {
-                b.column_by_name(column)
-                    .unwrap()
-                    .as_primitive::<Int64Type>()
-                    .iter()
-                    .flatten()
-                    .sum::<i64>()
-            })
-            .sum()
-    })
+    read(lake, table)
+        .iter()
+        .map(|b| {
+            let col = b.column_by_name(column).expect("column exists");
+            col.as_primitive::<Int64Type>()
+                .iter()
+                .flatten()
+                .sum::<i64>()
+        })
+        .sum()
 }

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{count, ok, sum_i64};
+use common::{count, ok, raw_rows, sum_i64};
 
 #[test]
 fn the_pipeline_lands_every_row_once_resolves_and_scores() {
@@ -21,15 +21,7 @@ fn the_pipeline_lands_every_row_once_resolves_and_scores() {
 
     let first = ok(&lake, &["ingest", "--input", src_s]);
     assert!(first.contains("landed"), "{first}");
-    let raw: usize = [
-        "raw_sales",
-        "raw_service_orders",
-        "raw_leads",
-        "raw_app_events",
-    ]
-    .iter()
-    .map(|t| count(&lake, t))
-    .sum();
+    let raw = raw_rows(&lake);
     let quarantined = count(&lake, "quarantine");
     assert!(raw > 1000, "only {raw} rows landed");
     // Invariant per batch, summed: rows read = rows landed + rows quarantined.
@@ -42,15 +34,7 @@ fn the_pipeline_lands_every_row_once_resolves_and_scores() {
 
     let second = ok(&lake, &["ingest", "--input", src_s]);
     assert_eq!(second.matches("already loaded").count(), 4, "{second}");
-    let raw_again: usize = [
-        "raw_sales",
-        "raw_service_orders",
-        "raw_leads",
-        "raw_app_events",
-    ]
-    .iter()
-    .map(|t| count(&lake, t))
-    .sum();
+    let raw_again = raw_rows(&lake);
     assert_eq!(
         raw_again, raw,
         "a second ingest of the same files must land nothing"

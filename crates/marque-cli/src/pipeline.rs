@@ -159,11 +159,10 @@ pub struct EvalArgs {
 /// Loads the truth and scores the lake's customer_map.
 pub async fn evaluate(lake_root: &str, truth_dir: &Path) -> anyhow::Result<marque_eval::Report> {
     let lake = Lake::open(lake_root)?;
-    if lake.load("customer_map").await?.is_none() {
+    let Some(batches) = lake.read("customer_map").await? else {
         bail!("the lake at {lake_root} has no customer_map; run `marque resolve` first");
-    }
+    };
     let truth = marque_eval::Truth::load(truth_dir)?;
-    let batches = lake.read("customer_map").await?;
     Ok(marque_eval::evaluate_batches(&truth, &batches)?)
 }
 

@@ -185,7 +185,7 @@ async fn ingest_file(
         status: BatchStatus::Landed,
         duration_ms: 0,
     };
-    if lake.committed(BATCHES_TABLE, &id).await?.is_some() {
+    if lake.committed(BATCHES_TABLE, &id).await? {
         report.status = BatchStatus::AlreadyLoaded;
         return Ok(report);
     }

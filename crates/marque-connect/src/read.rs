@@ -120,7 +120,6 @@ struct Collector {
     rows: RowBuffer,
     quarantined: Vec<QuarantinedRow>,
     rows_read: u64,
-    rows_landed: u64,
 }
 
 impl Collector {
@@ -133,10 +132,7 @@ impl Collector {
     ) -> Result<()> {
         self.rows_read += 1;
         match mapped {
-            Ok(values) => {
-                self.rows_landed += 1;
-                self.rows.push(values, line)
-            }
+            Ok(values) => self.rows.push(values, line),
             Err(reason) => {
                 self.quarantine(line, offset, raw, reason);
                 Ok(())
@@ -154,11 +150,12 @@ impl Collector {
     }
 
     fn finish(self) -> Result<ReadOutcome> {
+        let batches = self.rows.finish()?;
         Ok(ReadOutcome {
-            batches: self.rows.finish()?,
+            rows_landed: batches.iter().map(|b| b.num_rows() as u64).sum(),
+            batches,
             quarantined: self.quarantined,
             rows_read: self.rows_read,
-            rows_landed: self.rows_landed,
         })
     }
 }
@@ -184,7 +181,6 @@ pub fn read_file(
         ),
         quarantined: Vec::new(),
         rows_read: 0,
-        rows_landed: 0,
     };
     match &def.format {
         Format::Csv {

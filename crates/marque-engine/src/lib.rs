@@ -198,7 +198,7 @@ impl Engine {
     }
 
     /// The lake tables registered in the current session, sorted.
-    pub async fn tables(&self) -> Vec<String> {
+    pub fn tables(&self) -> Vec<String> {
         self.snapshot().tables.clone()
     }
 
@@ -250,18 +250,7 @@ async fn build_snapshot(
     pool: Option<&Arc<dyn MemoryPool>>,
 ) -> Result<Snapshot> {
     let ctx = new_context(opts, pool)?;
-    let mut tables = Vec::new();
-    // A local lake folder that does not exist yet is an empty lake, not an error.
-    let names = match lake.root().local_path() {
-        Some(dir) if !dir.exists() => Vec::new(),
-        _ => lake.list_tables().await?,
-    };
-    for name in names {
-        if let Some(provider) = lake.provider(&ctx, &name).await? {
-            ctx.register_table(name.as_str(), provider)?;
-            tables.push(name);
-        }
-    }
+    let tables = lake.register_all(&ctx).await?;
     let view_files = match &opts.views_dir {
         Some(dir) => views::read_dir(dir)?,
         None => Vec::new(),

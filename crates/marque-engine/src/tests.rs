@@ -55,7 +55,7 @@ async fn only_read_only_sql_is_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let lake = lake_with_people(dir.path(), &[1, 2, 3]).await;
     let engine = Engine::open(lake, EngineOptions::default()).await.unwrap();
-    assert_eq!(engine.tables().await, vec!["people".to_string()]);
+    assert_eq!(engine.tables(), vec!["people".to_string()]);
     assert_eq!(count(&engine, "SELECT count(*) FROM people").await, 3);
 
     let copy_target = dir.path().join("stolen.csv");
@@ -96,7 +96,7 @@ async fn only_read_only_sql_is_accepted() {
     ));
     assert!(!copy_target.exists(), "COPY must not have written anything");
     assert_eq!(count(&engine, "SELECT count(*) FROM people").await, 3);
-    assert_eq!(engine.tables().await, vec!["people".to_string()]);
+    assert_eq!(engine.tables(), vec!["people".to_string()]);
 
     // DataFusion does not plan transactions at all; still the user's mistake.
     assert!(
@@ -154,7 +154,7 @@ async fn refresh_sees_new_commits_and_new_tables() {
     assert_eq!(count(&engine, "SELECT count(*) FROM people").await, 3);
     assert_eq!(count(&engine, "SELECT count(*) FROM more").await, 1);
     assert_eq!(
-        engine.tables().await,
+        engine.tables(),
         vec!["more".to_string(), "people".to_string()]
     );
     // A session taken before the refresh keeps reading its snapshot.
@@ -224,7 +224,7 @@ async fn views_come_from_sql_files_in_any_order() {
 }
 
 #[tokio::test]
-async fn a_missing_lake_folder_is_an_empty_lake() {
+async fn a_new_lake_has_no_tables_and_still_answers_sql() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().join("nothing-yet").to_str().unwrap()).unwrap();
     let engine = Engine::open(
@@ -233,7 +233,7 @@ async fn a_missing_lake_folder_is_an_empty_lake() {
     )
     .await
     .unwrap();
-    assert!(engine.tables().await.is_empty());
+    assert!(engine.tables().is_empty());
     assert!(engine.table("customers").await.unwrap().is_none());
     let (_, batches) = engine.sql("SELECT 1 AS one").await.unwrap();
     assert_eq!(batches[0].num_rows(), 1);

@@ -17,8 +17,8 @@ pub(crate) struct ViewFile {
 }
 
 /// Reads the `*.sql` files of `dir`, sorted by name. A directory that does not exist has no
-/// views. Files whose stem is not a valid table name (lower-case letters, digits, `_`) are
-/// skipped with a warning.
+/// views. Files whose stem is not a valid table name ([`marque_lake::is_valid_table_name`])
+/// are skipped with a warning.
 pub(crate) fn read_dir(dir: &Path) -> Result<Vec<ViewFile>> {
     if !dir.is_dir() {
         tracing::debug!(dir = %dir.display(), "no views directory; no views registered");
@@ -39,10 +39,7 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<ViewFile>> {
         let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
             continue;
         };
-        let valid = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let valid = marque_lake::is_valid_table_name(name);
         if !valid {
             tracing::warn!(path = %path.display(), "view file name is not a valid view name; skipped");
             continue;

@@ -209,7 +209,7 @@ pub async fn load(ctx: &SessionContext, tables: &[String], salt: &str) -> Result
                 let phone = cols
                     .text(2, r)
                     .and_then(|p| phone::parse(p).key().map(str::to_string));
-                let t = cols.micros(8, r);
+                let t = cols.seen_at(r);
                 if source == Source::App {
                     let key = (
                         cols.text(4, r).unwrap_or_default().to_string(),
@@ -280,7 +280,7 @@ fn chrono_days(d: chrono::NaiveDate) -> i32 {
     d.num_days_from_ce() - 719_163
 }
 
-/// The nine projected columns of a batch as Utf8 and µs timestamps.
+/// The nine projected columns of a batch: eight as Utf8, `seen_at` as µs since the epoch.
 struct Columns {
     text: Vec<ArrayRef>,
     time: ArrayRef,
@@ -313,8 +313,7 @@ impl Columns {
         (a.is_valid(row) && !a.value(row).trim().is_empty()).then(|| a.value(row))
     }
 
-    fn micros(&self, col: usize, row: usize) -> Option<i64> {
-        debug_assert_eq!(col, 8);
+    fn seen_at(&self, row: usize) -> Option<i64> {
         let a = self.time.as_primitive::<Int64Type>();
         a.is_valid(row).then(|| a.value(row))
     }

@@ -21,7 +21,7 @@ mod tables;
 
 pub use error::{LakeError, Result};
 pub use location::LakeRoot;
-pub use tables::{Commit, Lake, WriteMode};
+pub use tables::{Commit, Lake, WriteMode, is_valid_table_name};
 
 /// Re-exported so that crates writing to the lake use the same Arrow and Delta versions.
 pub use deltalake;

@@ -57,12 +57,18 @@ pub struct Lake {
     root: LakeRoot,
 }
 
-fn check_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
+/// Whether `name` can name a lake table (and so a SQL view beside it): lower-case ASCII
+/// letters, digits and underscores. Names starting with `_` are valid too but are never listed,
+/// which is how folders such as `_sources` stay out of the catalogue.
+pub fn is_valid_table_name(name: &str) -> bool {
+    !name.is_empty()
         && name
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if ok {
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if is_valid_table_name(name) {
         Ok(())
     } else {
         Err(LakeError::InvalidTableName(name.to_string()))
@@ -171,17 +177,18 @@ impl Lake {
                 }
             }
         }
-        names.retain(|n| check_name(n).is_ok());
+        names.retain(|n| is_valid_table_name(n) && !n.starts_with('_'));
         names.sort();
         Ok(names)
     }
 
-    /// The committed version of batch `batch_id` in table `name`, if the table has it.
-    pub async fn committed(&self, name: &str, batch_id: &str) -> Result<Option<i64>> {
+    /// Whether table `name` holds a commit of batch `batch_id` (false when the table does not
+    /// exist).
+    pub async fn committed(&self, name: &str, batch_id: &str) -> Result<bool> {
         let Some(table) = self.load(name).await? else {
-            return Ok(None);
+            return Ok(false);
         };
-        batch_version(&table, name, batch_id).await
+        has_batch(&table, name, batch_id).await
     }
 
     /// Writes `batches` to table `name` in one commit, creating the table if needed. Returns the
@@ -214,7 +221,7 @@ impl Lake {
         };
         if let Some(id) = &commit.batch_id
             && table.version().is_some()
-            && batch_version(&table, name, id).await?.is_some()
+            && has_batch(&table, name, id).await?
         {
             return Ok(None);
         }
@@ -283,34 +290,33 @@ impl Lake {
         Ok(names)
     }
 
-    /// Reads a whole table into memory. For small tables (logs, fixtures, tests); big tables are
-    /// queried through [`Lake::provider`].
-    pub async fn read(&self, name: &str) -> Result<Vec<RecordBatch>> {
+    /// Reads a whole table into memory, or `None` when it does not exist. For small tables
+    /// (logs, fixtures, tests); big tables are queried through [`Lake::provider`].
+    pub async fn read(&self, name: &str) -> Result<Option<Vec<RecordBatch>>> {
         let ctx = SessionContext::new();
         let Some(provider) = self.provider(&ctx, name).await? else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         let query = |source| LakeError::Query {
             table: name.to_string(),
             source,
         };
         let df = ctx.read_table(provider).map_err(query)?;
-        df.collect().await.map_err(query)
+        df.collect().await.map_err(query).map(Some)
     }
 }
 
-async fn batch_version(table: &DeltaTable, name: &str, batch_id: &str) -> Result<Option<i64>> {
-    let state = table.snapshot().map_err(|source| LakeError::Delta {
+async fn has_batch(table: &DeltaTable, name: &str, batch_id: &str) -> Result<bool> {
+    let delta = |source| LakeError::Delta {
         table: name.to_string(),
         source,
-    })?;
-    state
+    };
+    let state = table.snapshot().map_err(delta)?;
+    let version = state
         .transaction_version(table.log_store().as_ref(), batch_id)
         .await
-        .map_err(|source| LakeError::Delta {
-            table: name.to_string(),
-            source,
-        })
+        .map_err(delta)?;
+    Ok(version.is_some())
 }
 
 #[cfg(test)]
@@ -340,80 +346,47 @@ mod tests {
         batches.iter().map(|b| b.num_rows()).sum()
     }
 
+    /// Writes `ids` to table `t` of `lake`; returns the new version or `None` when skipped.
+    async fn put(lake: &Lake, ids: &[i64], mode: WriteMode, commit: Commit) -> Option<i64> {
+        let (schema, b) = batch(ids);
+        let batches = if ids.is_empty() { vec![] } else { vec![b] };
+        lake.write("t", schema, batches, mode, commit)
+            .await
+            .unwrap()
+    }
+
+    async fn rows_of(lake: &Lake) -> usize {
+        rows(&lake.read("t").await.unwrap().expect("table t exists"))
+    }
+
     #[tokio::test]
     async fn a_batch_id_is_written_once() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let (schema, b) = batch(&[1, 2, 3]);
-        let v = lake
-            .write(
-                "t",
-                schema.clone(),
-                vec![b.clone()],
-                WriteMode::Append,
-                Commit::batch("b1"),
-            )
-            .await
-            .unwrap();
-        assert_eq!(v, Some(0));
-        let again = lake
-            .write(
-                "t",
-                schema.clone(),
-                vec![b.clone()],
-                WriteMode::Append,
-                Commit::batch("b1"),
-            )
-            .await;
         assert_eq!(
-            again.unwrap(),
-            None,
-            "the same batch id must not land twice"
+            put(&lake, &[1, 2, 3], WriteMode::Append, Commit::batch("b1")).await,
+            Some(0)
         );
-        lake.write("t", schema, vec![b], WriteMode::Append, Commit::batch("b2"))
-            .await
-            .unwrap();
-        assert_eq!(rows(&lake.read("t").await.unwrap()), 6);
-        assert_eq!(lake.committed("t", "b1").await.unwrap(), Some(1));
-        assert_eq!(lake.committed("t", "b3").await.unwrap(), None);
+        let again = put(&lake, &[1, 2, 3], WriteMode::Append, Commit::batch("b1")).await;
+        assert_eq!(again, None, "the same batch id must not land twice");
+        put(&lake, &[1, 2, 3], WriteMode::Append, Commit::batch("b2")).await;
+        assert_eq!(rows_of(&lake).await, 6);
+        assert!(lake.committed("t", "b1").await.unwrap());
+        assert!(!lake.committed("t", "b3").await.unwrap());
+        assert!(!lake.committed("missing", "b1").await.unwrap());
         assert_eq!(lake.list_tables().await.unwrap(), vec!["t".to_string()]);
+        assert_eq!(lake.read("missing").await.unwrap(), None);
     }
 
     #[tokio::test]
     async fn overwrite_replaces_rows_and_empty_batches_create_tables() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let (schema, b) = batch(&[1, 2]);
-        lake.write(
-            "t",
-            schema.clone(),
-            vec![],
-            WriteMode::Append,
-            Commit::default(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(rows(&lake.read("t").await.unwrap()), 0);
-        lake.write(
-            "t",
-            schema.clone(),
-            vec![b],
-            WriteMode::Append,
-            Commit::default(),
-        )
-        .await
-        .unwrap();
-        let (_, b) = batch(&[7]);
-        lake.write(
-            "t",
-            schema,
-            vec![b],
-            WriteMode::Overwrite,
-            Commit::default(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(rows(&lake.read("t").await.unwrap()), 1);
+        put(&lake, &[], WriteMode::Append, Commit::default()).await;
+        assert_eq!(rows_of(&lake).await, 0);
+        put(&lake, &[1, 2], WriteMode::Append, Commit::default()).await;
+        put(&lake, &[7], WriteMode::Overwrite, Commit::default()).await;
+        assert_eq!(rows_of(&lake).await, 1);
     }
 
     #[test]

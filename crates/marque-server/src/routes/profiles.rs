@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use datafusion::prelude::{DataFrame, Expr, ident, lit};
+use marque_core::{Role, Source, canonical};
 use marque_engine::{Engine, EngineError};
 use serde::Serialize;
 use serde_json::Value;
@@ -86,13 +87,16 @@ pub async fn get_profile(
     mentions.sort();
 
     let mut vehicles = BTreeSet::new();
-    for (table, source, role) in [
-        ("raw_sales", "sales", "buyer"),
-        ("raw_service_orders", "after_sales", "owner"),
+    // A VIN belongs to the customer who bought it or is its registered owner, never to the
+    // person who merely brought it in.
+    for (source, role) in [
+        (Source::Sales, Role::Buyer),
+        (Source::AfterSales, Role::Owner),
     ] {
+        let table = canonical::raw_table(source);
         let ids: Vec<Expr> = mentions
             .iter()
-            .filter(|m| m.source == source && m.role == role)
+            .filter(|m| m.source == source.as_str() && m.role == role.as_str())
             .map(|m| lit(m.record_id.as_str()))
             .collect();
         if ids.is_empty() {
