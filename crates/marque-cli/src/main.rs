@@ -1,7 +1,15 @@
 //! The `marque` command: argument parsing and output over the Marque library crates.
 
+mod clv_cmd;
+mod connectors_cmd;
 mod demo;
+mod identity_cmd;
+mod lake_cmd;
 mod pipeline;
+mod quarantine_cmd;
+mod schedule_cmd;
+mod segments_cmd;
+mod sql_cmd;
 
 use std::path::PathBuf;
 
@@ -38,11 +46,25 @@ enum Command {
     /// Score the lake's customer_map against the generator's ground truth.
     Eval(pipeline::EvalArgs),
     /// Run a read-only SQL query against the lake and print the result.
-    Sql(pipeline::SqlArgs),
+    Sql(sql_cmd::SqlArgs),
     /// Serve profiles and SQL over HTTP.
     Serve(pipeline::ServeArgs),
     /// gen → ingest → resolve → eval → serve on the local lake.
     Demo(demo::DemoArgs),
+    /// Fit lifetime-value models (BG/NBD, Gamma-Gamma) and score customers.
+    Clv(clv_cmd::ClvArgs),
+    /// List, show and export named segments from sql/segments.
+    Segments(segments_cmd::SegmentsArgs),
+    /// Lake maintenance: optimize (compact) and vacuum.
+    Lake(lake_cmd::LakeArgs),
+    /// Check connector definitions against a sample of their source.
+    Connectors(connectors_cmd::ConnectorsArgs),
+    /// List, show and replay quarantined rows.
+    Quarantine(quarantine_cmd::QuarantineArgs),
+    /// Run connector jobs on cron schedules from marque.toml.
+    Schedule(schedule_cmd::ScheduleArgs),
+    /// Identity model, manual overrides and explanations.
+    Identity(identity_cmd::IdentityArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -77,9 +99,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(args) => pipeline::ingest(&lake, &args).await.map(|_| ()),
         Command::Resolve => pipeline::resolve(&lake).await,
         Command::Eval(args) => pipeline::eval(&lake, &args).await,
-        Command::Sql(args) => pipeline::sql(&lake, &args).await,
+        Command::Sql(args) => sql_cmd::run(&lake, &args).await,
         Command::Serve(args) => pipeline::serve(&lake, &args).await,
         Command::Demo(args) => demo::demo(&lake, &args).await,
+        Command::Clv(args) => clv_cmd::run(&lake, &args).await,
+        Command::Segments(args) => segments_cmd::run(&lake, &args).await,
+        Command::Lake(args) => lake_cmd::run(&lake, &args).await,
+        Command::Connectors(args) => connectors_cmd::run(&lake, &args).await,
+        Command::Quarantine(args) => quarantine_cmd::run(&lake, &args).await,
+        Command::Schedule(args) => schedule_cmd::run(&lake, &args).await,
+        Command::Identity(args) => identity_cmd::run(&lake, &args).await,
     }
 }
 

@@ -1,4 +1,4 @@
-//! The pipeline subcommands: gen, ingest, resolve, eval, sql and serve.
+//! The pipeline subcommands: gen, ingest, resolve, eval and serve.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -175,19 +175,6 @@ pub async fn eval(lake_root: &str, args: &EvalArgs) -> anyhow::Result<()> {
         print!("{report}");
         println!("evaluated in {:.1}s", started.elapsed().as_secs_f64());
     }
-    Ok(())
-}
-
-#[derive(Args)]
-pub struct SqlArgs {
-    /// The query (read-only: DDL, DML and SET are refused).
-    pub query: String,
-}
-
-pub async fn sql(lake_root: &str, args: &SqlArgs) -> anyhow::Result<()> {
-    let engine = open_engine(lake_root).await?;
-    let (_, batches) = engine.sql(&args.query).await?;
-    println!("{}", arrow::util::pretty::pretty_format_batches(&batches)?);
     Ok(())
 }
 
