@@ -26,6 +26,14 @@ pub enum IdentityError {
     },
     #[error("the lake has no raw tables to resolve; run `marque ingest` first")]
     NothingToResolve,
+    #[error("no customer {0:?} in customer_map")]
+    UnknownCustomer(String),
+    #[error("invalid mention key {0:?}: expected SOURCE:RECORD_ID:ROLE")]
+    BadMentionKey(String),
+    #[error(
+        "incremental resolution of the lake at this version is not possible: {0}; run `marque resolve --full`"
+    )]
+    Incremental(String),
 }
 
 /// Result with [`IdentityError`].

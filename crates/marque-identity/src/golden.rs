@@ -109,24 +109,16 @@ pub fn golden(members: &[&Mention]) -> Golden {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use marque_core::{Role, name};
 
     fn m(source: Source, n: &str, phone: &str, t: i64) -> Mention {
-        Mention {
-            source,
-            role: Role::Buyer,
-            record_ids: vec![format!("r{t}")],
-            name: name::parse(n),
-            name_is_evidence: source != Source::App,
-            phone: Some(phone.to_string()),
-            resident: None,
-            app_user_id: None,
-            unionid: None,
-            vin: None,
-            city: None,
-            first_seen: Some(t),
-            last_seen: Some(t),
-        }
+        let mut m = crate::mentions::test_mention(n);
+        m.source = source;
+        m.record_ids = vec![format!("r{t}")];
+        m.name_is_evidence = source != Source::App;
+        m.phone = Some(phone.to_string());
+        m.first_seen = Some(t);
+        m.last_seen = Some(t);
+        m
     }
 
     #[test]

@@ -21,13 +21,22 @@
 //! This first resolver is deterministic only; fuzzy matching (Fellegi–Sunter) builds on the same
 //! mentions and guards.
 
+pub mod cluster;
+pub mod compare;
 mod error;
+pub mod explain;
 pub mod golden;
+pub mod history;
 pub mod ids;
+pub mod incremental;
 pub mod link;
 pub mod mentions;
+pub mod model;
+pub mod names;
 mod output;
+pub mod overrides;
 mod resolve;
+pub mod tables;
 
 pub use error::{IdentityError, Result};
 pub use link::LinkConfig;

@@ -1,282 +1,737 @@
-//! Linking mentions into clusters: strong keys, phones guarded by names and hub detection, and
-//! the rule that two different resident ids never share a customer.
+//! Linking mentions into clusters.
+//!
+//! 1. Phones seen with many different full names are *hubs* (a salesperson's own number, a
+//!    placeholder) and stop being evidence.
+//! 2. Mentions with identical evidence that carries a key fold into one *unit*; linking works
+//!    on units, so a customer's forty repair orders cost one comparison, not 780.
+//! 3. Strong keys (valid resident id, app user id, WeChat unionid) link units deterministically.
+//! 4. Units sharing a phone, or a VIN as owner/buyer, are candidate pairs. Each pair gets a
+//!    comparison vector and a Fellegi–Sunter match weight ([`crate::model`]).
+//! 5. Guards: two different full names never link; a nameless or surname-only unit that matches
+//!    several different people on one phone links none of them; different resident ids and
+//!    never-link overrides never share a cluster; a cluster held together only by weak edges
+//!    needs their combined weight to reach the strong threshold; a cluster above the size
+//!    limit keeps only its deterministic links.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 
+use rand::{Rng, SeedableRng};
+use serde::Deserialize;
+
+use crate::cluster::{Label, RESIDENT, UnionFind};
+use crate::compare::{Comparison, NameKind, Vector, compare, name_kind, name_level};
 use crate::mentions::Mention;
+use crate::model::{Model, UCounts, agreement_probability};
 
-/// Thresholds of the deterministic linker.
-#[derive(Debug, Clone)]
+/// Thresholds of the linker; every one can be set in `marque.toml` under `[identity]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LinkConfig {
     /// A phone seen with at least this many different full names is a hub and links nothing.
     pub hub_min_names: usize,
+    /// Blocks (units sharing a phone or VIN) larger than this are skipped and reported.
+    pub max_block_units: usize,
+    /// Pairs below this match weight (log2 odds) are not linked. 6.6 ≈ probability 0.99.
+    pub match_weight: f64,
+    /// Pairs at or above this weight link on their own; weaker pairs need support. 13.3 ≈
+    /// probability 0.9999.
+    pub strong_weight: f64,
+    /// A cluster with more mentions than this keeps only deterministic links and is reported.
+    pub max_cluster_mentions: u32,
+    /// A nameless or surname-only mention on a phone shared by several people links to the
+    /// one whose name holds at least this share of the phone's named mentions, else to none.
+    pub dominant_share: f64,
+    /// A mention with a full name but no key (a lead without phone) links to the one customer
+    /// with the same name in the same city, when its name is rarer than this frequency.
+    pub keyless_max_name_frequency: f64,
+    pub em_max_iterations: u32,
+    pub em_tolerance: f64,
+    /// Random unit pairs sampled to estimate u.
+    pub u_samples: usize,
+    pub seed: u64,
 }
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        Self { hub_min_names: 4 }
+        Self {
+            hub_min_names: 5,
+            max_block_units: 200,
+            match_weight: 6.6,
+            strong_weight: 13.3,
+            max_cluster_mentions: 2000,
+            dominant_share: 0.8,
+            keyless_max_name_frequency: 1e-4,
+            em_max_iterations: 100,
+            em_tolerance: 1e-6,
+            u_samples: 200_000,
+            seed: 7,
+        }
     }
+}
+
+/// Why two units are linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EdgeKind {
+    Override,
+    ResidentId,
+    AppUserId,
+    Unionid,
+    Scored,
+}
+
+impl EdgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeKind::Override => "override",
+            EdgeKind::ResidentId => "resident_id",
+            EdgeKind::AppUserId => "app_user_id",
+            EdgeKind::Unionid => "unionid",
+            EdgeKind::Scored => "scored",
+        }
+    }
+}
+
+/// One link between two mentions (each standing for its unit).
+#[derive(Debug, Clone)]
+pub struct Edge {
+    pub a: u32,
+    pub b: u32,
+    pub kind: EdgeKind,
+    /// Match weight (log2 odds); infinite for deterministic links.
+    pub weight: f64,
+    pub vector: Option<Vector>,
+    /// The name's frequency used in the term-frequency adjustment.
+    pub name_frequency: Option<f64>,
+}
+
+/// Manual corrections, as mention indices.
+#[derive(Debug, Default, Clone)]
+pub struct LinkOverrides {
+    /// Pairs that must share a customer.
+    pub merge: Vec<(u32, u32)>,
+    /// Pairs that must never share a customer.
+    pub never: Vec<(u32, u32)>,
+    /// Mentions split out: each stands alone unless a merge override says otherwise.
+    pub isolate: Vec<u32>,
 }
 
 /// What linking found besides the clusters.
 #[derive(Debug, Default, Clone)]
 pub struct LinkStats {
-    /// Phones that were treated as hubs, with the number of names seen on each.
+    /// Hub phones with the number of different full names seen on each.
     pub hubs: Vec<(String, usize)>,
-    /// Unions refused because they would have joined two different resident ids.
+    pub units: usize,
+    pub candidate_pairs: usize,
+    pub skipped_blocks: usize,
+    /// Unions refused by a guard label (different resident ids, never-link).
     pub refused_conflicts: u64,
+    /// Links dropped because a weak-name unit matched several people.
+    pub ambiguous_dropped: u64,
+    /// Weak links that lacked the support to join two clusters.
+    pub weak_unsupported: u64,
+    /// Clusters above the size limit, by mention count, kept at their deterministic links.
+    pub oversize: Vec<u32>,
 }
 
-/// Union-find over mention indices; each root remembers the resident-id hash of its cluster so
-/// that a union joining two different ids can be refused.
-pub struct Clusters {
-    parent: Vec<u32>,
-    size: Vec<u32>,
-    resident: Vec<Option<u32>>,
+/// The result of linking.
+pub struct Linked {
+    /// Cluster root (a mention index) of each mention.
+    pub roots: Vec<u32>,
+    /// The links that hold the clusters together (a spanning forest).
+    pub edges: Vec<Edge>,
+    pub stats: LinkStats,
+    pub model: Model,
 }
 
-impl Clusters {
-    fn new(mentions: &[Mention]) -> Self {
-        let mut ids: HashMap<&str, u32> = HashMap::new();
-        let resident = mentions
-            .iter()
-            .map(|m| {
-                m.resident.as_ref().map(|r| {
-                    let next = ids.len() as u32;
-                    *ids.entry(r.hash.as_str()).or_insert(next)
-                })
-            })
-            .collect();
-        Self {
-            parent: (0..mentions.len() as u32).collect(),
-            size: vec![1; mentions.len()],
-            resident,
-        }
-    }
-
-    /// The cluster root of mention `i`.
-    pub fn find(&mut self, mut i: u32) -> u32 {
-        while self.parent[i as usize] != i {
-            let p = self.parent[i as usize];
-            self.parent[i as usize] = self.parent[p as usize];
-            i = p;
-        }
-        i
-    }
-
-    /// Joins the clusters of `a` and `b` unless they hold different resident ids; returns
-    /// whether they are joined now.
-    fn union(&mut self, a: u32, b: u32) -> bool {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra == rb {
-            return true;
-        }
-        let (ida, idb) = (self.resident[ra as usize], self.resident[rb as usize]);
-        if let (Some(x), Some(y)) = (ida, idb)
-            && x != y
+/// Marks phones seen with `hub_min_names` or more different full names; returns them.
+pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usize)> {
+    let mut names: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for m in mentions.iter() {
+        if let Some(p) = &m.phone
+            && name_kind(m) == NameKind::Full
         {
-            return false;
+            names.entry(p).or_default().insert(m.name_key.as_str());
         }
-        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] {
-            (ra, rb)
-        } else {
-            (rb, ra)
-        };
-        self.parent[small as usize] = big;
-        self.size[big as usize] += self.size[small as usize];
-        self.resident[big as usize] = ida.or(idb);
-        true
     }
+    let mut hubs: Vec<(String, usize)> = names
+        .into_iter()
+        .filter(|(_, n)| n.len() >= cfg.hub_min_names)
+        .map(|(p, n)| (p.to_string(), n.len()))
+        .collect();
+    hubs.sort();
+    let set: HashSet<&str> = hubs.iter().map(|(p, _)| p.as_str()).collect();
+    for m in mentions.iter_mut() {
+        m.phone_is_hub = m.phone.as_deref().is_some_and(|p| set.contains(p));
+    }
+    hubs
 }
 
-/// Clusters `mentions`; returns the root of each mention's cluster and what was found.
-pub fn link(mentions: &[Mention], cfg: &LinkConfig) -> (Vec<u32>, LinkStats) {
-    let mut c = Clusters::new(mentions);
-    let mut stats = LinkStats::default();
-    let join = |c: &mut Clusters, a: u32, b: u32, stats: &mut LinkStats| {
-        if !c.union(a, b) {
-            stats.refused_conflicts += 1;
+type Signature<'a> = (
+    &'a str,
+    u8,
+    Option<&'a str>,
+    Option<marque_core::name::Gender>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+fn signature(m: &Mention) -> Option<Signature<'_>> {
+    let phone = m.usable_phone();
+    let keyed = phone.is_some()
+        || m.resident.is_some()
+        || m.app_user_id.is_some()
+        || m.unionid.is_some()
+        || m.vin.is_some();
+    keyed.then(|| {
+        (
+            m.name.full.as_str(),
+            name_kind(m) as u8,
+            m.name.surname.as_deref(),
+            m.gender(),
+            phone,
+            m.resident.as_ref().map(|r| r.hash.as_str()),
+            m.app_user_id.as_deref(),
+            m.unionid.as_deref(),
+            m.vin.as_deref(),
+            m.city.as_deref(),
+        )
+    })
+}
+
+struct Units {
+    /// Unit of each mention.
+    of: Vec<u32>,
+    /// Representative mention of each unit.
+    rep: Vec<u32>,
+    /// Mentions per unit.
+    size: Vec<u32>,
+}
+
+fn units(mentions: &[Mention], isolate: &HashSet<u32>) -> Units {
+    let mut by_sig: HashMap<Signature<'_>, u32> = HashMap::new();
+    let (mut of, mut rep, mut size) = (Vec::with_capacity(mentions.len()), vec![], vec![]);
+    for (i, m) in mentions.iter().enumerate() {
+        let i = i as u32;
+        let sig = if isolate.contains(&i) {
+            None
+        } else {
+            signature(m)
+        };
+        let next = rep.len() as u32;
+        let u = match sig {
+            Some(s) => *by_sig.entry(s).or_insert(next),
+            None => next,
+        };
+        if u == next {
+            rep.push(i);
+            size.push(0);
         }
+        size[u as usize] += 1;
+        of.push(u);
+    }
+    Units { of, rep, size }
+}
+
+/// Links `mentions` (hubs already marked by [`mark_hubs`]). With `model` the given parameters
+/// are used as they are; without, they are estimated from these mentions.
+pub fn link(
+    mentions: &[Mention],
+    cfg: &LinkConfig,
+    overrides: &LinkOverrides,
+    model: Option<&Model>,
+) -> Linked {
+    let mut stats = LinkStats::default();
+    let isolate: HashSet<u32> = overrides.isolate.iter().copied().collect();
+    let units = units(mentions, &isolate);
+    stats.units = units.rep.len();
+    let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
+
+    // Deterministic edges between units.
+    let mut edges: Vec<Edge> = Vec::new();
+    let det = |a: u32, b: u32, kind| Edge {
+        a,
+        b,
+        kind,
+        weight: f64::INFINITY,
+        vector: None,
+        name_frequency: None,
     };
-    // Strong keys first, so that the resident-id guard sees whole people before phones join.
-    for key in [Key::Resident, Key::AppUser, Key::Unionid] {
-        for group in groups(mentions, |m| key.of(m)).values() {
-            for &i in &group[1..] {
-                join(&mut c, group[0], i, &mut stats);
+    for &(a, b) in &overrides.merge {
+        edges.push(det(
+            units.of[a as usize],
+            units.of[b as usize],
+            EdgeKind::Override,
+        ));
+    }
+    let keys: [(EdgeKind, fn(&Mention) -> Option<&str>); 3] = [
+        (EdgeKind::ResidentId, |m| {
+            m.resident.as_ref().map(|r| r.hash.as_str())
+        }),
+        (EdgeKind::AppUserId, |m| m.app_user_id.as_deref()),
+        (EdgeKind::Unionid, |m| m.unionid.as_deref()),
+    ];
+    for (kind, key) in keys {
+        let mut first: HashMap<&str, u32> = HashMap::new();
+        for u in 0..units.rep.len() as u32 {
+            if let Some(k) = key(rep(u)).filter(|_| !isolate.contains(&units.rep[u as usize])) {
+                match first.get(k) {
+                    Some(&f) => edges.push(det(f, u, kind)),
+                    None => {
+                        first.insert(k, u);
+                    }
+                }
             }
         }
     }
-    let mut phones: Vec<(&str, Vec<u32>)> = groups(mentions, |m| m.phone.as_deref())
-        .into_iter()
-        .collect();
-    phones.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    for (phone, group) in phones {
-        let names = name_buckets(mentions, &group);
-        if names.full.len() >= cfg.hub_min_names {
-            stats.hubs.push((phone.to_string(), names.full.len()));
+
+    // Candidate pairs: units sharing a usable phone, or a VIN as its buyer or owner.
+    let mut blocks: HashMap<(u8, &str), Vec<u32>> = HashMap::new();
+    for u in 0..units.rep.len() as u32 {
+        let m = rep(u);
+        if let Some(p) = m.usable_phone() {
+            blocks.entry((0, p)).or_default().push(u);
+        }
+        if let Some(v) = &m.vin {
+            blocks.entry((1, v)).or_default().push(u);
+        }
+    }
+    let mut block_list: Vec<((u8, &str), Vec<u32>)> = blocks.into_iter().collect();
+    block_list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut pairs: HashSet<(u32, u32)> = HashSet::new();
+    for (_, members) in &block_list {
+        if members.len() > cfg.max_block_units {
+            stats.skipped_blocks += 1;
             continue;
         }
-        for bucket in names.full.values() {
-            for &i in &bucket[1..] {
-                join(&mut c, bucket[0], i, &mut stats);
+        for (i, &a) in members.iter().enumerate() {
+            for &b in &members[i + 1..] {
+                pairs.insert((a.min(b), a.max(b)));
             }
         }
-        // Honorific-only mentions (王先生) join the one full name with their surname, or each
-        // other when the phone carries no full name with that surname at all.
-        for ((surname, _gender), group) in &names.honorific {
-            let matching: Vec<&Vec<u32>> = names
-                .full
+    }
+    // Split-out mentions take part in no scored link.
+    let isolated: HashSet<u32> = isolate.iter().map(|&m| units.of[m as usize]).collect();
+    let mut pairs: Vec<(u32, u32)> = pairs
+        .into_iter()
+        .filter(|(a, b)| !isolated.contains(a) && !isolated.contains(b))
+        .collect();
+    pairs.sort_unstable();
+    stats.candidate_pairs = pairs.len();
+
+    let vectors: Vec<Vector> = pairs
+        .iter()
+        .map(|&(a, b)| compare(rep(a), rep(b)))
+        .collect();
+    let model = match model {
+        Some(m) => m.clone(),
+        None => train(mentions, &units, &vectors, cfg),
+    };
+    let tf = |m: &Mention| -> Option<f64> { model.name_frequency.get(&m.name_key).copied() };
+
+    // Score, veto, and keep the pairs above the match threshold.
+    let mut scored: Vec<Edge> = Vec::new();
+    for (&(a, b), v) in pairs.iter().zip(&vectors) {
+        if v[Comparison::Name.index()] == name_level::DIFFERENT {
+            continue;
+        }
+        let (ma, mb) = (rep(a), rep(b));
+        let freq = tf(ma).or_else(|| tf(mb));
+        let w = model.score(v, freq);
+        if w >= cfg.match_weight {
+            scored.push(Edge {
+                a,
+                b,
+                kind: EdgeKind::Scored,
+                weight: w,
+                vector: Some(*v),
+                name_frequency: freq,
+            });
+        }
+    }
+    // A nameless or surname-only unit that matches several different full names is ambiguous,
+    // unless one of them holds `dominant_share` of their mentions (the phone's owner, whose
+    // household members use it now and then): then it links to that one only.
+    let mut partners: HashMap<u32, HashMap<&str, u32>> = HashMap::new();
+    for e in &scored {
+        for (weak, other) in [(e.a, e.b), (e.b, e.a)] {
+            if name_kind(rep(weak)) != NameKind::Full && name_kind(rep(other)) == NameKind::Full {
+                *partners
+                    .entry(weak)
+                    .or_default()
+                    .entry(rep(other).name_key.as_str())
+                    .or_default() += units.size[other as usize];
+            }
+        }
+    }
+    // For each weak unit with several names: the one name it may link to, if any.
+    let allowed_name: HashMap<u32, Option<&str>> = partners
+        .into_iter()
+        .filter(|(_, names)| names.len() > 1)
+        .map(|(u, names)| {
+            let total: u32 = names.values().sum();
+            let top = names
                 .iter()
-                .filter(|(full, _)| full.starts_with(surname.as_str()))
-                .map(|(_, b)| b)
-                .collect();
-            match matching.as_slice() {
-                [only] => group
-                    .iter()
-                    .for_each(|&i| join(&mut c, only[0], i, &mut stats)),
-                [] if names.full.is_empty() && names.honorific.len() == 1 => group[1..]
-                    .iter()
-                    .for_each(|&i| join(&mut c, group[0], i, &mut stats)),
-                _ => {}
-            }
-        }
-        // Mentions without a usable name join only when the phone points at a single person.
-        let anchor = match (names.full.len(), names.honorific.len()) {
-            (1, _) => names.full.values().next().map(|b| b[0]),
-            (0, 1) => names.honorific.values().next().map(|b| b[0]),
-            _ => None,
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(k, n)| (*k, *n));
+            let keep = top
+                .filter(|(_, n)| *n as f64 >= cfg.dominant_share * total as f64)
+                .map(|(k, _)| k);
+            (u, keep)
+        })
+        .collect();
+    scored.retain(|e| {
+        let blocked = |weak: u32, other: u32| {
+            name_kind(rep(other)) == NameKind::Full
+                && allowed_name
+                    .get(&weak)
+                    .is_some_and(|keep| *keep != Some(rep(other).name_key.as_str()))
         };
-        if let Some(anchor) = anchor {
-            for &i in &names.nameless {
-                join(&mut c, anchor, i, &mut stats);
-            }
-        } else if names.full.is_empty() && names.honorific.is_empty() {
-            for &i in names.nameless.iter().skip(1) {
-                join(&mut c, names.nameless[0], i, &mut stats);
-            }
+        let drop = blocked(e.a, e.b) || blocked(e.b, e.a);
+        stats.ambiguous_dropped += drop as u64;
+        !drop
+    });
+    scored.sort_by(|x, y| {
+        y.weight
+            .total_cmp(&x.weight)
+            .then((x.a, x.b).cmp(&(y.a, y.b)))
+    });
+
+    let labels = guard_labels(mentions, &units, overrides);
+    let (mut uf, kept) = cluster(&units, &labels, &edges, &scored, cfg, &mut stats, None);
+
+    // Clusters above the size limit keep only their deterministic links.
+    let mut oversize: HashSet<u32> = HashSet::new();
+    for u in 0..units.rep.len() as u32 {
+        let r = uf.find(u);
+        if uf.size_of(r) > cfg.max_cluster_mentions && oversize.insert(r) {
+            stats.oversize.push(uf.size_of(r));
         }
     }
-    stats.hubs.sort();
-    let roots = (0..mentions.len() as u32).map(|i| c.find(i)).collect();
-    (roots, stats)
-}
+    let (mut uf, kept) = if oversize.is_empty() {
+        (uf, kept)
+    } else {
+        let in_big: Vec<bool> = (0..units.rep.len() as u32)
+            .map(|u| oversize.contains(&uf.find(u)))
+            .collect();
+        let mut again = LinkStats::default();
+        cluster(
+            &units,
+            &labels,
+            &edges,
+            &scored,
+            cfg,
+            &mut again,
+            Some(&in_big),
+        )
+    };
+    stats.oversize.sort_unstable();
 
-#[derive(Clone, Copy)]
-enum Key {
-    Resident,
-    AppUser,
-    Unionid,
-}
+    let mut kept = kept;
+    keyless_pass(
+        mentions, &units, &model, cfg, &mut uf, &mut kept, &mut stats,
+    );
 
-impl Key {
-    fn of(self, m: &Mention) -> Option<&str> {
-        match self {
-            Key::Resident => m.resident.as_ref().map(|r| r.hash.as_str()),
-            Key::AppUser => m.app_user_id.as_deref(),
-            Key::Unionid => m.unionid.as_deref(),
-        }
+    let roots = (0..mentions.len())
+        .map(|i| units.rep[uf.find(units.of[i]) as usize])
+        .collect();
+    let edges = kept
+        .into_iter()
+        .map(|mut e| {
+            e.a = units.rep[e.a as usize];
+            e.b = units.rep[e.b as usize];
+            e
+        })
+        .collect();
+    Linked {
+        roots,
+        edges,
+        stats,
+        model,
     }
 }
 
-fn groups<'a>(
-    mentions: &'a [Mention],
-    key: impl Fn(&'a Mention) -> Option<&'a str>,
-) -> HashMap<&'a str, Vec<u32>> {
-    let mut g: HashMap<&str, Vec<u32>> = HashMap::new();
-    for (i, m) in mentions.iter().enumerate() {
-        if let Some(k) = key(m) {
-            g.entry(k).or_default().push(i as u32);
+/// Links each unit that has a full name and a city but no key (a lead without a phone) to the
+/// one cluster holding the same name in the same city, when there is exactly one and the
+/// match weight reaches the strong threshold.
+fn keyless_pass(
+    mentions: &[Mention],
+    units: &Units,
+    model: &Model,
+    cfg: &LinkConfig,
+    uf: &mut UnionFind,
+    kept: &mut Vec<Edge>,
+    stats: &mut LinkStats,
+) {
+    let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
+    let mut index: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
+    let mut keyless = Vec::new();
+    for u in 0..units.rep.len() as u32 {
+        let m = rep(u);
+        let Some(city) = m.city.as_deref() else {
+            continue;
+        };
+        if name_kind(m) != NameKind::Full {
+            continue;
         }
-    }
-    g
-}
-
-#[derive(Default)]
-struct NameBuckets {
-    full: BTreeMap<String, Vec<u32>>,
-    honorific: BTreeMap<(String, Option<marque_core::name::Gender>), Vec<u32>>,
-    nameless: Vec<u32>,
-}
-
-fn name_buckets(mentions: &[Mention], group: &[u32]) -> NameBuckets {
-    let mut b = NameBuckets::default();
-    for &i in group {
-        let m = &mentions[i as usize];
-        if !m.name_is_evidence {
-            b.nameless.push(i);
-        } else if m.name.honorific_only {
-            let surname = m.name.surname.clone().unwrap_or_default();
-            b.honorific
-                .entry((surname, m.name.gender))
+        if signature(m).is_some() {
+            index
+                .entry((m.name_key.as_str(), city))
                 .or_default()
-                .push(i);
-        } else if m.name.full.is_empty() {
-            b.nameless.push(i);
+                .push(u);
         } else {
-            b.full.entry(m.name.full.clone()).or_default().push(i);
+            keyless.push(u);
         }
     }
-    b
+    for k in keyless {
+        let m = rep(k);
+        let freq = model.name_frequency.get(&m.name_key).copied();
+        if freq.is_none_or(|f| f > cfg.keyless_max_name_frequency) {
+            continue;
+        }
+        let Some(candidates) =
+            index.get(&(m.name_key.as_str(), m.city.as_deref().unwrap_or_default()))
+        else {
+            continue;
+        };
+        let mut roots: Vec<(u32, u32)> = candidates.iter().map(|&u| (uf.find(u), u)).collect();
+        roots.sort_unstable();
+        roots.dedup_by_key(|r| r.0);
+        let [(_, target)] = roots[..] else {
+            stats.ambiguous_dropped += 1;
+            continue;
+        };
+        let v = compare(m, rep(target));
+        let w = model.score(&v, freq);
+        if w < cfg.strong_weight {
+            continue;
+        }
+        let e = Edge {
+            a: k,
+            b: target,
+            kind: EdgeKind::Scored,
+            weight: w,
+            vector: Some(v),
+            name_frequency: freq,
+        };
+        match uf.union(k, target) {
+            Some(true) => kept.push(e),
+            Some(false) => {}
+            None => stats.refused_conflicts += 1,
+        }
+    }
+}
+
+fn guard_labels(mentions: &[Mention], units: &Units, overrides: &LinkOverrides) -> Vec<Vec<Label>> {
+    let mut labels: Vec<Vec<Label>> = vec![Vec::new(); units.rep.len()];
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    for (u, &r) in units.rep.iter().enumerate() {
+        if let Some(res) = &mentions[r as usize].resident {
+            let next = ids.len() as u32;
+            let id = *ids.entry(res.hash.as_str()).or_insert(next);
+            labels[u].push((RESIDENT, id));
+        }
+    }
+    for (k, &(a, b)) in overrides.never.iter().enumerate() {
+        let group = k as u32 + 1;
+        labels[units.of[a as usize] as usize].push((group, 1));
+        labels[units.of[b as usize] as usize].push((group, 2));
+    }
+    labels
+}
+
+/// Unions deterministic edges, then strong scored edges, then weak edges whose combined weight
+/// between two clusters reaches the strong threshold. `restrict` marks units whose scored
+/// edges are ignored (oversize clusters).
+fn cluster(
+    units: &Units,
+    labels: &[Vec<Label>],
+    det: &[Edge],
+    scored: &[Edge],
+    cfg: &LinkConfig,
+    stats: &mut LinkStats,
+    restrict: Option<&[bool]>,
+) -> (UnionFind, Vec<Edge>) {
+    let mut uf = UnionFind::new(units.size.clone(), labels.to_vec());
+    let mut kept = Vec::new();
+    let mut join = |uf: &mut UnionFind, e: &Edge, stats: &mut LinkStats| match uf.union(e.a, e.b) {
+        Some(true) => kept.push(e.clone()),
+        Some(false) => {}
+        None => stats.refused_conflicts += 1,
+    };
+    for e in det {
+        join(&mut uf, e, stats);
+    }
+    let allowed = |e: &Edge| restrict.is_none_or(|r| !(r[e.a as usize] || r[e.b as usize]));
+    let mut weak: Vec<&Edge> = Vec::new();
+    for e in scored.iter().filter(|e| allowed(e)) {
+        if e.weight >= cfg.strong_weight {
+            join(&mut uf, e, stats);
+        } else {
+            weak.push(e);
+        }
+    }
+    // Weak edges: sum per pair of clusters; the strongest edge represents the pair.
+    let mut support: HashMap<(u32, u32), (f64, usize)> = HashMap::new();
+    for (i, e) in weak.iter().enumerate() {
+        let (ra, rb) = (uf.find(e.a), uf.find(e.b));
+        if ra == rb {
+            continue;
+        }
+        let key = (ra.min(rb), ra.max(rb));
+        let s = support.entry(key).or_insert((0.0, i));
+        s.0 += e.weight;
+    }
+    let mut supported: Vec<(&(u32, u32), &(f64, usize))> = support.iter().collect();
+    supported.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(a.0.cmp(b.0)));
+    for (_, &(sum, i)) in supported {
+        if sum >= cfg.strong_weight {
+            join(&mut uf, weak[i], stats);
+        } else {
+            stats.weak_unsupported += 1;
+        }
+    }
+    (uf, kept)
+}
+
+/// Estimates u from random unit pairs (agreement on phone, VIN, name and birth date from value
+/// frequencies) and m and the prior by EM over the candidate pairs.
+fn train(mentions: &[Mention], units: &Units, vectors: &[Vector], cfg: &LinkConfig) -> Model {
+    let n = units.rep.len();
+    let rep = |u: usize| &mentions[units.rep[u] as usize];
+    // Name frequencies over units with a full name.
+    let mut name_counts: HashMap<&str, u32> = HashMap::new();
+    for u in 0..n {
+        let m = rep(u);
+        if name_kind(m) == NameKind::Full {
+            *name_counts.entry(m.name_key.as_str()).or_default() += 1;
+        }
+    }
+    let named_units = name_counts.values().sum::<u32>().max(1) as f64;
+    let mut u = UCounts::default();
+    if n >= 2 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
+        for _ in 0..cfg.u_samples {
+            let a = rng.random_range(0..n);
+            let b = rng.random_range(0..n);
+            if a != b {
+                u.add(&compare(rep(a), rep(b)));
+            }
+        }
+    }
+    let mut phones: HashMap<&str, u32> = HashMap::new();
+    let mut vins: HashMap<&str, u32> = HashMap::new();
+    let mut births: HashMap<i32, u32> = HashMap::new();
+    for i in 0..n {
+        let m = rep(i);
+        if let Some(p) = m.usable_phone() {
+            *phones.entry(p).or_default() += 1;
+        }
+        if let Some(v) = &m.vin {
+            *vins.entry(v).or_default() += 1;
+        }
+        if let Some(r) = &m.resident {
+            *births.entry(r.birth_date).or_default() += 1;
+        }
+    }
+    let u = u.finish(&[
+        (Comparison::Phone, agreement_probability(phones.values())),
+        (Comparison::Vin, agreement_probability(vins.values())),
+        (
+            Comparison::Name,
+            agreement_probability(name_counts.values()),
+        ),
+        (Comparison::Birth, agreement_probability(births.values())),
+    ]);
+    let mut histogram: HashMap<Vector, u64> = HashMap::new();
+    for v in vectors {
+        *histogram.entry(*v).or_default() += 1;
+    }
+    let mut model = Model::initial(u).fit(&histogram, cfg.em_max_iterations, cfg.em_tolerance);
+    model.name_frequency = name_counts
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n as f64 / named_units))
+        .collect();
+    model
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mentions::resident;
-    use marque_core::{Role, Source, name};
+    use crate::mentions::{resident, test_mention};
 
     fn m(name_raw: &str, phone: Option<&str>, rid: Option<&str>) -> Mention {
-        Mention {
-            source: Source::Sales,
-            role: Role::Buyer,
-            record_ids: vec!["r".into()],
-            name: name::parse(name_raw),
-            name_is_evidence: true,
-            phone: phone.map(str::to_string),
-            resident: rid.and_then(|r| resident(r, "salt")),
-            app_user_id: None,
-            unionid: None,
-            vin: None,
-            city: None,
-            first_seen: None,
-            last_seen: None,
-        }
+        let mut m = test_mention(name_raw);
+        m.phone = phone.map(str::to_string);
+        m.resident = rid.and_then(|r| resident(r, "salt"));
+        m
     }
 
-    fn same(roots: &[u32], a: usize, b: usize) -> bool {
-        roots[a] == roots[b]
+    fn run(ms: &mut [Mention]) -> Linked {
+        let cfg = LinkConfig::default();
+        mark_hubs(ms, &cfg);
+        link(ms, &cfg, &LinkOverrides::default(), None)
+    }
+
+    fn same(l: &Linked, a: usize, b: usize) -> bool {
+        l.roots[a] == l.roots[b]
     }
 
     #[test]
     fn same_phone_same_name_links_and_household_members_stay_apart() {
-        let ms = vec![
+        let mut ms = vec![
             m("王伟", Some("+8613912345678"), None),
             m("王伟", Some("+8613912345678"), None),
             m("李娜", Some("+8613912345678"), None), // his wife, same phone
             m("王先生", Some("+8613912345678"), None),
+            m("张三", Some("+8613900000002"), None),
+            m("张三", Some("+8613900000002"), None),
         ];
-        let (roots, _) = link(&ms, &LinkConfig::default());
-        assert!(same(&roots, 0, 1));
+        let l = run(&mut ms);
+        assert!(same(&l, 0, 1));
         assert!(
-            !same(&roots, 0, 2),
+            !same(&l, 0, 2),
             "household members sharing a phone are two people"
         );
-        assert!(same(&roots, 0, 3), "王先生 joins the one 王 on the phone");
+        assert!(same(&l, 0, 3), "王先生 joins the one 王 on the phone");
+        assert!(same(&l, 4, 5));
+    }
+
+    #[test]
+    fn a_nameless_mention_on_a_shared_phone_joins_nobody() {
+        let mut nameless = m("", Some("+8613912345678"), None);
+        nameless.name_is_evidence = false;
+        let mut ms = vec![
+            m("王伟", Some("+8613912345678"), None),
+            m("李娜", Some("+8613912345678"), None),
+            nameless,
+        ];
+        let l = run(&mut ms);
+        assert!(!same(&l, 0, 2) && !same(&l, 1, 2));
+        assert!(l.stats.ambiguous_dropped > 0);
     }
 
     #[test]
     fn hub_phones_link_nobody() {
-        let names = ["张三", "李四", "王五", "赵六", "张三"];
-        let ms: Vec<Mention> = names
+        let names = ["张三", "李四", "王五", "赵六", "钱七", "张三"];
+        let mut ms: Vec<Mention> = names
             .iter()
             .map(|n| m(n, Some("+8613700000001"), None))
             .collect();
-        let (roots, stats) = link(&ms, &LinkConfig::default());
+        let l = run(&mut ms);
         assert!(
-            !same(&roots, 0, 4),
+            !same(&l, 0, 5),
             "a salesperson's phone must not join two 张三 buyers"
         );
-        assert_eq!(stats.hubs, vec![("+8613700000001".to_string(), 4)]);
+        assert_eq!(
+            l.stats.hubs,
+            Vec::<(String, usize)>::new(),
+            "reported by mark_hubs"
+        );
+        assert!(ms[0].phone_is_hub);
     }
 
     #[test]
@@ -291,13 +746,52 @@ mod tests {
             chrono::NaiveDate::from_ymd_opt(1982, 2, 2).unwrap(),
             13,
         );
-        let ms = vec![
+        let mut ms = vec![
             m("王伟", Some("+8613912345678"), Some(&a)),
             m("王伟", Some("+8613912345678"), Some(&b)),
             m("王伟", Some("+8613912345678"), None),
         ];
-        let (roots, stats) = link(&ms, &LinkConfig::default());
-        assert!(!same(&roots, 0, 1));
-        assert_eq!(stats.refused_conflicts, 1);
+        let l = run(&mut ms);
+        assert!(!same(&l, 0, 1));
+        assert!(l.stats.refused_conflicts >= 1);
+    }
+
+    #[test]
+    fn a_vin_links_owner_and_buyer_with_the_same_name_but_never_a_different_name() {
+        let mut buyer = m("赵娜", Some("+8615754271341"), None);
+        buyer.vin = Some("LXCA2B7E8KA021417".into());
+        let mut owner_new_phone = m("赵娜", Some("+8619959939390"), None);
+        owner_new_phone.vin = buyer.vin.clone();
+        let mut second_hand = m("钱多", Some("+8613111112222"), None);
+        second_hand.vin = buyer.vin.clone();
+        let mut ms = vec![buyer, owner_new_phone, second_hand];
+        let l = run(&mut ms);
+        assert!(same(&l, 0, 1));
+        assert!(
+            !same(&l, 0, 2),
+            "a resold vehicle does not merge its owners"
+        );
+    }
+
+    #[test]
+    fn never_link_overrides_keep_two_mentions_apart() {
+        let mut ms = vec![
+            m("王伟", Some("+8613912345678"), None),
+            m("王伟", Some("+8613912345678"), None),
+        ];
+        ms[1].city = Some("北京".into()); // a different unit, same phone and name
+        let cfg = LinkConfig::default();
+        mark_hubs(&mut ms, &cfg);
+        let o = LinkOverrides {
+            never: vec![(0, 1)],
+            ..Default::default()
+        };
+        let l = link(&ms, &cfg, &o, None);
+        assert!(!same(&l, 0, 1));
+        let o = LinkOverrides {
+            isolate: vec![1],
+            ..Default::default()
+        };
+        assert!(!same(&link(&ms, &cfg, &o, None), 0, 1));
     }
 }

@@ -1,6 +1,6 @@
 //! Person mentions read from the raw tables, with their evidence normalised for linking.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, TimeUnit};
@@ -9,7 +9,7 @@ use marque_core::name::{self, Gender, PersonName};
 use marque_core::{Role, Source, phone, resident_id};
 use sha2::{Digest, Sha256};
 
-use crate::{IdentityError, Result};
+use crate::{IdentityError, Result, names};
 
 /// Resident-id evidence: the number itself is never kept, only a keyed hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +31,14 @@ pub struct Mention {
     pub name: PersonName,
     /// True when `name` is a real name; app nicknames are not.
     pub name_is_evidence: bool,
+    /// The full name's comparison key (simplified characters, lower case); empty without one.
+    pub name_key: String,
+    /// Tone-less pinyin of the name or nickname, when it has one.
+    pub pinyin: Option<String>,
     /// E.164 phone usable as a key (masked, placeholder and invalid numbers are dropped).
     pub phone: Option<String>,
+    /// True when the phone is a hub (seen with many different names): not evidence.
+    pub phone_is_hub: bool,
     pub resident: Option<ResidentEvidence>,
     pub app_user_id: Option<String>,
     pub unionid: Option<String>,
@@ -44,6 +50,20 @@ pub struct Mention {
 }
 
 impl Mention {
+    /// The record id that names the mention: its smallest (app accounts fold many).
+    pub fn key_record(&self) -> &str {
+        self.record_ids
+            .iter()
+            .min()
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    /// The phone when it is evidence (not a hub).
+    pub fn usable_phone(&self) -> Option<&str> {
+        self.phone.as_deref().filter(|_| !self.phone_is_hub)
+    }
+
     /// The gender the evidence states: the resident id wins over an honorific.
     pub fn gender(&self) -> Option<Gender> {
         match &self.resident {
@@ -80,7 +100,7 @@ fn queries(tables: &[String]) -> Vec<(Source, Role, String)> {
                 }
             })
             .collect();
-        format!("SELECT {} {rest}", list.join(", "))
+        format!("SELECT {}, _batch_id {rest}", list.join(", "))
     };
     let mut q = Vec::new();
     if has("raw_sales") {
@@ -176,14 +196,62 @@ fn queries(tables: &[String]) -> Vec<(Source, Role, String)> {
 /// nickname). Events with the same tuple fold into one mention.
 type AppAccount = (String, Option<String>, Option<String>, Option<String>);
 
+/// Which mentions to read.
+pub enum Scope<'a> {
+    All,
+    /// Mentions from these ingest batches, plus the records named by `records` ([`record_key`]
+    /// strings; the table `_affected_records(record_id)` registered on the context lists their
+    /// record ids so the scan can skip everything else).
+    Some {
+        batches: &'a HashSet<String>,
+        records: &'a HashSet<String>,
+    },
+}
+
+/// The key of one mention record: source, record id and role joined by NUL.
+pub fn record_key(source: &str, record_id: &str, role: &str) -> String {
+    format!("{source}\u{0}{record_id}\u{0}{role}")
+}
+
 /// Reads and normalises every mention in the lake registered on `ctx`. `salt` keys the
 /// resident-id hashes.
 pub async fn load(ctx: &SessionContext, tables: &[String], salt: &str) -> Result<Vec<Mention>> {
+    load_scoped(ctx, tables, salt, &Scope::All).await
+}
+
+/// Reads and normalises the mentions of `scope`.
+pub async fn load_scoped(
+    ctx: &SessionContext,
+    tables: &[String],
+    salt: &str,
+    scope: &Scope<'_>,
+) -> Result<Vec<Mention>> {
     let mut out = Vec::new();
     let mut app_index: HashMap<AppAccount, usize> = HashMap::new();
     let mut seen: std::collections::HashSet<(Source, Role, String)> =
         std::collections::HashSet::new();
+    let filter = match scope {
+        Scope::All => None,
+        Scope::Some { batches, .. } => {
+            let list: Vec<String> = batches
+                .iter()
+                .map(|b| format!("'{}'", b.replace('\'', "''")))
+                .collect();
+            let in_batches = if list.is_empty() {
+                "FALSE".to_string()
+            } else {
+                format!("_batch_id IN ({})", list.join(", "))
+            };
+            Some(format!(
+                "{in_batches} OR record_id IN (SELECT record_id FROM _affected_records)"
+            ))
+        }
+    };
     for (source, role, sql) in queries(tables) {
+        let sql = match &filter {
+            Some(f) => format!("SELECT * FROM ({sql}) WHERE {f}"),
+            None => sql,
+        };
         let table = marque_core::canonical::raw_table(source).to_string();
         let query = |e| IdentityError::Query {
             table: table.clone(),
@@ -202,6 +270,14 @@ pub async fn load(ctx: &SessionContext, tables: &[String], salt: &str) -> Result
                 let Some(record_id) = cols.text(0, r) else {
                     continue;
                 };
+                if let Scope::Some { batches, records } = scope {
+                    let in_new = cols.text(9, r).is_some_and(|b| batches.contains(b));
+                    if !in_new
+                        && !records.contains(&record_key(source.as_str(), record_id, role.as_str()))
+                    {
+                        continue;
+                    }
+                }
                 if !seen.insert((source, role, record_id.to_string())) {
                     continue; // the same record delivered twice: one mention
                 }
@@ -226,13 +302,17 @@ pub async fn load(ctx: &SessionContext, tables: &[String], salt: &str) -> Result
                     }
                     app_index.insert(key, out.len());
                 }
+                let name = name::parse(raw_name);
                 out.push(Mention {
                     source,
                     role,
                     record_ids: vec![record_id.to_string()],
-                    name: name::parse(raw_name),
+                    name_key: names::name_key(&name.full),
+                    pinyin: names::pinyin(&name),
+                    name,
                     name_is_evidence: source != Source::App,
                     phone,
+                    phone_is_hub: false,
                     resident: cols.text(3, r).and_then(|raw| resident(raw, salt)),
                     app_user_id: cols.text(4, r).map(str::to_string),
                     unionid: cols.text(5, r).map(str::to_string),
@@ -296,6 +376,7 @@ impl Columns {
             })
         };
         let text = (0..8)
+            .chain(std::iter::once(9))
             .map(|i| cast(i, &DataType::Utf8))
             .collect::<Result<Vec<_>>>()?;
         let ts = cast(8, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
@@ -308,13 +389,38 @@ impl Columns {
         Ok(Self { text, time })
     }
 
+    /// Column `col` of the projection (9 is `_batch_id`).
     fn text(&self, col: usize, row: usize) -> Option<&str> {
-        let a = self.text[col].as_string::<i32>();
+        let a = self.text[if col == 9 { 8 } else { col }].as_string::<i32>();
         (a.is_valid(row) && !a.value(row).trim().is_empty()).then(|| a.value(row))
     }
 
     fn seen_at(&self, row: usize) -> Option<i64> {
         let a = self.time.as_primitive::<Int64Type>();
         a.is_valid(row).then(|| a.value(row))
+    }
+}
+
+/// A sales-buyer mention with only a name, for tests.
+#[cfg(test)]
+pub fn test_mention(raw_name: &str) -> Mention {
+    let name = name::parse(raw_name);
+    Mention {
+        source: Source::Sales,
+        role: Role::Buyer,
+        record_ids: vec![format!("r-{raw_name}")],
+        name_key: names::name_key(&name.full),
+        pinyin: names::pinyin(&name),
+        name,
+        name_is_evidence: true,
+        phone: None,
+        phone_is_hub: false,
+        resident: None,
+        app_user_id: None,
+        unionid: None,
+        vin: None,
+        city: None,
+        first_seen: None,
+        last_seen: None,
     }
 }

@@ -1,6 +1,9 @@
 //! One resolution run: read mentions, link, choose ids and golden records, write the tables.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use std::time::{Duration, Instant};
 
 use datafusion::prelude::SessionContext;
@@ -8,8 +11,11 @@ use marque_lake::{Commit, Lake, WriteMode};
 
 use crate::golden::golden;
 use crate::ids::{anchor_order, customer_id};
-use crate::link::{LinkConfig, link};
-use crate::{IdentityError, Result, mentions, output};
+use crate::link::{LinkConfig, link, mark_hubs};
+use arrow::array::AsArray;
+
+use crate::mentions::{Scope, record_key};
+use crate::{IdentityError, Result, history, incremental, mentions, output, overrides, tables};
 
 /// Settings of a run.
 #[derive(Debug, Clone)]
@@ -18,6 +24,13 @@ pub struct ResolveOptions {
     /// Key of the resident-id hashes. Change it per deployment; changing it later re-keys every
     /// hash (ids stay the same).
     pub resident_id_salt: String,
+    /// Re-estimate the model even when the lake holds one (`identity_model`). Without it, the
+    /// first run trains and later runs reuse the parameters, so that an incremental run and a
+    /// full run decide alike.
+    pub retrain: bool,
+    /// Re-resolve every mention; without it only the batches ingested since the last run are
+    /// matched against the customers they touch.
+    pub full: bool,
 }
 
 impl Default for ResolveOptions {
@@ -25,12 +38,14 @@ impl Default for ResolveOptions {
         Self {
             link: LinkConfig::default(),
             resident_id_salt: "marque-default-salt".into(),
+            retrain: false,
+            full: false,
         }
     }
 }
 
 /// What a run did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ResolveSummary {
     /// Source records × roles resolved.
     pub mentions: u64,
@@ -41,25 +56,57 @@ pub struct ResolveSummary {
     pub refused_conflicts: u64,
     /// Mentions in the largest customer.
     pub largest_customer: u64,
+    /// Links refused or dropped by the guards, and clusters kept at deterministic links.
+    pub ambiguous_dropped: u64,
+    pub weak_unsupported: u64,
+    pub oversize_clusters: usize,
+    pub candidate_pairs: usize,
+    /// Whether this run estimated the model (else it reused the lake's).
+    pub trained: bool,
+    /// Whether only new batches and the customers they touch were resolved.
+    pub incremental: bool,
+    /// Ids that changed: merges and splits written to customer_id_history.
+    pub id_changes: usize,
+    /// Overrides naming mentions that no longer exist.
+    pub stale_overrides: usize,
     pub duration: Duration,
 }
 
 impl std::fmt::Display for ResolveSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.incremental && self.mentions == 0 {
+            return write!(
+                f,
+                "no batches ingested since the last run; nothing to resolve"
+            );
+        }
         write!(
             f,
-            "resolved {} mentions into {} customers in {:.1}s (hub phones: {}, resident-id conflicts refused: {}, largest customer: {} mentions)",
+            "resolved {} mentions into {} customers in {:.1}s (hub phones: {}, candidate pairs: {}, guard refusals: {}, ambiguous links dropped: {}, weak links unsupported: {}, oversize clusters: {}, largest customer: {} mentions, id changes: {}, model {})",
             self.mentions,
             self.customers,
             self.duration.as_secs_f64(),
             self.hubs,
+            self.candidate_pairs,
             self.refused_conflicts,
-            self.largest_customer
-        )
+            self.ambiguous_dropped,
+            self.weak_unsupported,
+            self.oversize_clusters,
+            self.largest_customer,
+            self.id_changes,
+            if self.trained { "trained" } else { "reused" }
+        )?;
+        if self.incremental {
+            write!(f, " [incremental]")?;
+        }
+        Ok(())
     }
 }
 
-/// Resolves every mention in the lake and replaces `mentions`, `customer_map` and `customers`.
+/// Resolves the lake's mentions: only the batches ingested since the last run and the
+/// customers they touch, or everything with `opts.full` (or when no earlier run exists).
+/// Replaces `mentions`, `customer_map`, `customers`, `match_edges` and `identity_hubs` (one
+/// commit each) and appends id changes to `customer_id_history`.
 pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummary> {
     let started = Instant::now();
     let ctx = SessionContext::new();
@@ -67,66 +114,355 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     if !tables.iter().any(|t| t.starts_with("raw_")) {
         return Err(IdentityError::NothingToResolve);
     }
-    let ms = mentions::load(&ctx, &tables, &opts.resident_id_salt).await?;
-    let (roots, stats) = link(&ms, &opts.link);
+    let has = |t: &str| tables.iter().any(|x| x == t);
+    let stored = if opts.retrain {
+        None
+    } else {
+        stored_model(lake).await?
+    };
+    let all_batches = incremental::raw_batches(&ctx, &tables).await?;
+    let incremental = !opts.full
+        && stored.is_some()
+        && [
+            "customer_map",
+            "mentions",
+            "customers",
+            incremental::BATCHES_TABLE,
+        ]
+        .iter()
+        .all(|t| has(t));
 
+    let mut run = if incremental {
+        let done = incremental::resolved_batches(&ctx).await?;
+        let new: HashSet<String> = all_batches.difference(&done).cloned().collect();
+        if new.is_empty() {
+            return Ok(ResolveSummary {
+                incremental: true,
+                duration: started.elapsed(),
+                ..Default::default()
+            });
+        }
+        let stored_hubs = stored_hubs(lake).await?;
+        incremental::register_list(&ctx, "_affected_records", "record_id", Vec::new())?;
+        let none = HashSet::new();
+        let scope = Scope::Some {
+            batches: &new,
+            records: &none,
+        };
+        let fresh = mentions::load_scoped(&ctx, &tables, &opts.resident_id_salt, &scope).await?;
+        let affected = incremental::affected(&ctx, &fresh, &stored_hubs).await?;
+        drop(fresh);
+        let records: HashSet<String> = affected.previous.keys().cloned().collect();
+        let scope = Scope::Some {
+            batches: &new,
+            records: &records,
+        };
+        let ms = mentions::load_scoped(&ctx, &tables, &opts.resident_id_salt, &scope).await?;
+        Run {
+            ms,
+            previous: Some(affected.previous),
+            affected: Some(affected.customers),
+            stored_hubs,
+            new_batches: new,
+        }
+    } else {
+        Run {
+            ms: mentions::load(&ctx, &tables, &opts.resident_id_salt).await?,
+            previous: previous_ids(lake).await?,
+            affected: None,
+            stored_hubs: HashSet::new(),
+            new_batches: all_batches,
+        }
+    };
+    let mut hubs = mark_hubs(&mut run.ms, &opts.link);
+    if !run.stored_hubs.is_empty() {
+        // A hub stays a hub: the mentions that made it one are not all re-read.
+        for m in run.ms.iter_mut() {
+            if m.phone
+                .as_ref()
+                .is_some_and(|p| run.stored_hubs.contains(p))
+            {
+                m.phone_is_hub = true;
+            }
+        }
+        let known: HashSet<&str> = hubs.iter().map(|h| h.0.as_str()).collect();
+        let mut old = stored_hub_rows(lake).await?;
+        old.retain(|h| !known.contains(h.0.as_str()));
+        hubs.extend(old);
+        hubs.sort();
+    }
+    let ms = run.ms;
+    let (link_overrides, stale_overrides) =
+        overrides::resolve_indices(&overrides::load(lake).await?, &ms);
+    let trained = stored.is_none();
+    let linked = link(&ms, &opts.link, &link_overrides, stored.as_ref());
+    drop(stored);
+
+    // Clusters in a deterministic order: by root mention.
     let mut clusters: HashMap<u32, Vec<u32>> = HashMap::new();
-    for (i, r) in roots.iter().enumerate() {
+    for (i, r) in linked.roots.iter().enumerate() {
         clusters.entry(*r).or_default().push(i as u32);
     }
-    let mut ids_by_root: HashMap<u32, String> = HashMap::with_capacity(clusters.len());
+    let mut clusters: Vec<(u32, Vec<u32>)> = clusters.into_iter().collect();
+    clusters.sort_unstable_by_key(|c| c.0);
+
+    let overlap: Vec<HashMap<String, u64>> = clusters
+        .iter()
+        .map(|(_, members)| {
+            let mut o: HashMap<String, u64> = HashMap::new();
+            if let Some(prev) = &run.previous {
+                for &i in members {
+                    let m = &ms[i as usize];
+                    for r in &m.record_ids {
+                        if let Some(id) =
+                            prev.get(&record_key(m.source.as_str(), r, m.role.as_str()))
+                        {
+                            *o.entry(id.clone()).or_default() += 1;
+                        }
+                    }
+                }
+            }
+            o
+        })
+        .collect();
+    let fresh: Vec<String> = clusters
+        .iter()
+        .map(|(_, members)| {
+            let anchor = members
+                .iter()
+                .map(|&i| &ms[i as usize])
+                .min_by(|a, b| anchor_order(a, b))
+                .expect("clusters are non-empty");
+            customer_id(anchor)
+        })
+        .collect();
+    let (cluster_ids, changes) = history::assign(&overlap, &fresh);
+    drop(run.previous);
+
+    let mut id_of_root: HashMap<u32, usize> = HashMap::with_capacity(clusters.len());
     let mut customers = Vec::with_capacity(clusters.len());
     let mut largest = 0u64;
-    for (root, members) in &clusters {
+    for (c, (root, members)) in clusters.iter().enumerate() {
         let refs: Vec<&mentions::Mention> = members.iter().map(|&i| &ms[i as usize]).collect();
-        let anchor = refs
-            .iter()
-            .copied()
-            .min_by(|a, b| anchor_order(a, b))
-            .expect("clusters are non-empty");
-        let id = customer_id(anchor);
         let g = golden(&refs);
         largest = largest.max(g.mention_count as u64);
-        ids_by_root.insert(*root, id.clone());
-        customers.push((id, g));
+        id_of_root.insert(*root, c);
+        customers.push((cluster_ids[c].clone(), g));
     }
     customers.sort_by(|a, b| a.0.cmp(&b.0));
-    let ids: Vec<&str> = roots.iter().map(|r| ids_by_root[r].as_str()).collect();
+    let ids: Vec<&str> = linked
+        .roots
+        .iter()
+        .map(|r| cluster_ids[id_of_root[r]].as_str())
+        .collect();
 
     let map = output::customer_map(&ms, &ids)?;
     let mention_count = map.num_rows() as u64;
-    let commit = || Commit::default().with("operation", "resolve");
-    lake.write(
-        "mentions",
-        output::mentions_schema(),
-        vec![output::mention_rows(&ms, &ids)?],
-        WriteMode::Overwrite,
-        commit(),
-    )
-    .await?;
-    lake.write(
-        "customer_map",
-        output::customer_map_schema(),
-        vec![map],
-        WriteMode::Overwrite,
-        commit(),
-    )
-    .await?;
     let n_customers = customers.len() as u64;
-    lake.write(
-        "customers",
-        output::customers_schema(),
-        vec![output::customers(&customers)?],
+    let edges = tables::match_edges(
+        &linked.edges,
+        &ms,
+        |m| ids[m as usize].to_string(),
+        &linked.model,
+    )?;
+    let outputs = [
+        (
+            "mentions",
+            output::mentions_schema(),
+            output::mention_rows(&ms, &ids)?,
+        ),
+        ("customer_map", output::customer_map_schema(), map),
+        (
+            "customers",
+            output::customers_schema(),
+            output::customers(&customers)?,
+        ),
+        ("match_edges", tables::match_edges_schema(), edges),
+    ];
+    let commit = || {
+        Commit::default()
+            .with("operation", "resolve")
+            .with("incremental", run.affected.is_some())
+    };
+    for (name, schema, batch) in outputs {
+        let mut batches = Vec::new();
+        if run.affected.is_some() && has(name) {
+            for b in incremental::untouched_rows(&ctx, name).await? {
+                batches.push(conform(name, &schema, &b)?);
+            }
+        }
+        batches.push(batch);
+        lake.write(name, schema, batches, WriteMode::Overwrite, commit())
+            .await?;
+    }
+    let write = |name: &'static str, schema, batch, mode| async move {
+        lake.write(name, schema, vec![batch], mode, commit()).await
+    };
+    write(
+        "identity_hubs",
+        tables::hubs_schema(),
+        tables::hubs(&hubs)?,
         WriteMode::Overwrite,
-        commit(),
     )
     .await?;
+    if trained {
+        write(
+            "identity_name_frequency",
+            tables::name_frequency_schema(),
+            tables::name_frequency_rows(&linked.model)?,
+            WriteMode::Overwrite,
+        )
+        .await?;
+        write(
+            "identity_model",
+            tables::model_schema(),
+            tables::model_rows(&linked.model)?,
+            WriteMode::Overwrite,
+        )
+        .await?;
+    }
+    if !changes.is_empty() {
+        let now = chrono::Utc::now().timestamp_micros();
+        write(
+            "customer_id_history",
+            tables::history_schema(),
+            tables::history(&changes, now)?,
+            WriteMode::Append,
+        )
+        .await?;
+    }
+    let mode = if run.affected.is_some() {
+        WriteMode::Append
+    } else {
+        WriteMode::Overwrite
+    };
+    let mut batches: Vec<String> = run.new_batches.into_iter().collect();
+    batches.sort();
+    write(
+        incremental::BATCHES_TABLE,
+        tables::batches_schema(),
+        tables::batches(&batches)?,
+        mode,
+    )
+    .await?;
+    let stats = linked.stats;
     Ok(ResolveSummary {
         mentions: mention_count,
         customers: n_customers,
-        hubs: stats.hubs.len(),
+        hubs: hubs.len(),
         refused_conflicts: stats.refused_conflicts,
         largest_customer: largest,
+        ambiguous_dropped: stats.ambiguous_dropped,
+        weak_unsupported: stats.weak_unsupported,
+        oversize_clusters: stats.oversize.len(),
+        candidate_pairs: stats.candidate_pairs,
+        trained,
+        incremental: run.affected.is_some(),
+        id_changes: changes.len(),
+        stale_overrides,
         duration: started.elapsed(),
     })
+}
+
+/// What one run works on.
+struct Run {
+    ms: Vec<mentions::Mention>,
+    previous: Option<PreviousMap>,
+    /// Customers re-resolved by an incremental run; `None` for a full run.
+    affected: Option<HashSet<String>>,
+    stored_hubs: HashSet<String>,
+    new_batches: HashSet<String>,
+}
+
+/// Casts a batch read back from the lake to the schema resolution writes (the reader may
+/// return view types).
+fn conform(table: &str, schema: &SchemaRef, b: &RecordBatch) -> Result<RecordBatch> {
+    let arrow_err = |source| IdentityError::Arrow {
+        table: table.into(),
+        source,
+    };
+    let cols = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let c = b
+                .column_by_name(f.name())
+                .ok_or_else(|| IdentityError::Column {
+                    table: table.into(),
+                    column: f.name().clone(),
+                    message: "missing in the stored table; run `marque resolve --full`".into(),
+                })?;
+            arrow::compute::cast(c, f.data_type()).map_err(arrow_err)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    RecordBatch::try_new(schema.clone(), cols).map_err(arrow_err)
+}
+
+async fn stored_hub_rows(lake: &Lake) -> Result<Vec<(String, usize)>> {
+    let mut out = Vec::new();
+    for b in lake.read("identity_hubs").await?.unwrap_or_default() {
+        let v = b.column(1).as_string::<i32>();
+        let n = b.column(2).as_primitive::<arrow::datatypes::Int64Type>();
+        for r in 0..b.num_rows() {
+            out.push((v.value(r).to_string(), n.value(r) as usize));
+        }
+    }
+    Ok(out)
+}
+
+async fn stored_hubs(lake: &Lake) -> Result<HashSet<String>> {
+    Ok(stored_hub_rows(lake)
+        .await?
+        .into_iter()
+        .map(|h| h.0)
+        .collect())
+}
+
+/// The model of an earlier run, with its name frequencies.
+async fn stored_model(lake: &Lake) -> Result<Option<crate::model::Model>> {
+    let Some(mut model) = lake
+        .read("identity_model")
+        .await?
+        .and_then(|b| tables::model_from(&b))
+    else {
+        return Ok(None);
+    };
+    if let Some(b) = lake.read("identity_name_frequency").await? {
+        tables::load_name_frequency(&mut model, &b);
+    }
+    Ok(Some(model))
+}
+
+/// The previous run's customer id of every mention record, by [`record_key`].
+type PreviousMap = HashMap<String, String>;
+
+async fn previous_ids(lake: &Lake) -> Result<Option<PreviousMap>> {
+    let Some(batches) = lake.read("customer_map").await? else {
+        return Ok(None);
+    };
+    let mut map: PreviousMap = HashMap::new();
+    for b in &batches {
+        let col = |name: &str| {
+            b.column_by_name(name)
+                .map(|c| c.as_string::<i32>().clone())
+                .ok_or_else(|| IdentityError::Column {
+                    table: "customer_map".into(),
+                    column: name.into(),
+                    message: "missing".into(),
+                })
+        };
+        let (s, r, role, c) = (
+            col("source")?,
+            col("record_id")?,
+            col("role")?,
+            col("customer_id")?,
+        );
+        for i in 0..b.num_rows() {
+            map.insert(
+                record_key(s.value(i), r.value(i), role.value(i)),
+                c.value(i).to_string(),
+            );
+        }
+    }
+    Ok(Some(map))
 }

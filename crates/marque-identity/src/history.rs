@@ -1,0 +1,137 @@
+//! Stable customer ids across runs: a new cluster inherits the previous id that most of its
+//! mentions carried, and every merge and split is recorded as `old id → new id`.
+
+use std::collections::{HashMap, HashSet};
+
+/// The previous run's id of each mention record, keyed by (source, record id, role).
+pub type PreviousIds = HashMap<(String, String, String), String>;
+
+/// Why an old id now points to another customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Change {
+    /// The old customer was absorbed into another one.
+    Merge,
+    /// Some of the old customer's mentions now form or join another customer.
+    Split,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Merge => "merge",
+            Change::Split => "split",
+        }
+    }
+}
+
+/// One row of `customer_id_history`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IdChange {
+    pub old_id: String,
+    pub new_id: String,
+    pub change: Change,
+    /// Mention records that moved from the old id to the new one.
+    pub records: u64,
+}
+
+/// Assigns ids to clusters. `overlap[c]` lists, for cluster `c`, the previous ids of its
+/// records with their counts; `fresh[c]` is the id the cluster would get on a first run.
+/// Returns the id of each cluster and the id changes.
+pub fn assign(overlap: &[HashMap<String, u64>], fresh: &[String]) -> (Vec<String>, Vec<IdChange>) {
+    // Greedy by overlap: the cluster holding most of an old customer's records keeps its id.
+    let mut claims: Vec<(u64, &str, usize)> = overlap
+        .iter()
+        .enumerate()
+        .flat_map(|(c, ids)| ids.iter().map(move |(id, &n)| (n, id.as_str(), c)))
+        .collect();
+    claims.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)).then(a.2.cmp(&b.2)));
+    let mut ids: Vec<Option<String>> = vec![None; overlap.len()];
+    let mut taken: HashSet<String> = HashSet::new();
+    for (_, id, c) in claims {
+        if ids[c].is_none() && !taken.contains(id) {
+            ids[c] = Some(id.to_string());
+            taken.insert(id.to_string());
+        }
+    }
+    // Every previous id stays reserved, so a fresh id never reuses a vanished customer's id.
+    let previous: HashSet<&str> = overlap
+        .iter()
+        .flat_map(|m| m.keys().map(String::as_str))
+        .collect();
+    let ids: Vec<String> = ids
+        .into_iter()
+        .enumerate()
+        .map(|(c, id)| {
+            id.unwrap_or_else(|| {
+                let mut candidate = fresh[c].clone();
+                let mut n = 1;
+                while taken.contains(&candidate) || previous.contains(candidate.as_str()) {
+                    candidate = format!("{}-{n}", fresh[c]);
+                    n += 1;
+                }
+                taken.insert(candidate.clone());
+                candidate
+            })
+        })
+        .collect();
+    let survivors: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut changes = Vec::new();
+    for (c, prev) in overlap.iter().enumerate() {
+        for (old, &records) in prev {
+            if *old != ids[c] {
+                let change = if survivors.contains(old.as_str()) {
+                    Change::Split
+                } else {
+                    Change::Merge
+                };
+                changes.push(IdChange {
+                    old_id: old.clone(),
+                    new_id: ids[c].clone(),
+                    change,
+                    records,
+                });
+            }
+        }
+    }
+    changes.sort();
+    (ids, changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(pairs: &[(&str, u64)]) -> HashMap<String, u64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn merged_customers_keep_the_larger_id_and_record_the_merge() {
+        let (ids, changes) = assign(&[o(&[("A", 5), ("B", 2)])], &["X".into()]);
+        assert_eq!(ids, vec!["A"]);
+        assert_eq!(
+            changes,
+            vec![IdChange {
+                old_id: "B".into(),
+                new_id: "A".into(),
+                change: Change::Merge,
+                records: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn a_split_keeps_the_id_on_the_larger_part_and_gives_the_rest_a_fresh_one() {
+        let (ids, changes) = assign(&[o(&[("A", 1)]), o(&[("A", 4)])], &["A".into(), "Y".into()]);
+        assert_eq!(ids[1], "A");
+        assert_ne!(ids[0], "A", "a fresh id never reuses a surviving one");
+        assert_eq!(changes[0].change, Change::Split);
+    }
+
+    #[test]
+    fn new_clusters_get_their_fresh_id() {
+        let (ids, changes) = assign(&[o(&[]), o(&[("A", 3)])], &["N".into(), "M".into()]);
+        assert_eq!(ids, vec!["N", "A"]);
+        assert!(changes.is_empty());
+    }
+}

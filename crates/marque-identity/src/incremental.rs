@@ -1,0 +1,202 @@
+//! Incremental resolution: find the ingest batches no run has resolved yet, and the existing
+//! customers their mentions touch (through a phone, VIN, resident id, app user id or unionid),
+//! so that only those customers and the new mentions are linked again.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+
+use crate::mentions::{Mention, record_key};
+use crate::{IdentityError, Result};
+
+/// Table listing the ingest batches resolution has seen.
+pub const BATCHES_TABLE: &str = "identity_batches";
+
+async fn strings(ctx: &SessionContext, table: &str, sql: &str) -> Result<Vec<Vec<String>>> {
+    let err = |e| IdentityError::Query {
+        table: table.into(),
+        source: e,
+    };
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(err)?
+        .collect()
+        .await
+        .map_err(err)?;
+    let mut rows = Vec::new();
+    for b in &batches {
+        let cols: Vec<ArrayRef> = (0..b.num_columns())
+            .map(|i| arrow::compute::cast(b.column(i), &DataType::Utf8))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|source| IdentityError::Arrow {
+                table: table.into(),
+                source,
+            })?;
+        for r in 0..b.num_rows() {
+            rows.push(
+                cols.iter()
+                    .map(|c| c.as_string::<i32>().value(r).to_string())
+                    .collect(),
+            );
+        }
+    }
+    Ok(rows)
+}
+
+/// Every ingest batch id in the raw tables.
+pub async fn raw_batches(ctx: &SessionContext, tables: &[String]) -> Result<HashSet<String>> {
+    let mut out = HashSet::new();
+    for t in tables.iter().filter(|t| t.starts_with("raw_")) {
+        let sql = format!("SELECT DISTINCT _batch_id FROM {t} WHERE _batch_id IS NOT NULL");
+        out.extend(
+            strings(ctx, t, &sql)
+                .await?
+                .into_iter()
+                .map(|mut r| r.remove(0)),
+        );
+    }
+    Ok(out)
+}
+
+/// The batches earlier runs resolved.
+pub async fn resolved_batches(ctx: &SessionContext) -> Result<HashSet<String>> {
+    let sql = format!("SELECT batch_id FROM {BATCHES_TABLE}");
+    Ok(strings(ctx, BATCHES_TABLE, &sql)
+        .await?
+        .into_iter()
+        .map(|mut r| r.remove(0))
+        .collect())
+}
+
+/// Registers (or replaces) a one-column string table on `ctx`.
+pub fn register_list(
+    ctx: &SessionContext,
+    name: &str,
+    column: &str,
+    values: Vec<String>,
+) -> Result<()> {
+    let schema = Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)]));
+    let array: ArrayRef = Arc::new(StringArray::from(values));
+    let batch = RecordBatch::try_new(schema.clone(), vec![array]).map_err(|source| {
+        IdentityError::Arrow {
+            table: name.into(),
+            source,
+        }
+    })?;
+    let table = MemTable::try_new(schema, vec![vec![batch]]).map_err(|e| IdentityError::Query {
+        table: name.into(),
+        source: e,
+    })?;
+    let _ = ctx.deregister_table(name);
+    ctx.register_table(name, Arc::new(table))
+        .map_err(|e| IdentityError::Query {
+            table: name.into(),
+            source: e,
+        })?;
+    Ok(())
+}
+
+/// What the new mentions touch: the affected customers and, for each of their records, the
+/// previous id.
+pub struct Affected {
+    pub customers: HashSet<String>,
+    /// [`record_key`] → previous customer id, for every record of an affected customer.
+    pub previous: std::collections::HashMap<String, String>,
+}
+
+/// Finds the customers sharing a key with `new` mentions (known hub phones excluded) and
+/// registers `_affected_records` for [`crate::mentions::Scope::Some`].
+pub async fn affected(
+    ctx: &SessionContext,
+    new: &[Mention],
+    hubs: &HashSet<String>,
+) -> Result<Affected> {
+    let mut keys: [(&str, HashSet<String>); 5] = [
+        ("phone", HashSet::new()),
+        ("vin", HashSet::new()),
+        ("resident_id_hash", HashSet::new()),
+        ("app_user_id", HashSet::new()),
+        ("unionid", HashSet::new()),
+    ];
+    for m in new {
+        if let Some(p) = m.phone.as_ref().filter(|p| !hubs.contains(*p)) {
+            keys[0].1.insert(p.clone());
+        }
+        let others = [
+            m.vin.as_ref(),
+            m.resident.as_ref().map(|r| &r.hash),
+            m.app_user_id.as_ref(),
+            m.unionid.as_ref(),
+        ];
+        for (i, v) in others.into_iter().enumerate() {
+            if let Some(v) = v {
+                keys[i + 1].1.insert(v.clone());
+            }
+        }
+    }
+    let mut union = Vec::new();
+    for (column, values) in keys {
+        let name = format!("_keys_{column}");
+        register_list(ctx, &name, "value", values.into_iter().collect())?;
+        union.push(format!(
+            "SELECT customer_id FROM mentions WHERE {column} IN (SELECT value FROM {name})"
+        ));
+    }
+    let customers: HashSet<String> = strings(ctx, "mentions", &union.join(" UNION "))
+        .await?
+        .into_iter()
+        .map(|mut r| r.remove(0))
+        .collect();
+    register_list(
+        ctx,
+        "_affected_customers",
+        "id",
+        customers.iter().cloned().collect(),
+    )?;
+    let rows = strings(
+        ctx,
+        "customer_map",
+        "SELECT source, record_id, role, customer_id FROM customer_map \
+         WHERE customer_id IN (SELECT id FROM _affected_customers)",
+    )
+    .await?;
+    let mut record_ids: HashSet<String> = HashSet::new();
+    let mut previous = std::collections::HashMap::with_capacity(rows.len());
+    for r in rows {
+        record_ids.insert(r[1].clone());
+        previous.insert(record_key(&r[0], &r[1], &r[2]), r[3].clone());
+    }
+    register_list(
+        ctx,
+        "_affected_records",
+        "record_id",
+        record_ids.into_iter().collect(),
+    )?;
+    Ok(Affected {
+        customers,
+        previous,
+    })
+}
+
+/// The rows of `table` that belong to customers outside `affected` (registered as
+/// `_affected_customers`), to be written back beside the re-resolved ones.
+pub async fn untouched_rows(ctx: &SessionContext, table: &str) -> Result<Vec<RecordBatch>> {
+    let err = |e| IdentityError::Query {
+        table: table.into(),
+        source: e,
+    };
+    let sql = format!(
+        "SELECT * FROM {table} WHERE customer_id NOT IN (SELECT id FROM _affected_customers)"
+    );
+    ctx.sql(&sql)
+        .await
+        .map_err(err)?
+        .collect()
+        .await
+        .map_err(err)
+}
