@@ -562,7 +562,8 @@ fn cluster(
         Some(false) => {}
         None => stats.refused_conflicts += 1,
     };
-    for e in det {
+    // Overrides go last: they join whole customers, and still never two resident ids.
+    for e in det.iter().filter(|e| e.kind != EdgeKind::Override) {
         join(&mut uf, e, stats);
     }
     let allowed = |e: &Edge| restrict.is_none_or(|r| !(r[e.a as usize] || r[e.b as usize]));
@@ -593,6 +594,9 @@ fn cluster(
         } else {
             stats.weak_unsupported += 1;
         }
+    }
+    for e in det.iter().filter(|e| e.kind == EdgeKind::Override) {
+        join(&mut uf, e, stats);
     }
     (uf, kept)
 }

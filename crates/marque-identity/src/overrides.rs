@@ -79,7 +79,7 @@ pub fn schema() -> SchemaRef {
 
 /// Reads every override in the lake.
 pub async fn load(lake: &Lake) -> Result<Vec<Override>> {
-    let Some(batches) = lake.read(TABLE).await? else {
+    let Some(batches) = crate::tables::read(lake, TABLE).await? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
@@ -165,8 +165,15 @@ pub async fn mention_of(lake: &Lake, customer_id: &str) -> Result<MentionKey> {
         .map_err(query)?;
     for b in &batches {
         if b.num_rows() > 0 {
-            let c = |i: usize| b.column(i).as_string::<i32>().value(0).to_string();
-            return Ok((c(0), c(1), c(2)));
+            let c = |i: usize| {
+                arrow::compute::cast(b.column(i), &DataType::Utf8)
+                    .map(|a| a.as_string::<i32>().value(0).to_string())
+                    .map_err(|source| IdentityError::Arrow {
+                        table: "customer_map".into(),
+                        source,
+                    })
+            };
+            return Ok((c(0)?, c(1)?, c(2)?));
         }
     }
     Err(IdentityError::UnknownCustomer(customer_id.to_string()))

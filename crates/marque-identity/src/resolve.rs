@@ -400,7 +400,10 @@ fn conform(table: &str, schema: &SchemaRef, b: &RecordBatch) -> Result<RecordBat
 
 async fn stored_hub_rows(lake: &Lake) -> Result<Vec<(String, usize)>> {
     let mut out = Vec::new();
-    for b in lake.read("identity_hubs").await?.unwrap_or_default() {
+    for b in tables::read(lake, "identity_hubs")
+        .await?
+        .unwrap_or_default()
+    {
         let v = b.column(1).as_string::<i32>();
         let n = b.column(2).as_primitive::<arrow::datatypes::Int64Type>();
         for r in 0..b.num_rows() {
@@ -420,14 +423,13 @@ async fn stored_hubs(lake: &Lake) -> Result<HashSet<String>> {
 
 /// The model of an earlier run, with its name frequencies.
 async fn stored_model(lake: &Lake) -> Result<Option<crate::model::Model>> {
-    let Some(mut model) = lake
-        .read("identity_model")
+    let Some(mut model) = tables::read(lake, "identity_model")
         .await?
         .and_then(|b| tables::model_from(&b))
     else {
         return Ok(None);
     };
-    if let Some(b) = lake.read("identity_name_frequency").await? {
+    if let Some(b) = tables::read(lake, "identity_name_frequency").await? {
         tables::load_name_frequency(&mut model, &b);
     }
     Ok(Some(model))
@@ -437,7 +439,7 @@ async fn stored_model(lake: &Lake) -> Result<Option<crate::model::Model>> {
 type PreviousMap = HashMap<String, String>;
 
 async fn previous_ids(lake: &Lake) -> Result<Option<PreviousMap>> {
-    let Some(batches) = lake.read("customer_map").await? else {
+    let Some(batches) = tables::read(lake, "customer_map").await? else {
         return Ok(None);
     };
     let mut map: PreviousMap = HashMap::new();

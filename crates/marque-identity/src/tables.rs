@@ -331,3 +331,38 @@ pub fn batches(ids: &[String]) -> Result<RecordBatch> {
         ],
     )
 }
+
+/// Reads a lake table with string columns as plain `Utf8` (the Delta reader may hand back
+/// view types), so the readers here can use one array type.
+pub async fn read(lake: &marque_lake::Lake, name: &str) -> Result<Option<Vec<RecordBatch>>> {
+    let Some(batches) = lake.read(name).await? else {
+        return Ok(None);
+    };
+    let arrow_err = |source| IdentityError::Arrow {
+        table: name.into(),
+        source,
+    };
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let fields: Vec<Field> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8View | DataType::LargeUtf8 => {
+                    Field::new(f.name(), DataType::Utf8, f.is_nullable())
+                }
+                _ => f.as_ref().clone(),
+            })
+            .collect();
+        let cols = b
+            .columns()
+            .iter()
+            .zip(&fields)
+            .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(arrow_err)?;
+        out.push(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(arrow_err)?);
+    }
+    Ok(Some(out))
+}

@@ -1,0 +1,285 @@
+//! Resolution over generator data fed in batches: incremental runs give the same customers as
+//! full runs, ids survive reruns, and overrides and explanations work end to end.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use marque_identity::overrides::{self, Override, OverrideKind};
+use marque_identity::{ResolveOptions, resolve};
+use marque_lake::Lake;
+
+fn generate(dir: &Path, persons: u64) {
+    let cfg = marque_gen::GenConfig {
+        persons,
+        seed: 11,
+        ..Default::default()
+    };
+    marque_gen::generate(&cfg, dir).expect("generator runs");
+}
+
+async fn ingest(lake: &Lake, input: &Path, connector: &str) {
+    let defs = marque_connect::load_connectors(None).expect("reference connectors parse");
+    let def = defs
+        .iter()
+        .find(|d| d.name == connector)
+        .expect("connector exists");
+    let opts = marque_connect::IngestOptions {
+        input_dir: input.to_path_buf(),
+    };
+    marque_connect::ingest_connector(lake, def, &opts)
+        .await
+        .expect("ingest succeeds");
+}
+
+/// customer_map as sorted (source, record, role, customer) rows.
+async fn map_rows(lake: &Lake) -> BTreeSet<[String; 4]> {
+    let batches: Vec<RecordBatch> = marque_identity::tables::read(&lake, "customer_map")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut rows = BTreeSet::new();
+    for b in &batches {
+        let c = |i: usize| b.column(i).as_string::<i32>();
+        for r in 0..b.num_rows() {
+            rows.insert([0, 1, 2, 3].map(|i| c(i).value(r).to_string()));
+        }
+    }
+    rows
+}
+
+fn partition(rows: &BTreeSet<[String; 4]>) -> BTreeSet<BTreeSet<[String; 3]>> {
+    let mut by: std::collections::BTreeMap<&str, BTreeSet<[String; 3]>> = Default::default();
+    for r in rows {
+        by.entry(&r[3])
+            .or_default()
+            .insert([r[0].clone(), r[1].clone(), r[2].clone()]);
+    }
+    by.into_values().collect()
+}
+
+const ORDER: [&str; 4] = ["dms_sales", "repair_orders", "leads", "app_events"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_runs_give_the_same_customers_as_full_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    generate(&src, 1500);
+    let inc = Lake::open(dir.path().join("inc").to_str().unwrap()).unwrap();
+    let full = Lake::open(dir.path().join("full").to_str().unwrap()).unwrap();
+    for (i, connector) in ORDER.iter().enumerate() {
+        ingest(&inc, &src, connector).await;
+        ingest(&full, &src, connector).await;
+        let a = resolve(&inc, &ResolveOptions::default()).await.unwrap();
+        let b = resolve(
+            &full,
+            &ResolveOptions {
+                full: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.incremental, i > 0, "runs after the first are incremental");
+        assert!(!b.incremental);
+        let (ra, rb) = (map_rows(&inc).await, map_rows(&full).await);
+        assert_eq!(ra.len(), rb.len(), "after {connector}: same mentions");
+        assert_eq!(
+            partition(&ra),
+            partition(&rb),
+            "after {connector}: same customers"
+        );
+        assert_eq!(ra, rb, "after {connector}: same customer ids");
+    }
+    // Nothing new: nothing to do, nothing changes.
+    let before = map_rows(&inc).await;
+    let s = resolve(&inc, &ResolveOptions::default()).await.unwrap();
+    assert_eq!((s.incremental, s.mentions), (true, 0));
+    assert_eq!(map_rows(&inc).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_survive_reruns_and_overrides_merge_split_and_keep_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    generate(&src, 400);
+    let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
+    for c in ORDER {
+        ingest(&lake, &src, c).await;
+    }
+    let full = ResolveOptions {
+        full: true,
+        ..Default::default()
+    };
+    resolve(&lake, &full).await.unwrap();
+    let first = map_rows(&lake).await;
+    resolve(&lake, &full).await.unwrap();
+    assert_eq!(map_rows(&lake).await, first, "same input, same ids");
+
+    // Two customers with several mentions each.
+    let mut sizes: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in &first {
+        *sizes.entry(r[3].clone()).or_default() += 1;
+    }
+    // Customers without a resident id: a merge override never joins two resident ids.
+    let customers = marque_identity::tables::read(&lake, "customers")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut no_rid = std::collections::HashSet::new();
+    for b in &customers {
+        let (id, rid) = (
+            b.column(0).as_string::<i32>(),
+            b.column(5).as_string::<i32>(),
+        );
+        for r in 0..b.num_rows() {
+            if rid.is_null(r) {
+                no_rid.insert(id.value(r).to_string());
+            }
+        }
+    }
+    let mut big: Vec<(&String, &usize)> = sizes
+        .iter()
+        .filter(|(id, n)| **n >= 3 && no_rid.contains(*id))
+        .collect();
+    big.sort();
+    let (a, b) = (big[0].0.clone(), big[1].0.clone());
+    let (ka, kb) = (
+        overrides::mention_of(&lake, &a).await.unwrap(),
+        overrides::mention_of(&lake, &b).await.unwrap(),
+    );
+    overrides::add(
+        &lake,
+        &Override {
+            kind: OverrideKind::Merge,
+            left: ka.clone(),
+            right: Some(kb.clone()),
+            reason: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    resolve(&lake, &full).await.unwrap();
+    let merged = map_rows(&lake).await;
+    let id_of = |rows: &BTreeSet<[String; 4]>, k: &(String, String, String)| {
+        rows.iter()
+            .find(|r| r[0] == k.0 && r[1] == k.1 && r[2] == k.2)
+            .map(|r| r[3].clone())
+            .unwrap()
+    };
+    let survivor = id_of(&merged, &ka);
+    assert_eq!(survivor, id_of(&merged, &kb), "merge override joins them");
+    assert!(
+        survivor == a || survivor == b,
+        "the merged customer keeps one old id"
+    );
+    let history = marque_identity::tables::read(&lake, "customer_id_history")
+        .await
+        .unwrap()
+        .unwrap();
+    let reasons: Vec<String> = history
+        .iter()
+        .flat_map(|h| {
+            let (o, r) = (
+                h.column(0).as_string::<i32>(),
+                h.column(3).as_string::<i32>(),
+            );
+            (0..h.num_rows())
+                .map(|i| format!("{}:{}", o.value(i), r.value(i)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let gone = if survivor == a { &b } else { &a };
+    assert!(reasons.contains(&format!("{gone}:merge")), "{reasons:?}");
+
+    // Explain shows the override link.
+    let e = marque_identity::explain::explain(&lake, &survivor)
+        .await
+        .unwrap();
+    let edges = arrow::util::pretty::pretty_format_batches(&e.edges)
+        .unwrap()
+        .to_string();
+    assert!(edges.contains("override"), "{edges}");
+
+    // never-link wins over the merge: the two are apart again.
+    overrides::add(
+        &lake,
+        &Override {
+            kind: OverrideKind::NeverLink,
+            left: ka.clone(),
+            right: Some(kb.clone()),
+            reason: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    resolve(&lake, &full).await.unwrap();
+    let apart = map_rows(&lake).await;
+    assert_ne!(id_of(&apart, &ka), id_of(&apart, &kb));
+
+    // split: one mention of a multi-mention customer stands alone.
+    let c = big[2].0.clone();
+    let key = first
+        .iter()
+        .find(|r| r[3] == c)
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
+        .unwrap();
+    overrides::add(
+        &lake,
+        &Override {
+            kind: OverrideKind::Split,
+            left: key.clone(),
+            right: None,
+            reason: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    resolve(&lake, &full).await.unwrap();
+    let split = map_rows(&lake).await;
+    let alone = id_of(&split, &key);
+    assert_eq!(
+        split.iter().filter(|r| r[3] == alone).count(),
+        1,
+        "the split mention stands alone"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_lists_scored_links_with_levels_and_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    generate(&src, 300);
+    let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
+    for c in ORDER {
+        ingest(&lake, &src, c).await;
+    }
+    resolve(&lake, &ResolveOptions::default()).await.unwrap();
+    let edges = marque_identity::tables::read(&lake, "match_edges")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut scored = None;
+    for b in &edges {
+        let kind = b.column(7).as_string::<i32>();
+        if let Some(r) = (0..b.num_rows()).find(|&r| kind.value(r) == "scored") {
+            scored = Some(b.column(0).as_string::<i32>().value(r).to_string());
+        }
+    }
+    let customer = scored.expect("some customer is held together by a scored link");
+    let e = marque_identity::explain::explain(&lake, &customer)
+        .await
+        .unwrap();
+    let text = arrow::util::pretty::pretty_format_batches(&e.edges)
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("\"comparison\":\"phone\"") || text.contains("\"comparison\":\"name\""),
+        "{text}"
+    );
+    assert!(text.contains("\"weight\":"), "{text}");
+    assert!(matches!(
+        marque_identity::explain::explain(&lake, "Cnope").await,
+        Err(marque_identity::IdentityError::UnknownCustomer(_))
+    ));
+}
