@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::Args;
+use clap::{Args, Parser};
 
 use crate::pipeline;
 
@@ -23,12 +23,19 @@ pub struct DemoArgs {
     pub no_serve: bool,
 }
 
+/// `marque clv` options, parsed from fixed arguments so the demo uses the command's defaults.
+#[derive(Parser)]
+struct ClvOnly {
+    #[command(flatten)]
+    args: crate::clv_cmd::ClvArgs,
+}
+
 pub async fn demo(lake: &str, args: &DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     // Sources live beside the tables; a leading underscore keeps them from being read as one.
     let sources = PathBuf::from(lake).join("_sources");
     println!(
-        "== 1/4 generating {} persons (seed {}) into {}",
+        "== 1/5 generating {} persons (seed {}) into {}",
         args.persons,
         args.seed,
         sources.display()
@@ -42,16 +49,20 @@ pub async fn demo(lake: &str, args: &DemoArgs) -> anyhow::Result<()> {
         list_dirt: false,
     };
     pipeline::generate(&gen_args)?;
-    println!("\n== 2/4 ingesting into the lake at {lake}");
+    println!("\n== 2/5 ingesting into the lake at {lake}");
     let ingest_args = pipeline::IngestArgs {
         input: sources.clone(),
         connectors: None,
         only: Vec::new(),
+        quiet: false,
     };
     pipeline::ingest(lake, &ingest_args).await?;
-    println!("\n== 3/4 resolving identities");
+    println!("\n== 3/5 resolving identities");
     pipeline::resolve(lake).await?;
-    println!("\n== 4/4 scoring against the generator's ground truth");
+    println!("\n== 4/5 fitting lifetime-value models on service visits");
+    let clv = ClvOnly::try_parse_from(["clv", "--from-lake", "--write-table"])?;
+    crate::clv_cmd::run(lake, &clv.args).await?;
+    println!("\n== 5/5 scoring against the generator's ground truth");
     let report = pipeline::evaluate(lake, &sources).await?;
     print!("{report}");
     println!(

@@ -7,6 +7,7 @@ mod identity_cmd;
 mod lake_cmd;
 mod pipeline;
 mod quarantine_cmd;
+mod resolve_cmd;
 mod schedule_cmd;
 mod segments_cmd;
 mod sql_cmd;
@@ -41,8 +42,8 @@ enum Command {
     Gen(pipeline::GenArgs),
     /// Ingest source files through the connectors into the lake (each file exactly once).
     Ingest(pipeline::IngestArgs),
-    /// Resolve every mention in the lake into customers.
-    Resolve,
+    /// Resolve mentions into customers (only new batches unless --full).
+    Resolve(resolve_cmd::ResolveArgs),
     /// Score the lake's customer_map against the generator's ground truth.
     Eval(pipeline::EvalArgs),
     /// Run a read-only SQL query against the lake and print the result.
@@ -97,7 +98,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Gen(args) => pipeline::generate(&args).map(|_| ()),
         Command::Ingest(args) => pipeline::ingest(&lake, &args).await.map(|_| ()),
-        Command::Resolve => pipeline::resolve(&lake).await,
+        Command::Resolve(args) => resolve_cmd::run(&lake, &args).await,
         Command::Eval(args) => pipeline::eval(&lake, &args).await,
         Command::Sql(args) => sql_cmd::run(&lake, &args).await,
         Command::Serve(args) => pipeline::serve(&lake, &args).await,

@@ -26,12 +26,52 @@ pub struct ConnectorDef {
     pub path: PathBuf,
 }
 
-/// Where a connector's input files are.
+/// Where a connector's input is: files matching a glob, or a Postgres table or query.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceDef {
     /// Glob relative to the input directory given to `marque ingest`, e.g. `sales/*.csv`.
+    /// Empty for Postgres sources.
+    #[serde(default)]
     pub path: String,
+    /// A Postgres table or query read incrementally by a watermark column.
+    #[serde(default)]
+    pub postgres: Option<PostgresSource>,
+}
+
+impl SourceDef {
+    /// A one-line description for listings.
+    pub fn describe(&self) -> String {
+        match &self.postgres {
+            Some(pg) => format!(
+                "postgres {} by {}",
+                pg.table.as_deref().unwrap_or("(query)"),
+                pg.watermark
+            ),
+            None => self.path.clone(),
+        }
+    }
+}
+
+/// A Postgres source: rows of a table (or query) whose watermark column is above the last one
+/// landed. Each run is one batch identified by the connector and its watermark range.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresSource {
+    /// Connection URL, e.g. `postgres://marque:${DMS_PASSWORD}@127.0.0.1:5432/dms`; `${VAR}` is
+    /// replaced by the environment variable VAR when the connector runs.
+    pub url: String,
+    /// The table (optionally `schema.table`) to read; or give `query`.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// A SELECT whose rows are the source records (used as a subquery); or give `table`.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// A column that only grows (integer, or timestamp), used to read only new rows.
+    pub watermark: String,
+    /// Most rows per batch (default 100000): a bigger backlog lands in several batches.
+    #[serde(default)]
+    pub batch_rows: Option<u64>,
 }
 
 /// How the input files are encoded.
@@ -53,6 +93,17 @@ pub enum Format {
     },
     Jsonl,
     Parquet,
+}
+
+impl Format {
+    /// `csv`, `jsonl` or `parquet`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Format::Csv { .. } => "csv",
+            Format::Jsonl => "jsonl",
+            Format::Parquet => "parquet",
+        }
+    }
 }
 
 fn default_encoding() -> String {
@@ -115,6 +166,30 @@ impl ConnectorDef {
                 "connector name {:?} must be letters, digits, '_' or '-'",
                 def.name
             )));
+        }
+        match (&def.source.postgres, def.source.path.is_empty()) {
+            (None, true) => {
+                return Err(err(
+                    "source needs either path = \"glob\" or a [source.postgres] table".into(),
+                ));
+            }
+            (Some(_), false) => {
+                return Err(err("source has both path and postgres: give one".into()));
+            }
+            (Some(pg), true) => {
+                if pg.table.is_some() == pg.query.is_some() {
+                    return Err(err(
+                        "source.postgres needs exactly one of table or query".into()
+                    ));
+                }
+                if !matches!(def.format, Format::Jsonl) {
+                    return Err(err(
+                        "Postgres sources are read as JSON objects: use format = { kind = \"jsonl\" }"
+                            .into(),
+                    ));
+                }
+            }
+            (None, false) => {}
         }
         if let Format::Csv { encoding, .. } = &def.format
             && crate::decode::Encoding::parse(encoding).is_none()

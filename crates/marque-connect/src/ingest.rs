@@ -14,7 +14,7 @@ use marque_core::canonical;
 use marque_lake::{Commit, Lake, WriteMode};
 use sha2::{Digest, Sha256};
 
-use crate::read::read_file;
+use crate::read::{Input, read_input};
 use crate::rows::QuarantinedRow;
 use crate::{ConnectError, ConnectorDef, Result};
 
@@ -38,6 +38,8 @@ pub fn quarantine_schema() -> SchemaRef {
         Field::new("raw", DataType::Binary, false),
         Field::new("reason", DataType::Utf8, false),
         Field::new("quarantined_at", utc_micros(), false),
+        // The CSV header record of the row's file, so the row can be replayed on its own.
+        Field::new("header", DataType::Binary, true),
     ]))
 }
 
@@ -57,6 +59,9 @@ pub fn batches_schema() -> SchemaRef {
         Field::new("duration_ms", DataType::Int64, false),
         Field::new("status", DataType::Utf8, false),
         Field::new("error", DataType::Utf8, true),
+        // Incremental sources (Postgres): the watermark range of the batch, as text.
+        Field::new("watermark_from", DataType::Utf8, true),
+        Field::new("watermark_to", DataType::Utf8, true),
     ]))
 }
 
@@ -87,7 +92,13 @@ pub struct BatchReport {
     pub rows_quarantined: u64,
     pub status: BatchStatus,
     pub duration_ms: u64,
+    /// The first quarantined rows of this run (at most [`MAX_REJECTED_NOTES`]): line and
+    /// reason, for callers that answer a client (HTTP push) or print a summary.
+    pub rejected: Vec<(u64, String)>,
 }
+
+/// How many quarantine reasons a [`BatchReport`] carries.
+pub const MAX_REJECTED_NOTES: usize = 100;
 
 /// The identity of an input file: size and SHA-256 of its content.
 fn fingerprint(path: &Path) -> Result<(u64, String)> {
@@ -152,17 +163,78 @@ pub fn input_files(def: &ConnectorDef, input_dir: &Path) -> Result<Vec<(PathBuf,
 }
 
 /// Ingests every input file of `def` not yet loaded. Files that fail are reported with
-/// [`BatchStatus::Failed`] and logged; the others still land.
+/// [`BatchStatus::Failed`] and logged; the others still land. Holds the connector's lock (see
+/// [`Lake::lock`]) for the run: a second run of the same connector fails fast instead of racing.
 pub async fn ingest_connector(
     lake: &Lake,
     def: &ConnectorDef,
     opts: &IngestOptions,
 ) -> Result<Vec<BatchReport>> {
-    let mut reports = Vec::new();
-    for (path, rel) in input_files(def, &opts.input_dir)? {
-        reports.push(ingest_file(lake, def, &path, &rel).await?);
+    ingest_connector_with(lake, def, opts, &mut |_| {}).await
+}
+
+/// What [`ingest_connector_with`] reports while it runs.
+#[derive(Debug, Clone)]
+pub enum Progress<'a> {
+    /// The inputs found: how many and their total size in bytes.
+    Planned { files: usize, bytes: u64 },
+    /// One input is about to be read.
+    Started { file: &'a str, bytes: u64 },
+    /// One input is done.
+    Finished { report: &'a BatchReport, bytes: u64 },
+}
+
+/// The name of the lock a connector's runs take.
+pub fn lock_name(connector: &str) -> String {
+    let clean: String = connector
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("ingest_{clean}")
+}
+
+/// [`ingest_connector`] with a progress callback.
+pub async fn ingest_connector_with(
+    lake: &Lake,
+    def: &ConnectorDef,
+    opts: &IngestOptions,
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+) -> Result<Vec<BatchReport>> {
+    let lock = lake.lock(&lock_name(&def.name)).await?;
+    let result = async {
+        if def.source.postgres.is_some() {
+            return crate::postgres::ingest_postgres(lake, def, progress).await;
+        }
+        let files = input_files(def, &opts.input_dir)?;
+        let sizes: Vec<u64> = files
+            .iter()
+            .map(|(p, _)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .collect();
+        progress(Progress::Planned {
+            files: files.len(),
+            bytes: sizes.iter().sum(),
+        });
+        let mut reports = Vec::new();
+        for ((path, rel), bytes) in files.iter().zip(sizes) {
+            progress(Progress::Started { file: rel, bytes });
+            let report = ingest_file(lake, def, path, rel).await?;
+            progress(Progress::Finished {
+                report: &report,
+                bytes,
+            });
+            reports.push(report);
+        }
+        Ok(reports)
     }
-    Ok(reports)
+    .await;
+    lock.release().await?;
+    result
 }
 
 async fn ingest_file(
@@ -171,10 +243,55 @@ async fn ingest_file(
     path: &Path,
     rel: &str,
 ) -> Result<BatchReport> {
+    let (size, sha) = fingerprint(path)?;
+    ingest_batch(
+        lake,
+        def,
+        BatchInput::File(path.to_path_buf()),
+        rel,
+        size,
+        &sha,
+    )
+    .await
+}
+
+/// The bytes of a batch, owned so that the reader can run on a blocking thread.
+pub(crate) enum BatchInput {
+    File(PathBuf),
+    Bytes(Arc<Vec<u8>>),
+}
+
+/// Lands one batch exactly once: skips it when `ingest_batches` already has its id, else
+/// reads it and writes quarantine, rows and the log entry, in that order.
+pub(crate) async fn ingest_batch(
+    lake: &Lake,
+    def: &ConnectorDef,
+    input: BatchInput,
+    rel: &str,
+    size: u64,
+    sha: &str,
+) -> Result<BatchReport> {
+    let id = batch_id(&def.name, rel, size, sha);
+    ingest_batch_with_id(lake, def, input, rel, size, sha, id, None).await
+}
+
+/// The watermark range `(from, to]` of an incremental batch, as text.
+pub(crate) type Watermark = (Option<String>, String);
+
+/// [`ingest_batch`] with an explicit batch id (watermark ranges of database sources).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn ingest_batch_with_id(
+    lake: &Lake,
+    def: &ConnectorDef,
+    input: BatchInput,
+    rel: &str,
+    size: u64,
+    sha: &str,
+    id: String,
+    watermark: Option<Watermark>,
+) -> Result<BatchReport> {
     let started = Instant::now();
     let started_at = now_micros();
-    let (size, sha) = fingerprint(path)?;
-    let id = batch_id(&def.name, rel, size, &sha);
     let mut report = BatchReport {
         connector: def.name.clone(),
         file: rel.to_string(),
@@ -184,6 +301,7 @@ async fn ingest_file(
         rows_quarantined: 0,
         status: BatchStatus::Landed,
         duration_ms: 0,
+        rejected: Vec::new(),
     };
     if lake.committed(BATCHES_TABLE, &id).await? {
         report.status = BatchStatus::AlreadyLoaded;
@@ -194,31 +312,59 @@ async fn ingest_file(
         message: e.to_string(),
     })?;
     // Reading is CPU-bound; keep it off the async workers.
-    let (def2, path2, rel2, id2) = (def.clone(), path.to_path_buf(), rel.to_string(), id.clone());
-    let read = tokio::task::spawn_blocking(move || read_file(&def2, &path2, &rel2, &id2))
-        .await
-        .unwrap_or_else(|e| {
-            Err(ConnectError::Definition {
-                path: path.to_path_buf(),
-                message: format!("reader stopped: {e}"),
-            })
-        });
+    let (def2, rel2, id2) = (def.clone(), rel.to_string(), id.clone());
+    let read = tokio::task::spawn_blocking(move || {
+        let input = match &input {
+            BatchInput::File(p) => Input::File(p),
+            BatchInput::Bytes(b) => Input::Bytes(b),
+        };
+        read_input(&def2, input, &rel2, &id2)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(ConnectError::Definition {
+            path: PathBuf::from(rel),
+            message: format!("reader stopped: {e}"),
+        })
+    });
     let outcome = match read {
         Ok(o) => o,
         Err(e) => {
             report.status = BatchStatus::Failed(e.to_string());
             report.duration_ms = started.elapsed().as_millis() as u64;
-            log_batch(lake, def, &report, size, &sha, started_at, None).await?;
+            log_batch(
+                lake,
+                def,
+                &report,
+                size,
+                sha,
+                started_at,
+                None,
+                watermark.as_ref(),
+            )
+            .await?;
             return Ok(report);
         }
     };
     report.rows_read = outcome.rows_read;
     report.rows_landed = outcome.rows_landed;
     report.rows_quarantined = outcome.quarantined.len() as u64;
+    report.rejected = outcome
+        .quarantined
+        .iter()
+        .take(MAX_REJECTED_NOTES)
+        .map(|q| (q.line, q.reason.clone()))
+        .collect();
     // Order matters for crash recovery: quarantine, then rows, then the log entry that marks the
     // batch complete. Each write carries the batch id, so a rerun skips what already landed.
     if !outcome.quarantined.is_empty() {
-        let q = quarantine_batch(&def.name, &id, rel, &outcome.quarantined)?;
+        let q = quarantine_batch(
+            &def.name,
+            &id,
+            rel,
+            &outcome.quarantined,
+            outcome.header.as_deref(),
+        )?;
         lake.write(
             QUARANTINE_TABLE,
             quarantine_schema(),
@@ -242,11 +388,21 @@ async fn ingest_file(
         .await?;
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
-    log_batch(lake, def, &report, size, &sha, started_at, Some(&id)).await?;
+    log_batch(
+        lake,
+        def,
+        &report,
+        size,
+        sha,
+        started_at,
+        Some(&id),
+        watermark.as_ref(),
+    )
+    .await?;
     Ok(report)
 }
 
-fn now_micros() -> i64 {
+pub(crate) fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
@@ -255,6 +411,7 @@ fn quarantine_batch(
     batch_id: &str,
     file: &str,
     rows: &[QuarantinedRow],
+    header: Option<&[u8]>,
 ) -> Result<RecordBatch> {
     let n = rows.len();
     let mut connector_col = StringBuilder::new();
@@ -265,8 +422,10 @@ fn quarantine_batch(
     let mut raw = BinaryBuilder::new();
     let mut reason = StringBuilder::new();
     let mut at = TimestampMicrosecondBuilder::with_capacity(n);
+    let mut header_col = BinaryBuilder::new();
     let now = now_micros();
     for r in rows {
+        header_col.append_option(header);
         connector_col.append_value(connector);
         batch_col.append_value(batch_id);
         file_col.append_value(file);
@@ -287,6 +446,7 @@ fn quarantine_batch(
             Arc::new(raw.finish()),
             Arc::new(reason.finish()),
             Arc::new(at.finish().with_timezone("UTC")),
+            Arc::new(header_col.finish()),
         ],
     )
     .map_err(|source| ConnectError::Arrow {
@@ -297,7 +457,8 @@ fn quarantine_batch(
 
 /// Appends the batch's log row; `complete` carries the batch id for finished batches only, so a
 /// failed file is retried on the next run.
-async fn log_batch(
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn log_batch(
     lake: &Lake,
     def: &ConnectorDef,
     r: &BatchReport,
@@ -305,11 +466,33 @@ async fn log_batch(
     sha: &str,
     started_at: i64,
     complete: Option<&str>,
+    watermark: Option<&Watermark>,
 ) -> Result<()> {
     let (status, error) = match &r.status {
         BatchStatus::Failed(e) => ("failed", Some(e.as_str())),
         _ => ("landed", None),
     };
+    log_row(
+        lake, def, r, size, sha, started_at, complete, watermark, status, error,
+    )
+    .await
+}
+
+/// Appends one `ingest_batches` row with an explicit status (`started` for incremental batches
+/// about to be read, so that a rerun after a crash reads the same watermark range).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn log_row(
+    lake: &Lake,
+    def: &ConnectorDef,
+    r: &BatchReport,
+    size: u64,
+    sha: &str,
+    started_at: i64,
+    complete: Option<&str>,
+    watermark: Option<&Watermark>,
+    status: &str,
+    error: Option<&str>,
+) -> Result<()> {
     let s = |v: &str| Arc::new(arrow::array::StringArray::from(vec![v])) as arrow::array::ArrayRef;
     let i =
         |v: u64| Arc::new(arrow::array::Int64Array::from(vec![v as i64])) as arrow::array::ArrayRef;
@@ -332,6 +515,12 @@ async fn log_batch(
             i(r.duration_ms),
             s(status),
             Arc::new(arrow::array::StringArray::from(vec![error])),
+            Arc::new(arrow::array::StringArray::from(vec![
+                watermark.and_then(|w| w.0.clone()),
+            ])),
+            Arc::new(arrow::array::StringArray::from(vec![
+                watermark.map(|w| w.1.clone()),
+            ])),
         ],
     )
     .map_err(|source| ConnectError::Arrow {

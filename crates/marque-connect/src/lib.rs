@@ -26,13 +26,18 @@ mod definition;
 mod error;
 pub mod ingest;
 mod parse;
+pub mod postgres;
+pub mod push;
 mod read;
+pub mod replay;
 mod rows;
+pub mod schedule;
 
-pub use definition::{ConnectorDef, FieldDef, Format, SourceDef};
+pub use definition::{ConnectorDef, FieldDef, Format, PostgresSource, SourceDef};
 pub use error::{ConnectError, Result};
-pub use ingest::{BatchReport, IngestOptions, ingest_connector};
-pub use read::{ReadOutcome, read_file};
+pub use ingest::{BatchReport, IngestOptions, Progress, ingest_connector, ingest_connector_with};
+pub use push::ingest_bytes;
+pub use read::{Input, ReadOutcome, read_file, read_input};
 pub use rows::{QuarantinedRow, Value};
 
 /// The reference connectors shipped in `connectors/`, embedded so that the binary works from

@@ -23,6 +23,9 @@ pub struct ReadOutcome {
     /// Records seen in the file (header excluded, blank lines excluded).
     pub rows_read: u64,
     pub rows_landed: u64,
+    /// The raw header record of a CSV file with a header row (kept with quarantined rows so
+    /// that they can be replayed on their own).
+    pub header: Option<Vec<u8>>,
 }
 
 /// Maps a record's text fields to typed canonical values.
@@ -120,6 +123,7 @@ struct Collector {
     rows: RowBuffer,
     quarantined: Vec<QuarantinedRow>,
     rows_read: u64,
+    header: Option<Vec<u8>>,
 }
 
 impl Collector {
@@ -156,8 +160,17 @@ impl Collector {
             batches,
             quarantined: self.quarantined,
             rows_read: self.rows_read,
+            header: self.header,
         })
     }
+}
+
+/// The bytes of one batch: a file on disk or a body already in memory (HTTP push, Postgres
+/// rows rendered as JSON Lines, replayed quarantine records).
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
 }
 
 /// Reads `path` with connector `def`. `file_name` is the path recorded as lineage; `batch_id`
@@ -165,6 +178,16 @@ impl Collector {
 pub fn read_file(
     def: &ConnectorDef,
     path: &Path,
+    file_name: &str,
+    batch_id: &str,
+) -> Result<ReadOutcome> {
+    read_input(def, Input::File(path), file_name, batch_id)
+}
+
+/// Reads one batch's input with connector `def` (see [`read_file`]).
+pub fn read_input(
+    def: &ConnectorDef,
+    input: Input<'_>,
     file_name: &str,
     batch_id: &str,
 ) -> Result<ReadOutcome> {
@@ -181,6 +204,16 @@ pub fn read_file(
         ),
         quarantined: Vec::new(),
         rows_read: 0,
+        header: None,
+    };
+    let owned;
+    let data: &[u8] = match (input, &def.format) {
+        (Input::Bytes(b), _) => b,
+        (Input::File(_), Format::Parquet) => &[],
+        (Input::File(path), _) => {
+            owned = read_bytes(path)?;
+            &owned
+        }
     };
     match &def.format {
         Format::Csv {
@@ -189,11 +222,13 @@ pub fn read_file(
             quote,
             header,
         } => {
-            let enc = Encoding::parse(encoding).expect("validated when loaded");
-            let data = read_bytes(path)?;
+            let enc = Encoding::parse(encoding).ok_or_else(|| ConnectError::Definition {
+                path: def.path.clone(),
+                message: format!("unknown encoding {encoding:?}"),
+            })?;
             read_csv(
                 def,
-                strip_bom(&data),
+                strip_bom(data),
                 enc,
                 *delimiter,
                 *quote,
@@ -201,8 +236,22 @@ pub fn read_file(
                 &mut out,
             )?;
         }
-        Format::Jsonl => read_jsonl(def, &read_bytes(path)?, &mut out)?,
-        Format::Parquet => read_parquet(def, path, &mut out)?,
+        Format::Jsonl => read_jsonl(def, data, &mut out)?,
+        Format::Parquet => match input {
+            Input::File(path) => {
+                let file = std::fs::File::open(path).map_err(|source| ConnectError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                read_parquet(def, path, file, &mut out)?
+            }
+            Input::Bytes(b) => read_parquet(
+                def,
+                Path::new(file_name),
+                bytes::Bytes::copy_from_slice(b),
+                &mut out,
+            )?,
+        },
     }
     out.finish()
 }
@@ -249,6 +298,8 @@ fn read_csv(
                 message: format!("cannot read the header row: {e}"),
             })?;
         if got {
+            let end = (rdr.position().byte() as usize).min(data.len());
+            out.header = Some(data[..end].to_vec());
             for (i, field) in rec.iter().enumerate() {
                 let name = enc.decode(field).ok_or_else(|| ConnectError::Definition {
                     path: def.path.clone(),
@@ -357,16 +408,17 @@ fn read_jsonl(def: &ConnectorDef, data: &[u8], out: &mut Collector) -> Result<()
     Ok(())
 }
 
-fn read_parquet(def: &ConnectorDef, path: &Path, out: &mut Collector) -> Result<()> {
+fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(
+    def: &ConnectorDef,
+    path: &Path,
+    file: R,
+    out: &mut Collector,
+) -> Result<()> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let pq = |message: String| ConnectError::Parquet {
         path: path.to_path_buf(),
         message,
     };
-    let file = std::fs::File::open(path).map_err(|source| ConnectError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| pq(e.to_string()))?;
     let schema = builder.schema().clone();
     let mapper = Mapper::new(def, |col| schema.index_of(col).ok())?;

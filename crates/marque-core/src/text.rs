@@ -17,7 +17,11 @@ pub fn halfwidth(s: &str) -> String {
 /// NFKC (which also folds full-width forms), trimmed, inner runs of whitespace collapsed to one
 /// space. The canonical form of any free-text field before comparison.
 pub fn clean(s: &str) -> String {
-    let nfkc: String = s.nfkc().collect();
+    // Most values are already NFKC: skip the rewrite when the quick check says so.
+    let nfkc: std::borrow::Cow<'_, str> = match unicode_normalization::is_nfkc_quick(s.chars()) {
+        unicode_normalization::IsNormalized::Yes => std::borrow::Cow::Borrowed(s),
+        _ => std::borrow::Cow::Owned(s.nfkc().collect()),
+    };
     let mut out = String::with_capacity(nfkc.len());
     for word in nfkc.split_whitespace() {
         if !out.is_empty() {

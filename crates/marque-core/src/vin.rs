@@ -1,4 +1,11 @@
-//! Vehicle identification numbers (ISO 3779): normalisation and the check digit at position 9.
+//! Vehicle identification numbers (ISO 3779): normalisation (full-width, lower case, spaces,
+//! dashes) and the check digit at position 9.
+//!
+//! ISO 3779 leaves position 9 free outside North America, but China's GB 16735 makes it a check
+//! digit for every road vehicle sold there, and DOMAIN.md says so: [`parse`] validates it
+//! strictly. A VIN whose only fault is its check digit (a typo, or an imported vehicle built for
+//! a market without one) is reported by [`check`] as [`VinCheck::BadCheckDigit`], so a caller
+//! can still use it as weak evidence; I, O and Q are never allowed.
 
 /// Transliteration of a VIN character to its numeric value; `None` for I, O, Q and others.
 fn value(c: u8) -> Option<u32> {
@@ -51,6 +58,31 @@ pub fn parse(raw: &str) -> Option<String> {
     (check_char(bytes)? == bytes[8]).then_some(v)
 }
 
+/// The outcome of validating a raw VIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VinCheck {
+    /// 17 allowed characters and a correct check digit: a key.
+    Valid(String),
+    /// 17 allowed characters but a wrong check digit: weak evidence only, never a key.
+    BadCheckDigit(String),
+    /// Wrong length or a character that is not allowed (I, O, Q, punctuation).
+    Invalid,
+}
+
+/// Normalises and classifies a raw VIN.
+pub fn check(raw: &str) -> VinCheck {
+    let v = normalize(raw);
+    let Ok(bytes) = <&[u8; 17]>::try_from(v.as_bytes()) else {
+        return VinCheck::Invalid;
+    };
+    match check_char(bytes) {
+        None => VinCheck::Invalid,
+        Some(c) if c == bytes[8] => VinCheck::Valid(v),
+        Some(_) if value(bytes[8]).is_some() || bytes[8] == b'X' => VinCheck::BadCheckDigit(v),
+        Some(_) => VinCheck::Invalid,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +109,31 @@ mod tests {
         assert_eq!(parse("1M8GDM9A1KP042788"), None);
         assert_eq!(parse("1M8GDM9AXKP04278"), None);
         assert_eq!(parse("IM8GDM9AXKP042788"), None, "I is not allowed");
+        assert_eq!(parse("1M8GDM9AXKP04278O"), None, "O is not allowed");
+        assert_eq!(parse("1M8GDM9AXKQ042788"), None, "Q is not allowed");
+        assert_eq!(check("1M8GDM9AXKQ042788"), VinCheck::Invalid);
+    }
+
+    #[test]
+    fn wrong_check_digit_is_kept_apart_as_weak_evidence() {
+        assert_eq!(
+            check("1m8gdm9a1kp042788"),
+            VinCheck::BadCheckDigit("1M8GDM9A1KP042788".into())
+        );
+        assert_eq!(
+            check("1M8GDM9AXKP042788"),
+            VinCheck::Valid("1M8GDM9AXKP042788".into())
+        );
+        assert_eq!(check("LSVAU2180N2"), VinCheck::Invalid, "too short");
+    }
+
+    #[test]
+    fn chinese_vin_with_check_digit_validates() {
+        // A WMI of a Chinese maker (LSV) with its check digit computed per GB 16735.
+        let mut v = *b"LSVAU2180N2183294";
+        v[8] = check_char(&v).unwrap();
+        let s = String::from_utf8(v.to_vec()).unwrap();
+        assert_eq!(parse(&s.to_lowercase()).as_deref(), Some(s.as_str()));
     }
 
     #[test]

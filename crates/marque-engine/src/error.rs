@@ -33,6 +33,12 @@ pub enum EngineError {
     /// The query ran longer than the engine's query timeout and was cancelled.
     #[error("query timed out after {0:?}")]
     Timeout(Duration),
+    /// A named object (segment, table version) does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// An engine option is invalid (a pinned version that does not exist, a bad date).
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
     /// A view file could not be read.
     #[error("view file {path}: {source}")]
     ViewFile {
@@ -56,7 +62,12 @@ impl EngineError {
     pub fn is_user_error(&self) -> bool {
         matches!(
             self,
-            Self::Syntax(_) | Self::InvalidQuery(_) | Self::Forbidden(_) | Self::QueryFailed(_)
+            Self::Syntax(_)
+                | Self::InvalidQuery(_)
+                | Self::Forbidden(_)
+                | Self::QueryFailed(_)
+                | Self::NotFound(_)
+                | Self::InvalidOption(_)
         )
     }
 
@@ -69,6 +80,8 @@ impl EngineError {
             Self::QueryFailed(_) => "query_failed",
             Self::ResourcesExhausted(_) => "resources_exhausted",
             Self::Timeout(_) => "query_timeout",
+            Self::NotFound(_) => "not_found",
+            Self::InvalidOption(_) => "invalid_option",
             Self::ViewFile { .. } | Self::Lake(_) | Self::Internal(_) => "internal",
         }
     }

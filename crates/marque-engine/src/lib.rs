@@ -8,14 +8,25 @@
 //! - **views** from a directory of `*.sql` files (`sql/views/NAME.sql` holds one `SELECT` and is
 //!   registered as view `NAME`; no `CREATE VIEW` in the files). Views may use each other; a view
 //!   whose tables are missing from this lake is left out with a warning, not an error;
+//! - **segments** from `sql/segments/NAME.sql` (one `SELECT` returning `customer_id`), registered
+//!   as views too and listable by name; [`Engine::snapshot_segment`] materialises one in the lake
+//!   table `segment_snapshots` with the table versions it read, so an audience can be reproduced;
+//! - the **as-of date**: view `as_of` (one row, column `as_of_date`) that every date-dependent
+//!   view reads. `sql/views/as_of.sql` defines it as today; [`EngineOptions::as_of`] replaces it
+//!   with a fixed date;
+//! - **placeholders** for optional tables other parts write later (`customer_clv`): when the lake
+//!   lacks one, an empty table with the contract's schema stands in so the views still plan;
 //! - later, Marque's **UDFs** (China comparators, normalisers).
 //!
 //! The engine is the only place that knows how tables are found (through
 //! [`marque_lake::Lake`]) and, later, whether a plan runs locally or on Ballista. Callers see
 //! SQL and DataFrames only.
 //!
-//! ## Snapshots and refresh
-//! A Delta table provider is bound to the snapshot it was opened at. When a new resolution or
+//! ## Snapshots, pinned versions and refresh
+//! Every table is opened at its latest version unless [`EngineOptions::table_versions`] pins it
+//! to a given version (time travel, for reproducible results); [`Engine::table_versions`] tells
+//! which version each table was read at. A Delta table provider is bound to the snapshot it was
+//! opened at. When a new resolution or
 //! ingestion commits, [`Engine::refresh`] builds a fresh session (providers at the latest
 //! versions, views re-planned against them) and swaps it in atomically; queries already running
 //! finish on the snapshot they started on. All sessions share one runtime memory pool, so the
@@ -28,10 +39,14 @@
 //! DDL). Errors say whether the user can fix them: [`EngineError::is_user_error`].
 //! DataFusion has no query timeout setting, so [`Engine::collect`] wraps execution in one.
 
+mod catalog;
 mod error;
 mod guard;
+pub mod output;
+pub mod segments;
 mod views;
 
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -44,8 +59,11 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use marque_lake::Lake;
 
+pub use chrono::NaiveDate;
 pub use error::{EngineError, Result};
 pub use guard::read_only_options;
+pub use output::{OutputFormat, write_batches};
+pub use segments::{Segment, SegmentSnapshot};
 
 /// How the engine's sessions are configured. `Default` gives: no views, no memory limit,
 /// DataFusion's batch size and partitioning, a 5-minute query timeout.
@@ -61,6 +79,13 @@ pub struct EngineOptions {
     pub target_partitions: Option<usize>,
     /// Cancels a query in [`Engine::collect`] after this long; `None` never does.
     pub query_timeout: Option<Duration>,
+    /// Directory of `NAME.sql` segment files. `None`: the `segments` folder beside `views_dir`
+    /// (`sql/segments` next to `sql/views`) when it exists.
+    pub segments_dir: Option<PathBuf>,
+    /// The date views compute "as of" (view `as_of`); `None` keeps the view file's (today).
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Table → Delta version to read instead of the latest (reproducible results).
+    pub table_versions: BTreeMap<String, i64>,
 }
 
 impl Default for EngineOptions {
@@ -71,6 +96,9 @@ impl Default for EngineOptions {
             batch_size: None,
             target_partitions: None,
             query_timeout: Some(Duration::from_secs(300)),
+            segments_dir: None,
+            as_of: None,
+            table_versions: BTreeMap::new(),
         }
     }
 }
@@ -81,6 +109,15 @@ impl EngineOptions {
         self.views_dir = Some(dir.into());
         self
     }
+
+    /// The segments directory in use: `segments_dir`, else `segments` beside `views_dir`.
+    pub fn effective_segments_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.segments_dir {
+            return Some(dir.clone());
+        }
+        let sibling = self.views_dir.as_ref()?.parent()?.join("segments");
+        sibling.is_dir().then_some(sibling)
+    }
 }
 
 /// One consistent session: the context and what is registered on it.
@@ -88,6 +125,11 @@ struct Snapshot {
     ctx: SessionContext,
     tables: Vec<String>,
     views: Vec<String>,
+    /// Table → the Delta version it was opened at.
+    versions: BTreeMap<String, i64>,
+    segments: Vec<Segment>,
+    /// Views and segments that failed to plan, with the reason.
+    skipped: Vec<(String, String)>,
 }
 
 struct Inner {
@@ -207,6 +249,17 @@ impl Engine {
         self.snapshot().views.clone()
     }
 
+    /// The segments and views that failed to plan in the current session (usually because a
+    /// table they read is missing from this lake), with the reason.
+    pub fn skipped_views(&self) -> Vec<(String, String)> {
+        self.snapshot().skipped.clone()
+    }
+
+    /// The Delta version every lake table of the current session was read at.
+    pub fn table_versions(&self) -> BTreeMap<String, i64> {
+        self.snapshot().versions.clone()
+    }
+
     /// The lake this engine reads.
     pub fn lake(&self) -> &Lake {
         &self.inner.lake
@@ -238,10 +291,11 @@ fn new_context(opts: &EngineOptions, pool: Option<&Arc<dyn MemoryPool>>) -> Resu
     if let Some(pool) = pool {
         runtime = runtime.with_memory_pool(pool.clone());
     }
-    Ok(SessionContext::new_with_config_rt(
-        config,
-        runtime.build_arc()?,
-    ))
+    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+    // Lifetime-value functions (bgnbd_expected, bgnbd_p_alive, gg_expected_spend,
+    // clv_discounted) for analysts' SQL.
+    marque_clv::sql::register_udfs(&ctx);
+    Ok(ctx)
 }
 
 async fn build_snapshot(
@@ -250,18 +304,58 @@ async fn build_snapshot(
     pool: Option<&Arc<dyn MemoryPool>>,
 ) -> Result<Snapshot> {
     let ctx = new_context(opts, pool)?;
-    let tables = lake.register_all(&ctx).await?;
-    let view_files = match &opts.views_dir {
+    let versions = catalog::register_tables(lake, &ctx, &opts.table_versions).await?;
+    let tables: Vec<String> = versions.keys().cloned().collect();
+    catalog::register_placeholders(&ctx)?;
+    let mut view_files = match &opts.views_dir {
         Some(dir) => views::read_dir(dir)?,
         None => Vec::new(),
     };
-    let (views, _failed) = views::register(&ctx, &view_files).await;
+    if let Some(date) = opts.as_of {
+        view_files.retain(|v| v.name != "as_of");
+        view_files.push(views::ViewFile {
+            name: "as_of".into(),
+            sql: format!("SELECT DATE '{}' AS as_of_date", date.format("%Y-%m-%d")),
+        });
+    }
+    let segments = match opts.effective_segments_dir() {
+        Some(dir) => segments::read_dir(&dir)?,
+        None => Vec::new(),
+    };
+    let (mut views, failed) = views::register(&ctx, &view_files).await;
+    let mut skipped: Vec<(String, String)> = failed
+        .into_iter()
+        .map(|(n, e)| (n, e.to_string()))
+        .collect();
+    let segment_files: Vec<views::ViewFile> = segments
+        .iter()
+        .map(|s| views::ViewFile {
+            name: s.name.clone(),
+            sql: s.sql.clone(),
+        })
+        .collect();
+    let (registered, failed) = views::register(&ctx, &segment_files).await;
+    skipped.extend(failed.into_iter().map(|(n, e)| (n, e.to_string())));
+    let segments: Vec<Segment> = segments
+        .into_iter()
+        .filter(|s| registered.contains(&s.name))
+        .collect();
+    views.retain(|v| !registered.contains(v));
     tracing::info!(
         tables = tables.len(),
         views = views.len(),
+        segments = segments.len(),
+        skipped = skipped.len(),
         "engine session ready"
     );
-    Ok(Snapshot { ctx, tables, views })
+    Ok(Snapshot {
+        ctx,
+        tables,
+        views,
+        versions,
+        segments,
+        skipped,
+    })
 }
 
 #[cfg(test)]

@@ -253,3 +253,169 @@ async fn queries_time_out() {
     let err = engine.sql(slow).await.unwrap_err();
     assert!(matches!(err, EngineError::Timeout(_)), "{err:?}");
 }
+
+async fn append_people(lake: &Lake, ids: &[i64]) {
+    let (schema, batch) = people(ids);
+    lake.write(
+        "people",
+        schema,
+        vec![batch],
+        WriteMode::Append,
+        Commit::default(),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_pinned_table_version_reads_the_rows_of_that_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_with_people(dir.path(), &[1, 2]).await; // version 0
+    append_people(&lake, &[3, 4, 5]).await; // version 1
+    let latest = Engine::open(lake.clone(), EngineOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(count(&latest, "SELECT count(*) FROM people").await, 5);
+    assert_eq!(latest.table_versions().get("people"), Some(&1));
+
+    let opts = EngineOptions {
+        table_versions: [("people".to_string(), 0)].into_iter().collect(),
+        ..Default::default()
+    };
+    let pinned = Engine::open(lake.clone(), opts).await.unwrap();
+    assert_eq!(count(&pinned, "SELECT count(*) FROM people").await, 2);
+    assert_eq!(pinned.table_versions().get("people"), Some(&0));
+
+    for (table, version) in [("people", 7), ("people", -1), ("ghosts", 0)] {
+        let opts = EngineOptions {
+            table_versions: [(table.to_string(), version)].into_iter().collect(),
+            ..Default::default()
+        };
+        let err = Engine::open(lake.clone(), opts).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_option", "{table}={version}: {err}");
+        assert!(err.to_string().contains(table), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn the_as_of_option_replaces_the_as_of_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_with_people(dir.path(), &[1]).await;
+    let views = tempfile::tempdir().unwrap();
+    std::fs::write(
+        views.path().join("as_of.sql"),
+        "SELECT CAST(current_date AS DATE) AS as_of_date",
+    )
+    .unwrap();
+    std::fs::write(
+        views.path().join("days.sql"),
+        "SELECT as_of_date - DATE '2025-01-01' AS days FROM as_of",
+    )
+    .unwrap();
+    let opts = EngineOptions {
+        as_of: Some(NaiveDate::from_ymd_opt(2025, 1, 31).unwrap()),
+        ..EngineOptions::default().with_views_dir(views.path())
+    };
+    let engine = Engine::open(lake.clone(), opts).await.unwrap();
+    assert_eq!(count(&engine, "SELECT days FROM days").await, 30);
+
+    let today = Engine::open(lake, EngineOptions::default().with_views_dir(views.path()))
+        .await
+        .unwrap();
+    assert!(count(&today, "SELECT days FROM days").await > 600);
+}
+
+#[tokio::test]
+async fn an_absent_customer_clv_is_stood_in_for_by_an_empty_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_with_people(dir.path(), &[1]).await;
+    let engine = Engine::open(lake, EngineOptions::default()).await.unwrap();
+    assert_eq!(count(&engine, "SELECT count(*) FROM customer_clv").await, 0);
+    let (schema, _) = engine
+        .sql("SELECT customer_id, p_alive, clv FROM customer_clv")
+        .await
+        .unwrap();
+    assert_eq!(schema.fields().len(), 3);
+    // A placeholder is not a lake table.
+    assert_eq!(engine.tables(), vec!["people".to_string()]);
+}
+
+#[tokio::test]
+async fn segments_are_listed_queried_and_snapshotted_reproducibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_with_people(dir.path(), &[1, 2, 3]).await;
+    let sql = tempfile::tempdir().unwrap();
+    let (views, segments) = (sql.path().join("views"), sql.path().join("segments"));
+    std::fs::create_dir_all(&views).unwrap();
+    std::fs::create_dir_all(&segments).unwrap();
+    std::fs::write(
+        segments.join("odd_people.sql"),
+        "-- odd_people: people with an odd id.\nSELECT 'P' || CAST(id AS VARCHAR) AS customer_id \
+         FROM people WHERE id % 2 = 1",
+    )
+    .unwrap();
+    std::fs::write(
+        segments.join("broken.sql"),
+        "SELECT customer_id FROM no_such_table",
+    )
+    .unwrap();
+    // segments_dir defaults to the `segments` folder beside the views folder
+    let engine = Engine::open(
+        lake.clone(),
+        EngineOptions::default().with_views_dir(&views),
+    )
+    .await
+    .unwrap();
+    let listed: Vec<String> = engine.segments().into_iter().map(|s| s.name).collect();
+    assert_eq!(listed, vec!["odd_people".to_string()]);
+    assert_eq!(
+        engine.segment("odd_people").unwrap().description,
+        "odd_people: people with an odd id."
+    );
+    assert!(engine.skipped_views().iter().any(|(n, _)| n == "broken"));
+    assert_eq!(engine.segment("nope").unwrap_err().code(), "not_found");
+    assert_eq!(
+        engine.segment_members("odd_people").await.unwrap(),
+        vec!["P1".to_string(), "P3".to_string()]
+    );
+
+    let snap = engine.snapshot_segment("odd_people").await.unwrap();
+    assert_eq!(snap.members, 2);
+    assert_eq!(snap.table_versions, r#"{"people":0}"#);
+    append_people(&lake, &[5, 7]).await;
+    let engine = Engine::open(
+        lake.clone(),
+        EngineOptions::default().with_views_dir(&views),
+    )
+    .await
+    .unwrap();
+    assert_eq!(engine.segment_members("odd_people").await.unwrap().len(), 4);
+    let (_, batches) = engine
+        .sql(
+            "SELECT count(*), min(table_versions), min(segment) FROM segment_snapshots \
+             WHERE snapshot_id = (SELECT min(snapshot_id) FROM segment_snapshots)",
+        )
+        .await
+        .unwrap();
+    let n = batches[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .value(0);
+    assert_eq!(n, 2, "the snapshot keeps the members it had");
+    // Reopening at the snapshot's table versions reproduces the audience.
+    let pinned = Engine::open(
+        lake,
+        EngineOptions {
+            table_versions: [("people".to_string(), 0)].into_iter().collect(),
+            ..EngineOptions::default().with_views_dir(&views)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        pinned.segment_members("odd_people").await.unwrap(),
+        vec!["P1".to_string(), "P3".to_string()]
+    );
+}

@@ -166,6 +166,9 @@ pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usi
     hubs
 }
 
+/// Reads one strong key of a mention.
+type KeyOf = fn(&Mention) -> Option<&str>;
+
 type Signature<'a> = (
     &'a str,
     u8,
@@ -267,7 +270,7 @@ pub fn link(
             EdgeKind::Override,
         ));
     }
-    let keys: [(EdgeKind, fn(&Mention) -> Option<&str>); 3] = [
+    let keys: [(EdgeKind, KeyOf); 3] = [
         (EdgeKind::ResidentId, |m| {
             m.resident.as_ref().map(|r| r.hash.as_str())
         }),
@@ -586,7 +589,7 @@ fn cluster(
         let s = support.entry(key).or_insert((0.0, i));
         s.0 += e.weight;
     }
-    let mut supported: Vec<(&(u32, u32), &(f64, usize))> = support.iter().collect();
+    let mut supported: Vec<_> = support.iter().collect();
     supported.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(a.0.cmp(b.0)));
     for (_, &(sum, i)) in supported {
         if sum >= cfg.strong_weight {

@@ -34,7 +34,7 @@ async fn ingest(lake: &Lake, input: &Path, connector: &str) {
 
 /// customer_map as sorted (source, record, role, customer) rows.
 async fn map_rows(lake: &Lake) -> BTreeSet<[String; 4]> {
-    let batches: Vec<RecordBatch> = marque_identity::tables::read(&lake, "customer_map")
+    let batches: Vec<RecordBatch> = marque_identity::tables::read(lake, "customer_map")
         .await
         .unwrap()
         .unwrap();

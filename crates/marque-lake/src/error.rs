@@ -25,6 +25,8 @@ pub enum LakeError {
         #[source]
         source: object_store::Error,
     },
+    #[error("{name} is locked by another run ({holder}); retry when it ends")]
+    Locked { name: String, holder: String },
     #[error("lake root {root}: {source}")]
     Io {
         root: String,

@@ -17,10 +17,14 @@
 
 mod error;
 mod location;
+mod lock;
+mod maintenance;
 mod tables;
 
 pub use error::{LakeError, Result};
 pub use location::LakeRoot;
+pub use lock::LakeLock;
+pub use maintenance::{OptimizeSummary, VacuumSummary};
 pub use tables::{Commit, Lake, WriteMode, is_valid_table_name};
 
 /// Re-exported so that crates writing to the lake use the same Arrow and Delta versions.

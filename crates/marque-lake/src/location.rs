@@ -30,8 +30,9 @@ impl std::fmt::Debug for LakeRoot {
 impl LakeRoot {
     /// Parses `s3://bucket/prefix` or a local path (created if missing). S3 settings come from
     /// the usual AWS variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
-    /// `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`), overridden by `options` (same names, lower or
-    /// upper case, as `marque.toml` gives them).
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`), overridden by the `[lake.storage]` table of
+    /// `marque.toml` (the file named by `MARQUE_CONFIG`, else `./marque.toml` when present),
+    /// overridden by `options` (same names, lower or upper case).
     pub fn parse(root: &str, options: &HashMap<String, String>) -> Result<Self> {
         let invalid = |reason: String| LakeError::InvalidRoot {
             root: root.to_string(),
@@ -46,7 +47,9 @@ impl LakeRoot {
             if !url.path().ends_with('/') {
                 url.set_path(&format!("{}/", url.path()));
             }
-            let store = s3_store(&bucket, options).map_err(|e| invalid(e.to_string()))?;
+            let mut merged = config_storage_options().map_err(&invalid)?;
+            merged.extend(options.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let store = s3_store(&bucket, &merged).map_err(|e| invalid(e.to_string()))?;
             register_s3_log_store();
             return Ok(Self {
                 url,
@@ -90,6 +93,34 @@ impl LakeRoot {
     }
 }
 
+/// The `[lake.storage]` string values of the configuration file, if any.
+fn config_storage_options() -> std::result::Result<HashMap<String, String>, String> {
+    let path = std::env::var("MARQUE_CONFIG").unwrap_or_else(|_| "marque.toml".into());
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(HashMap::new());
+    };
+    storage_options_from_toml(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+fn storage_options_from_toml(text: &str) -> std::result::Result<HashMap<String, String>, String> {
+    let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+    let Some(storage) = doc
+        .get("lake")
+        .and_then(|l| l.get("storage"))
+        .and_then(|s| s.as_table())
+    else {
+        return Ok(HashMap::new());
+    };
+    storage
+        .iter()
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => Ok((k.clone(), s.clone())),
+            toml::Value::Boolean(b) => Ok((k.clone(), b.to_string())),
+            other => Err(format!("[lake.storage] {k} must be a string, not {other}")),
+        })
+        .collect()
+}
+
 fn s3_store(
     bucket: &str,
     options: &HashMap<String, String>,
@@ -102,6 +133,7 @@ fn s3_store(
         }
     }
     let allow_http = std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v == "true" || v == "1")
+        || std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| v.starts_with("http://"))
         || options
             .iter()
             .any(|(k, v)| k.eq_ignore_ascii_case("aws_allow_http") && v == "true");
@@ -143,4 +175,25 @@ fn register_s3_log_store() {
             Arc::new(S3LogStores),
         );
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_options_come_from_the_lake_storage_table() {
+        let text = r#"
+[server]
+addr = "127.0.0.1:8080"
+[lake.storage]
+aws_endpoint_url = "http://127.0.0.1:8333"
+aws_allow_http = true
+"#;
+        let o = storage_options_from_toml(text).unwrap();
+        assert_eq!(o["aws_endpoint_url"], "http://127.0.0.1:8333");
+        assert_eq!(o["aws_allow_http"], "true");
+        assert!(storage_options_from_toml("[lake.storage]\nx = 1").is_err());
+        assert!(storage_options_from_toml("").unwrap().is_empty());
+    }
 }

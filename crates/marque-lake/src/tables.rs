@@ -67,6 +67,10 @@ pub fn is_valid_table_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+pub(crate) fn check_name_pub(name: &str) -> Result<()> {
+    check_name(name)
+}
+
 fn check_name(name: &str) -> Result<()> {
     if is_valid_table_name(name) {
         Ok(())
@@ -243,6 +247,10 @@ impl Lake {
             .with_commit_properties(props);
         if !commit.partition_by.is_empty() {
             builder = builder.with_partition_columns(commit.partition_by);
+        }
+        if mode == WriteMode::Append {
+            // New nullable columns (a canonical field added later) extend the table's schema.
+            builder = builder.with_schema_mode(deltalake::operations::write::SchemaMode::Merge);
         }
         let table = builder.await.map_err(delta)?;
         Ok(table.version().map(|v| v as i64))

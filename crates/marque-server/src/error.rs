@@ -28,6 +28,16 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// `500`: the service's own failure (logged).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    /// `503`: not ready yet (the profile index is being built, a table is missing).
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+    }
+
     /// `404`: nothing there.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
@@ -51,11 +61,40 @@ impl From<EngineError> for ApiError {
         let status = match &err {
             e if e.is_user_error() => StatusCode::BAD_REQUEST,
             EngineError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            EngineError::ResourcesExhausted(_) => StatusCode::SERVICE_UNAVAILABLE,
+            // The query needs more memory than the pool grants: the request is too big for
+            // this server, retrying it unchanged will not help.
+            EngineError::ResourcesExhausted(_) => StatusCode::INSUFFICIENT_STORAGE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, err.code(), err.to_string())
     }
+}
+
+impl From<datafusion::error::DataFusionError> for ApiError {
+    fn from(err: datafusion::error::DataFusionError) -> Self {
+        EngineError::from(err).into()
+    }
+}
+
+/// Why the service could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Serve(#[source] std::io::Error),
+    #[error("configuration {origin}: {reason}")]
+    Config { origin: String, reason: String },
+    #[error(
+        "refusing to listen on {0} with no tokens configured: open mode is loopback-only; add [[server.tokens]] to marque.toml"
+    )]
+    Insecure(std::net::SocketAddr),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
 }
 
 /// Result of a handler.

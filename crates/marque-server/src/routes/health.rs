@@ -1,9 +1,100 @@
-//! `GET /healthz`: the process is up and serving.
+//! `/healthz` (the process is up), `/readyz` (the first index is built), `/metrics`.
+
+use std::sync::atomic::Ordering;
 
 use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::error::ApiError;
+use crate::state::AppState;
+
 /// `200 {"status":"ok"}`.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "{status: ok}")))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// `200` once the profile index is built, with what it holds; `503` before.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "{status: ready, customers, mentions, versions, built_at, last_error}"),
+        (status = 503, description = "Still loading", body = crate::openapi::ErrorBody),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if !state.live.is_ready() {
+        return ApiError::unavailable("not_ready", "the profile index is still being built")
+            .into_response();
+    }
+    let ix = state.live.index();
+    let last_error = state
+        .live
+        .last_error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    Json(json!({
+        "status": "ready",
+        "customers": ix.len(),
+        "mentions": ix.mention_count(),
+        "versions": ix.versions,
+        "built_at": ix.built_at.to_rfc3339(),
+        "warnings": ix.warnings,
+        "last_error": last_error,
+    }))
+    .into_response()
+}
+
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let ix = state.live.index();
+    let extra = [
+        (
+            "marque_ready",
+            "1 once the profile index is built.",
+            f64::from(u8::from(state.live.is_ready())),
+        ),
+        (
+            "marque_profile_index_customers",
+            "Customers in the served index.",
+            ix.len() as f64,
+        ),
+        (
+            "marque_profile_index_mentions",
+            "Mentions in the served index.",
+            ix.mention_count() as f64,
+        ),
+        (
+            "marque_profile_index_builds_total",
+            "Index builds since start.",
+            state.live.builds.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "marque_sql_slots_available",
+            "SQL queries that may still start.",
+            state.sql_slots.available_permits() as f64,
+        ),
+        (
+            "marque_audit_written_total",
+            "Audit events written.",
+            state.audit.written.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "marque_audit_dropped_total",
+            "Audit events dropped (writer behind).",
+            state.audit.dropped.load(Ordering::Relaxed) as f64,
+        ),
+    ];
+    let body = state.metrics.render(&extra);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        body,
+    )
+        .into_response()
 }

@@ -1,151 +1,282 @@
-//! `GET /v1/profiles/{customer_id}`: one customer's golden record, mentions and vehicles.
+//! Profiles for services, all served from the in-memory index (never from Parquet):
+//! `GET /v1/profiles/{customer_id}`, `GET /v1/profiles?phone=…` (or `vin`, `app_user_id`,
+//! `unionid`, `email`), `GET /v1/profiles/{id}/timeline` and `GET /v1/profiles/{id}/explain`.
 //!
-//! Reads go through the DataFrame API with the id as a literal value, never spliced into SQL
-//! text, so any id (quotes included) is just a value that matches nothing.
+//! An id that a later resolution merged into another answers `308` with `Location` pointing at
+//! the surviving id (from `customer_id_history`), so a service that stored the old id follows it
+//! and can update its copy.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use datafusion::prelude::{DataFrame, Expr, ident, lit};
-use marque_core::{Role, Source, canonical};
-use marque_engine::{Engine, EngineError};
-use serde::Serialize;
-use serde_json::Value;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use datafusion::prelude::{ident, lit};
+use futures::StreamExt;
+use serde_json::{Value, json};
 
+use crate::auth::Capability;
 use crate::error::{ApiError, ApiResult};
-use crate::json::rows_values;
+use crate::index::{KeyKind, ProfileIndex, Resolved, cells};
+use crate::routes::{Caller, parse_cursor, parse_limit, path_param, query_params};
 use crate::state::AppState;
 
 /// Longest customer id accepted; longer ones cannot exist.
 const MAX_ID_LEN: usize = 256;
 
-/// One source record in which the customer appears.
-#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Mention {
-    pub source: String,
-    pub record_id: String,
-    pub role: String,
+fn ready_index(state: &AppState) -> ApiResult<Arc<ProfileIndex>> {
+    if !state.live.is_ready() {
+        return Err(ApiError::unavailable(
+            "not_ready",
+            "the profile index is still being built; retry shortly",
+        ));
+    }
+    Ok(state.live.index())
 }
 
-/// The answer.
-#[derive(Debug, Serialize)]
-pub struct Profile {
-    pub customer_id: String,
-    /// The `customers` row, every column present (`null` when unknown).
-    pub golden: Value,
-    pub mentions: Vec<Mention>,
-    /// Distinct VINs the customer bought (sales buyer) or brought in as owner (after-sales).
-    pub vehicles: Vec<String>,
+/// Resolves the path id: the index of a live customer, or the `308`/`404` answer.
+fn resolve(ix: &ProfileIndex, id: &str, suffix: &str) -> Result<u32, Box<Response>> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(Box::new(
+            ApiError::not_found(format!("no customer {id:?}")).into_response(),
+        ));
+    }
+    match ix.resolve(id) {
+        Resolved::Found(i) => Ok(i),
+        Resolved::Moved(to) => {
+            let location = format!("/v1/profiles/{}{suffix}", encode_segment(&to));
+            let body = json!({ "moved_to": to, "location": location });
+            let mut resp = (StatusCode::PERMANENT_REDIRECT, Json(body)).into_response();
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                resp.headers_mut().insert(header::LOCATION, v);
+            }
+            Err(Box::new(resp))
+        }
+        Resolved::Unknown => Err(Box::new(
+            ApiError::not_found(format!("no customer {id:?}")).into_response(),
+        )),
+    }
 }
 
-/// Looks the customer up.
+/// Percent-encodes a path segment (ids are usually plain ASCII already).
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One customer's profile.
+#[utoipa::path(
+    get,
+    path = "/v1/profiles/{customer_id}",
+    tag = "profiles",
+    params(("customer_id" = String, Path, description = "A customer id; a merged-away id redirects")),
+    responses(
+        (status = 200, description = "{customer_id, golden:{…}, mentions:[{source,record_id,role}], vehicles:[vin], lifecycle, clv, segments:[name]}. Service tokens never see resident-id columns."),
+        (status = 308, description = "The id was merged into another: Location is the surviving profile"),
+        (status = 401, description = "Missing or unknown token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The role may not read profiles", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such customer", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The index is still being built", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get_profile(
     State(state): State<AppState>,
-    Path(customer_id): Path<String>,
-) -> ApiResult<Json<Profile>> {
-    if customer_id.is_empty() || customer_id.len() > MAX_ID_LEN {
-        return Err(ApiError::not_found(format!("no customer {customer_id:?}")));
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
+    caller.require(Capability::Profiles)?;
+    let id = path_param(id)?;
+    let ix = ready_index(&state)?;
+    match resolve(&ix, &id, "") {
+        Ok(i) => Ok(Json(ix.profile(i, caller.principal.role)).into_response()),
+        Err(resp) => Ok(*resp),
     }
-    let engine = &state.engine;
-    let Some(customers) = engine.table("customers").await? else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            "the lake has no customers table yet: run identity resolution first",
+}
+
+/// Looks profiles up by one key.
+#[utoipa::path(
+    get,
+    path = "/v1/profiles",
+    tag = "profiles",
+    params(
+        ("phone" = Option<String>, Query, description = "Any common format: +86 138 0013 8000, 138-0013-8000, full-width digits"),
+        ("vin" = Option<String>, Query, description = "17-character VIN (spaces, dashes, case ignored)"),
+        ("app_user_id" = Option<String>, Query, description = "Brand app user id"),
+        ("unionid" = Option<String>, Query, description = "WeChat unionid"),
+        ("email" = Option<String>, Query, description = "E-mail address (when the lake has e-mails)"),
+    ),
+    responses(
+        (status = 200, description = "{key, value, profiles:[profile]}: every customer holding the key"),
+        (status = 400, description = "No key, several keys, an unknown parameter or an unusable value (a masked phone)", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No customer holds the key", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn lookup(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<Response> {
+    caller.require(Capability::Profiles)?;
+    let params = query_params(params)?;
+    let mut key = None;
+    for (name, value) in &params {
+        let Some(kind) = KeyKind::ALL.iter().find(|k| k.as_str() == name) else {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                format!(
+                    "unknown parameter {name:?}: use phone, vin, app_user_id, unionid or email"
+                ),
+            ));
+        };
+        if key.is_some() {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                "give exactly one of phone, vin, app_user_id, unionid, email",
+            ));
+        }
+        key = Some((*kind, value.as_str()));
+    }
+    let Some((kind, raw)) = key else {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            "give one of phone, vin, app_user_id, unionid, email",
         ));
     };
-    let golden = rows(
-        engine,
-        customers.filter(ident("customer_id").eq(lit(customer_id.as_str())))?,
-    )
-    .await?;
-    let Some(golden) = golden.into_iter().next() else {
-        return Err(ApiError::not_found(format!("no customer {customer_id:?}")));
+    let value = kind
+        .normalise(raw)
+        .map_err(|m| ApiError::bad_request("bad_key", m))?;
+    let ix = ready_index(&state)?;
+    let hits = ix.lookup(kind, &value);
+    if hits.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no customer has {} {value:?}",
+            kind.as_str()
+        )));
+    }
+    let profiles: Vec<Value> = hits
+        .iter()
+        .take(100)
+        .map(|&i| ix.profile(i, caller.principal.role))
+        .collect();
+    Ok(Json(json!({ "key": kind.as_str(), "value": value, "profiles": profiles })).into_response())
+}
+
+/// A customer's mentions over time, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/profiles/{customer_id}/timeline",
+    tag = "profiles",
+    params(
+        ("customer_id" = String, Path, description = "A customer id"),
+        ("limit" = Option<usize>, Query, description = "Page size, 1–500 (default 50)"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "{customer_id, events:[{at, source, role, record_id, first_seen, last_seen, record_count, vin}], next_cursor}"),
+        (status = 308, description = "Merged-away id"),
+        (status = 400, description = "Bad cursor or limit", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such customer", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn timeline(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<Response> {
+    caller.require(Capability::Profiles)?;
+    let id = path_param(id)?;
+    let params = query_params(params)?;
+    let offset = parse_cursor(params.get("cursor").map(String::as_str))?;
+    let limit = parse_limit(params.get("limit").map(String::as_str), 50, 500)?;
+    let ix = ready_index(&state)?;
+    let i = match resolve(&ix, &id, "/timeline") {
+        Ok(i) => i,
+        Err(resp) => return Ok(*resp),
     };
+    let (events, more) = ix.timeline(i, offset, limit);
+    let next = more.then(|| (offset + limit).to_string());
+    Ok(
+        Json(json!({ "customer_id": ix.id(i), "events": events, "next_cursor": next }))
+            .into_response(),
+    )
+}
 
-    let mut mentions = Vec::new();
-    if let Some(map) = engine.table("customer_map").await? {
-        let map = map
-            .filter(ident("customer_id").eq(lit(customer_id.as_str())))?
-            .select(vec![ident("source"), ident("record_id"), ident("role")])?;
-        for row in rows(engine, map).await? {
-            let field = |k: &str| {
-                row.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            mentions.push(Mention {
-                source: field("source"),
-                record_id: field("record_id"),
-                role: field("role"),
-            });
-        }
-    }
-    mentions.sort();
-
-    let mut vehicles = BTreeSet::new();
-    // A VIN belongs to the customer who bought it or is its registered owner, never to the
-    // person who merely brought it in.
-    for (source, role) in [
-        (Source::Sales, Role::Buyer),
-        (Source::AfterSales, Role::Owner),
-    ] {
-        let table = canonical::raw_table(source);
-        let ids: Vec<Expr> = mentions
-            .iter()
-            .filter(|m| m.source == source.as_str() && m.role == role.as_str())
-            .map(|m| lit(m.record_id.as_str()))
-            .collect();
-        if ids.is_empty() {
-            continue;
-        }
-        let Some(raw) = engine.table(table).await? else {
-            continue;
-        };
-        let vins = raw
-            .filter(
-                ident("record_id")
-                    .in_list(ids, false)
-                    .and(ident("vin").is_not_null()),
-            )?
-            .select(vec![ident("vin")])?
-            .distinct()?;
-        for row in rows(engine, vins).await? {
-            if let Some(vin) = row
-                .get("vin")
-                .and_then(Value::as_str)
-                .filter(|v| !v.is_empty())
-            {
-                vehicles.insert(vin.to_string());
+/// Why the customer's mentions were linked: the match edges and their evidence.
+#[utoipa::path(
+    get,
+    path = "/v1/profiles/{customer_id}/explain",
+    tag = "profiles",
+    params(("customer_id" = String, Path, description = "A customer id")),
+    responses(
+        (status = 200, description = "{customer_id, mentions:[{source,record_id,role}], edges:[{left_*, right_*, kind, weight, evidence}], edges_available}"),
+        (status = 308, description = "Merged-away id"),
+        (status = 404, description = "No such customer", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn explain(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
+    caller.require(Capability::Profiles)?;
+    let id = path_param(id)?;
+    let ix = ready_index(&state)?;
+    let i = match resolve(&ix, &id, "/explain") {
+        Ok(i) => i,
+        Err(resp) => return Ok(*resp),
+    };
+    let customer = ix.id(i).to_string();
+    let mentions: Vec<Value> = ix
+        .mention_keys(i)
+        .into_iter()
+        .map(|(s, r, role)| json!({ "source": s, "record_id": r, "role": role }))
+        .collect();
+    let mut edges = Vec::new();
+    let available = match state.engine.table("match_edges").await? {
+        Some(df) => {
+            // Explanations are rare and for people: a filtered read of match_edges is fine here.
+            let df = df
+                .filter(ident("customer_id").eq(lit(customer.as_str())))?
+                .limit(0, Some(1000))?;
+            let mut stream = df.execute_stream().await?;
+            while let Some(batch) = stream.next().await {
+                let batch =
+                    cells::normalise(&batch?).map_err(|e| ApiError::internal(e.to_string()))?;
+                for row in 0..batch.num_rows() {
+                    let mut obj = cells::row_object(&batch, row, |n| n == "customer_id");
+                    // evidence is a JSON list stored as text: serve it as JSON.
+                    if let Some(Value::String(text)) = obj.get("evidence")
+                        && let Ok(v) = serde_json::from_str::<Value>(text)
+                    {
+                        obj.insert("evidence".into(), v);
+                    }
+                    edges.push(Value::Object(obj));
+                }
             }
+            true
         }
-    }
-
-    Ok(Json(Profile {
-        customer_id,
-        golden,
-        mentions,
-        vehicles: vehicles.into_iter().collect(),
+        None => false,
+    };
+    Ok(Json(json!({
+        "customer_id": customer,
+        "mentions": mentions,
+        "edges": edges,
+        "edges_available": available,
     }))
-}
-
-async fn rows(engine: &Engine, df: DataFrame) -> ApiResult<Vec<Value>> {
-    let (_, batches) = engine.collect(df).await?;
-    rows_values(&batches)
-}
-
-impl From<datafusion::error::DataFusionError> for ApiError {
-    fn from(err: datafusion::error::DataFusionError) -> Self {
-        // A plan over the contract tables that fails is the lake's fault (a missing column), not
-        // the caller's: answer it as a server error with the engine's message.
-        let err = EngineError::from(err);
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            err.to_string(),
-        )
-    }
+    .into_response())
 }
