@@ -94,12 +94,13 @@ fn free_port() -> u16 {
 }
 
 /// POSTs to /v1/sql once the server accepts connections (up to 60 s); returns the raw response.
+/// HTTP/1.0, so the streamed answer comes without chunked framing.
 fn post_sql(port: u16, json: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
             let req = format!(
-                "POST /v1/sql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+                "POST /v1/sql HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
                 json.len()
             );
             s.write_all(req.as_bytes()).unwrap();
