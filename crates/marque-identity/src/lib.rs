@@ -4,22 +4,25 @@
 //! the owner and the sender on a repair order, a lead, an app account's event. Resolution turns
 //! mentions into *customers*:
 //!
-//! 1. [`mentions`] reads the raw tables and normalises each mention's evidence: phone to E.164
-//!    (masked and placeholder numbers are never keys), resident id validated and kept only as a
-//!    keyed hash, names cleaned and honorific forms (王先生) reduced to surname + gender.
-//! 2. [`link`] joins mentions with a union-find over compact integer ids. Strong keys (valid
-//!    resident id, app user id, WeChat unionid) link deterministically. A phone links only
-//!    mentions whose names agree, and a phone seen with many different names is a *hub* (a
-//!    salesperson's own number) and links nothing. Two different valid resident ids never end
-//!    up in one customer. A VIN never links people: it identifies a vehicle.
-//! 3. [`golden`] picks each customer's best values and [`ids`] derives a customer id from the
-//!    cluster's earliest mention, so the same input gives the same ids and a rerun with more
-//!    data keeps the ids of clusters that survive.
-//! 4. [`resolve()`] writes `mentions`, `customer_map` and `customers` to the lake, each in one
-//!    commit.
+//! 1. [`mentions`] reads the raw tables (all of them, or only new batches and the records of the
+//!    customers they touch: [`incremental`]) and normalises each mention's evidence with
+//!    marque-core: names simplified, with pinyin, honorifics and nicknames told apart; phones in
+//!    E.164 (masked and placeholder numbers are never keys); resident ids kept as keyed hashes.
+//! 2. [`link`] marks hub phones, folds mentions with identical keyed evidence into units, links
+//!    strong keys deterministically, and scores candidate pairs (units sharing a phone, or a VIN
+//!    as buyer/owner) with [`compare`] vectors and the Fellegi–Sunter [`model`] ([`train`]ed by
+//!    EM, u from frequencies and random pairs, names weighed by their frequency). Guards decide
+//!    what may join: different full names never; weak-name mentions on shared phones only to the
+//!    phone's dominant person; exclusive labels in the [`cluster`] union-find for resident ids
+//!    and never-link overrides; support for weak links; a size limit. A VIN links a vehicle,
+//!    never two differently named people.
+//! 3. [`history`] lets each cluster keep the id most of its records had ([`ids`] derives fresh
+//!    ones), recording merges and splits; [`golden`] picks each customer's best values.
+//! 4. [`resolve()`] writes `mentions`, `customer_map`, `customers`, `match_edges` and the
+//!    `identity_*` bookkeeping ([`tables`]); [`overrides`] and [`explain`] serve the operator.
 //!
-//! This first resolver is deterministic only; fuzzy matching (Fellegi–Sunter) builds on the same
-//! mentions and guards.
+//! Blocking and scoring run in Rust over compact unit ids rather than as DataFusion plans: the
+//! candidate sets are small after folding, and the graph steps need the whole cluster state.
 
 pub mod cluster;
 pub mod compare;
@@ -29,6 +32,7 @@ pub mod golden;
 pub mod history;
 pub mod ids;
 pub mod incremental;
+mod keyless;
 pub mod link;
 pub mod mentions;
 pub mod model;
@@ -37,6 +41,7 @@ mod output;
 pub mod overrides;
 mod resolve;
 pub mod tables;
+pub mod train;
 
 pub use error::{IdentityError, Result};
 pub use link::LinkConfig;

@@ -15,13 +15,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 
 use crate::cluster::{Label, RESIDENT, UnionFind};
 use crate::compare::{Comparison, NameKind, Vector, compare, name_kind, name_level};
 use crate::mentions::Mention;
-use crate::model::{Model, UCounts, agreement_probability};
+use crate::model::Model;
 
 /// Thresholds of the linker; every one can be set in `marque.toml` under `[identity]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -182,7 +181,7 @@ type Signature<'a> = (
     Option<&'a str>,
 );
 
-fn signature(m: &Mention) -> Option<Signature<'_>> {
+pub(crate) fn signature(m: &Mention) -> Option<Signature<'_>> {
     let phone = m.usable_phone();
     let keyed = phone.is_some()
         || m.resident.is_some()
@@ -205,13 +204,13 @@ fn signature(m: &Mention) -> Option<Signature<'_>> {
     })
 }
 
-struct Units {
+pub(crate) struct Units {
     /// Unit of each mention.
-    of: Vec<u32>,
+    pub(crate) of: Vec<u32>,
     /// Representative mention of each unit.
-    rep: Vec<u32>,
+    pub(crate) rep: Vec<u32>,
     /// Mentions per unit.
-    size: Vec<u32>,
+    pub(crate) size: Vec<u32>,
 }
 
 fn units(mentions: &[Mention], isolate: &HashSet<u32>) -> Units {
@@ -331,7 +330,7 @@ pub fn link(
         .collect();
     let model = match model {
         Some(m) => m.clone(),
-        None => train(mentions, &units, &vectors, cfg),
+        None => crate::train::train(mentions, &units, &vectors, cfg),
     };
     let tf = |m: &Mention| -> Option<f64> { model.name_frequency.get(&m.name_key).copied() };
 
@@ -434,7 +433,7 @@ pub fn link(
     stats.oversize.sort_unstable();
 
     let mut kept = kept;
-    keyless_pass(
+    crate::keyless::keyless_pass(
         mentions, &units, &model, cfg, &mut uf, &mut kept, &mut stats,
     );
 
@@ -454,77 +453,6 @@ pub fn link(
         edges,
         stats,
         model,
-    }
-}
-
-/// Links each unit that has a full name and a city but no key (a lead without a phone) to the
-/// one cluster holding the same name in the same city, when there is exactly one and the
-/// match weight reaches the strong threshold.
-fn keyless_pass(
-    mentions: &[Mention],
-    units: &Units,
-    model: &Model,
-    cfg: &LinkConfig,
-    uf: &mut UnionFind,
-    kept: &mut Vec<Edge>,
-    stats: &mut LinkStats,
-) {
-    let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
-    let mut index: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
-    let mut keyless = Vec::new();
-    for u in 0..units.rep.len() as u32 {
-        let m = rep(u);
-        let Some(city) = m.city.as_deref() else {
-            continue;
-        };
-        if name_kind(m) != NameKind::Full {
-            continue;
-        }
-        if signature(m).is_some() {
-            index
-                .entry((m.name_key.as_str(), city))
-                .or_default()
-                .push(u);
-        } else {
-            keyless.push(u);
-        }
-    }
-    for k in keyless {
-        let m = rep(k);
-        let freq = model.name_frequency.get(&m.name_key).copied();
-        if freq.is_none_or(|f| f > cfg.keyless_max_name_frequency) {
-            continue;
-        }
-        let Some(candidates) =
-            index.get(&(m.name_key.as_str(), m.city.as_deref().unwrap_or_default()))
-        else {
-            continue;
-        };
-        let mut roots: Vec<(u32, u32)> = candidates.iter().map(|&u| (uf.find(u), u)).collect();
-        roots.sort_unstable();
-        roots.dedup_by_key(|r| r.0);
-        let [(_, target)] = roots[..] else {
-            stats.ambiguous_dropped += 1;
-            continue;
-        };
-        let v = compare(m, rep(target));
-        let w = model.score(&v, freq);
-        if w < cfg.strong_weight {
-            continue;
-        }
-        let e = Edge {
-            a: k,
-            b: target,
-            kind: EdgeKind::Scored,
-            weight: w,
-            vector: Some(v),
-            name_frequency: freq,
-        };
-        match uf.union(k, target) {
-            Some(true) => kept.push(e),
-            Some(false) => {}
-            None => stats.refused_conflicts += 1,
-        }
     }
 }
 
@@ -602,67 +530,6 @@ fn cluster(
         join(&mut uf, e, stats);
     }
     (uf, kept)
-}
-
-/// Estimates u from random unit pairs (agreement on phone, VIN, name and birth date from value
-/// frequencies) and m and the prior by EM over the candidate pairs.
-fn train(mentions: &[Mention], units: &Units, vectors: &[Vector], cfg: &LinkConfig) -> Model {
-    let n = units.rep.len();
-    let rep = |u: usize| &mentions[units.rep[u] as usize];
-    // Name frequencies over units with a full name.
-    let mut name_counts: HashMap<&str, u32> = HashMap::new();
-    for u in 0..n {
-        let m = rep(u);
-        if name_kind(m) == NameKind::Full {
-            *name_counts.entry(m.name_key.as_str()).or_default() += 1;
-        }
-    }
-    let named_units = name_counts.values().sum::<u32>().max(1) as f64;
-    let mut u = UCounts::default();
-    if n >= 2 {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
-        for _ in 0..cfg.u_samples {
-            let a = rng.random_range(0..n);
-            let b = rng.random_range(0..n);
-            if a != b {
-                u.add(&compare(rep(a), rep(b)));
-            }
-        }
-    }
-    let mut phones: HashMap<&str, u32> = HashMap::new();
-    let mut vins: HashMap<&str, u32> = HashMap::new();
-    let mut births: HashMap<i32, u32> = HashMap::new();
-    for i in 0..n {
-        let m = rep(i);
-        if let Some(p) = m.usable_phone() {
-            *phones.entry(p).or_default() += 1;
-        }
-        if let Some(v) = &m.vin {
-            *vins.entry(v).or_default() += 1;
-        }
-        if let Some(r) = &m.resident {
-            *births.entry(r.birth_date).or_default() += 1;
-        }
-    }
-    let u = u.finish(&[
-        (Comparison::Phone, agreement_probability(phones.values())),
-        (Comparison::Vin, agreement_probability(vins.values())),
-        (
-            Comparison::Name,
-            agreement_probability(name_counts.values()),
-        ),
-        (Comparison::Birth, agreement_probability(births.values())),
-    ]);
-    let mut histogram: HashMap<Vector, u64> = HashMap::new();
-    for v in vectors {
-        *histogram.entry(*v).or_default() += 1;
-    }
-    let mut model = Model::initial(u).fit(&histogram, cfg.em_max_iterations, cfg.em_tolerance);
-    model.name_frequency = name_counts
-        .into_iter()
-        .map(|(k, n)| (k.to_string(), n as f64 / named_units))
-        .collect();
-    model
 }
 
 #[cfg(test)]

@@ -1,0 +1,77 @@
+//! Training the Fellegi–Sunter model on one run's units: u from value frequencies and random
+//! pairs, m and the prior by EM over the candidate pairs' comparison vectors.
+
+use std::collections::HashMap;
+
+use rand::{Rng, SeedableRng};
+
+use crate::compare::{Comparison, NameKind, Vector, compare, name_kind};
+use crate::link::{LinkConfig, Units};
+use crate::mentions::Mention;
+use crate::model::{Model, UCounts, agreement_probability};
+
+/// Estimates u from random unit pairs (agreement on phone, VIN, name and birth date from value
+/// frequencies) and m and the prior by EM over the candidate pairs.
+pub(crate) fn train(
+    mentions: &[Mention],
+    units: &Units,
+    vectors: &[Vector],
+    cfg: &LinkConfig,
+) -> Model {
+    let n = units.rep.len();
+    let rep = |u: usize| &mentions[units.rep[u] as usize];
+    // Name frequencies over units with a full name.
+    let mut name_counts: HashMap<&str, u32> = HashMap::new();
+    for u in 0..n {
+        let m = rep(u);
+        if name_kind(m) == NameKind::Full {
+            *name_counts.entry(m.name_key.as_str()).or_default() += 1;
+        }
+    }
+    let named_units = name_counts.values().sum::<u32>().max(1) as f64;
+    let mut u = UCounts::default();
+    if n >= 2 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
+        for _ in 0..cfg.u_samples {
+            let a = rng.random_range(0..n);
+            let b = rng.random_range(0..n);
+            if a != b {
+                u.add(&compare(rep(a), rep(b)));
+            }
+        }
+    }
+    let mut phones: HashMap<&str, u32> = HashMap::new();
+    let mut vins: HashMap<&str, u32> = HashMap::new();
+    let mut births: HashMap<i32, u32> = HashMap::new();
+    for i in 0..n {
+        let m = rep(i);
+        if let Some(p) = m.usable_phone() {
+            *phones.entry(p).or_default() += 1;
+        }
+        if let Some(v) = &m.vin {
+            *vins.entry(v).or_default() += 1;
+        }
+        if let Some(r) = &m.resident {
+            *births.entry(r.birth_date).or_default() += 1;
+        }
+    }
+    let u = u.finish(&[
+        (Comparison::Phone, agreement_probability(phones.values())),
+        (Comparison::Vin, agreement_probability(vins.values())),
+        (
+            Comparison::Name,
+            agreement_probability(name_counts.values()),
+        ),
+        (Comparison::Birth, agreement_probability(births.values())),
+    ]);
+    let mut histogram: HashMap<Vector, u64> = HashMap::new();
+    for v in vectors {
+        *histogram.entry(*v).or_default() += 1;
+    }
+    let mut model = Model::initial(u).fit(&histogram, cfg.em_max_iterations, cfg.em_tolerance);
+    model.name_frequency = name_counts
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n as f64 / named_units))
+        .collect();
+    model
+}
