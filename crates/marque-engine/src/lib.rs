@@ -61,7 +61,7 @@ use marque_lake::Lake;
 
 pub use chrono::NaiveDate;
 pub use error::{EngineError, Result};
-pub use guard::read_only_options;
+pub use guard::{check_read_only, read_only_options};
 pub use output::{OutputFormat, write_batches};
 pub use segments::{Segment, SegmentSnapshot};
 

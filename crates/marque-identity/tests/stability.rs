@@ -58,6 +58,21 @@ fn partition(rows: &BTreeSet<[String; 4]>) -> BTreeSet<BTreeSet<[String; 3]>> {
     by.into_values().collect()
 }
 
+async fn add_override(
+    lake: &Lake,
+    kind: OverrideKind,
+    left: (String, String, String),
+    right: Option<(String, String, String)>,
+) {
+    let o = Override {
+        kind,
+        left,
+        right,
+        reason: "test".into(),
+    };
+    overrides::add(lake, &o).await.unwrap();
+}
+
 const ORDER: [&str; 4] = ["dms_sales", "repair_orders", "leads", "app_events"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,17 +163,7 @@ async fn ids_survive_reruns_and_overrides_merge_split_and_keep_apart() {
         overrides::mention_of(&lake, &a).await.unwrap(),
         overrides::mention_of(&lake, &b).await.unwrap(),
     );
-    overrides::add(
-        &lake,
-        &Override {
-            kind: OverrideKind::Merge,
-            left: ka.clone(),
-            right: Some(kb.clone()),
-            reason: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
+    add_override(&lake, OverrideKind::Merge, ka.clone(), Some(kb.clone())).await;
     resolve(&lake, &full).await.unwrap();
     let merged = map_rows(&lake).await;
     let id_of = |rows: &BTreeSet<[String; 4]>, k: &(String, String, String)| {
@@ -202,17 +207,7 @@ async fn ids_survive_reruns_and_overrides_merge_split_and_keep_apart() {
     assert!(edges.contains("override"), "{edges}");
 
     // never-link wins over the merge: the two are apart again.
-    overrides::add(
-        &lake,
-        &Override {
-            kind: OverrideKind::NeverLink,
-            left: ka.clone(),
-            right: Some(kb.clone()),
-            reason: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
+    add_override(&lake, OverrideKind::NeverLink, ka.clone(), Some(kb.clone())).await;
     resolve(&lake, &full).await.unwrap();
     let apart = map_rows(&lake).await;
     assert_ne!(id_of(&apart, &ka), id_of(&apart, &kb));
@@ -224,17 +219,7 @@ async fn ids_survive_reruns_and_overrides_merge_split_and_keep_apart() {
         .find(|r| r[3] == c)
         .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
         .unwrap();
-    overrides::add(
-        &lake,
-        &Override {
-            kind: OverrideKind::Split,
-            left: key.clone(),
-            right: None,
-            reason: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
+    add_override(&lake, OverrideKind::Split, key.clone(), None).await;
     resolve(&lake, &full).await.unwrap();
     let split = map_rows(&lake).await;
     let alone = id_of(&split, &key);

@@ -23,10 +23,9 @@ use arrow::compute::can_cast_types;
 use arrow::datatypes::DataType;
 use datafusion::catalog::view::ViewTable;
 use datafusion::common::ScalarValue;
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::{
-    ColumnarValue, LogicalPlan, LogicalPlanBuilder, ScalarUDF, Volatility, create_udf,
+    ColumnarValue, LogicalPlanBuilder, ScalarUDF, Volatility, create_udf,
 };
 use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, col, lit};
 use marque_engine::{Engine, EngineError};
@@ -160,31 +159,7 @@ pub async fn analyst_context(engine: &Engine) -> Result<SessionContext, EngineEr
 /// `EXPLAIN` and in subqueries (the same rule as [`Engine::query`]).
 pub async fn plan_read_only(ctx: &SessionContext, sql: &str) -> Result<DataFrame, EngineError> {
     let plan = ctx.state().create_logical_plan(sql).await?;
-    let mut forbidden: Option<String> = None;
-    plan.apply_with_subqueries(|node| {
-        let what = match node {
-            LogicalPlan::Ddl(ddl) => Some(format!("DDL ({})", ddl.name())),
-            LogicalPlan::Dml(dml) => Some(format!("DML ({})", dml.op)),
-            LogicalPlan::Copy(_) => Some("COPY".to_string()),
-            LogicalPlan::Statement(s) => Some(format!("statement ({})", s.name())),
-            _ => None,
-        };
-        Ok(match what {
-            Some(w) => {
-                forbidden = Some(w);
-                TreeNodeRecursion::Stop
-            }
-            None => TreeNodeRecursion::Continue,
-        })
-    })?;
-    if let Some(what) = forbidden {
-        return Err(EngineError::Forbidden(format!(
-            "{what} is not allowed: only read-only queries are accepted"
-        )));
-    }
-    if let Err(e) = marque_engine::read_only_options().verify_plan(&plan) {
-        return Err(EngineError::Forbidden(e.message().into_owned()));
-    }
+    marque_engine::check_read_only(&plan)?;
     Ok(ctx.execute_logical_plan(plan).await?)
 }
 
