@@ -20,7 +20,8 @@ pub struct ResolveArgs {
     pub retrain: bool,
     /// Config file with an `[identity]` section (thresholds: hub_min_names, match_weight,
     /// strong_weight, max_block_units, max_cluster_mentions, em_max_iterations, em_tolerance,
-    /// u_samples, seed; and resident_id_salt). Default: $MARQUE_CONFIG, else ./marque.toml.
+    /// u_samples, seed; and resident_id_salt) and an `[identity.golden]` section (survivorship
+    /// per field: source_priority and a rule per field). Default: $MARQUE_CONFIG, else ./marque.toml.
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
@@ -35,6 +36,8 @@ struct ConfigFile {
 #[serde(deny_unknown_fields)]
 struct IdentitySection {
     resident_id_salt: Option<String>,
+    /// `[identity.golden]`: survivorship per field.
+    golden: Option<marque_identity::golden::Survivorship>,
     #[serde(flatten)]
     link: LinkConfig,
 }
@@ -60,6 +63,9 @@ fn options(args: &ResolveArgs) -> anyhow::Result<ResolveOptions> {
             toml::from_str(&text).with_context(|| format!("in {}", p.display()))?;
         if let Some(section) = file.identity {
             opts.link = section.link;
+            if let Some(golden) = section.golden {
+                opts.golden = golden;
+            }
             if let Some(salt) = section.resident_id_salt {
                 opts.resident_id_salt = salt;
             }

@@ -6,7 +6,8 @@ use std::str::FromStr;
 use crate::CoreError;
 
 /// The four kinds of source system a car maker runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Source {
     /// Dealer DMS invoices: one row per vehicle sale.
     Sales,

@@ -48,6 +48,26 @@ impl Phone {
         }
     }
 
+    /// The blocking pattern `139****5678` (first three and last four digits) shared by a
+    /// mobile and every masked form of it that shows at least those digits; `None` for
+    /// landlines, placeholders and masks that hide them.
+    pub fn block_pattern(&self) -> Option<String> {
+        let (head, tail) = match self {
+            Phone::Mobile(e) => {
+                let national = e.strip_prefix("+86")?;
+                (
+                    national.get(..3)?,
+                    national.get(national.len().checked_sub(4)?..)?,
+                )
+            }
+            Phone::Masked { prefix, suffix } if suffix.len() >= 4 => {
+                (prefix.get(..3)?, &suffix[suffix.len() - 4..])
+            }
+            _ => return None,
+        };
+        Some(format!("{head}****{tail}"))
+    }
+
     /// True when a masked number is consistent with a full mobile (its visible prefix and
     /// suffix agree), or when two keys are equal. Partial evidence only.
     pub fn compatible(&self, other: &Phone) -> bool {
@@ -395,6 +415,16 @@ mod tests {
         for raw in ["61234567", "021-612345", "021-03456781", "0755-123456789"] {
             assert_eq!(parse(raw), Phone::Invalid, "{raw}");
         }
+    }
+
+    #[test]
+    fn a_masked_number_and_its_full_mobile_share_a_block_pattern() {
+        let full = parse("139 1234 5678");
+        let masked = parse("139****5678");
+        assert_eq!(full.block_pattern().as_deref(), Some("139****5678"));
+        assert_eq!(masked.block_pattern(), full.block_pattern());
+        assert_eq!(parse("1391234**78").block_pattern(), None);
+        assert_eq!(parse("021-61234567").block_pattern(), None);
     }
 
     #[test]

@@ -1,24 +1,97 @@
-//! The golden record: each customer's best values chosen from its mentions.
+//! The golden record: each customer's best values chosen from its mentions by per-field
+//! survivorship rules, with the source record each value came from.
 
 use std::collections::HashMap;
 
 use marque_core::Source;
 use marque_core::name::Gender;
+use serde::Deserialize;
 
 use crate::mentions::Mention;
+
+/// How a field's value survives when a customer's mentions disagree. Every rule skips empty
+/// values; ties fall through to frequency, then source priority, then recency, then the
+/// smaller value, so the choice is deterministic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// The value the most source records carry.
+    MostFrequent,
+    /// The value seen last.
+    MostRecent,
+    /// The value from the most trusted source (`source_priority`), even when rarer.
+    SourcePriority,
+    /// The most complete value (the longest), e.g. a full name over a surname alone.
+    NonEmpty,
+}
+
+/// Survivorship per field (`[identity.golden]` in marque.toml).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Survivorship {
+    /// Sources from most to least trusted; sources not listed rank last.
+    pub source_priority: Vec<Source>,
+    pub name: Rule,
+    pub phone: Rule,
+    pub city: Rule,
+    pub app_user_id: Rule,
+    pub unionid: Rule,
+    /// Gender from a resident id always wins; this rule picks among honorific-derived ones.
+    pub gender: Rule,
+}
+
+impl Default for Survivorship {
+    fn default() -> Self {
+        Self {
+            // Invoices carry names checked against an ID card; app profiles are self-typed.
+            source_priority: vec![
+                Source::Sales,
+                Source::AfterSales,
+                Source::Marketing,
+                Source::App,
+            ],
+            name: Rule::SourcePriority,
+            phone: Rule::MostRecent,
+            city: Rule::MostRecent,
+            app_user_id: Rule::MostFrequent,
+            unionid: Rule::MostFrequent,
+            gender: Rule::MostFrequent,
+        }
+    }
+}
+
+impl Survivorship {
+    fn priority(&self, s: Source) -> u8 {
+        let n = self.source_priority.len();
+        let rank = self
+            .source_priority
+            .iter()
+            .position(|&p| p == s)
+            .unwrap_or(n);
+        (n + 1 - rank) as u8
+    }
+}
+
+/// A chosen value and the mention (source record × role) it came from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sourced<T> {
+    pub value: T,
+    /// `source:record_id:role` of the most recent mention carrying the value.
+    pub from: String,
+}
 
 /// A customer's best values.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Golden {
-    pub name: Option<String>,
-    pub gender: Option<Gender>,
-    /// Days since 1970-01-01, from the resident id.
-    pub birth_date: Option<i32>,
-    pub phone: Option<String>,
+    pub name: Option<Sourced<String>>,
+    pub gender: Option<Sourced<Gender>>,
+    /// Days since 1970-01-01, from the resident id; `from` names the mention carrying it.
+    pub birth_date: Option<Sourced<i32>>,
+    pub phone: Option<Sourced<String>>,
     pub resident_id_hash: Option<String>,
-    pub city: Option<String>,
-    pub app_user_id: Option<String>,
-    pub unionid: Option<String>,
+    pub city: Option<Sourced<String>>,
+    pub app_user_id: Option<Sourced<String>>,
+    pub unionid: Option<Sourced<String>>,
     /// Source records × roles that make up the customer.
     pub mention_count: i64,
     /// Distinct sources, sorted, comma-joined.
@@ -27,75 +100,130 @@ pub struct Golden {
     pub last_seen: Option<i64>,
 }
 
-/// How much a source is trusted for a person's name: invoices carry names from ID checks.
-fn name_priority(s: Source) -> u8 {
-    match s {
-        Source::Sales => 3,
-        Source::AfterSales => 2,
-        Source::Marketing => 1,
-        Source::App => 0,
-    }
+/// What one candidate value has going for it across the customer's mentions.
+struct Tally<'a> {
+    records: usize,
+    priority: u8,
+    latest: i64,
+    /// The latest mention carrying the value: its lineage.
+    from: &'a Mention,
 }
 
-/// The most frequent value; ties go to the higher priority, then the most recent, then the
-/// smaller value, so the choice is deterministic.
-fn vote<'a>(items: impl Iterator<Item = (&'a str, u8, i64, usize)>) -> Option<String> {
-    let mut tally: HashMap<&str, (usize, u8, i64)> = HashMap::new();
-    for (v, prio, t, n) in items {
-        let e = tally.entry(v).or_insert((0, 0, i64::MIN));
-        e.0 += n;
-        e.1 = e.1.max(prio);
-        e.2 = e.2.max(t);
+fn lineage(m: &Mention) -> String {
+    format!(
+        "{}:{}:{}",
+        m.source.as_str(),
+        m.key_record(),
+        m.role.as_str()
+    )
+}
+
+fn seen(m: &Mention) -> i64 {
+    m.last_seen.unwrap_or(i64::MIN)
+}
+
+/// Picks the surviving value of one field among `(value, mention)` candidates.
+fn survive<'a, T: Ord + Clone + std::hash::Hash>(
+    rule: Rule,
+    policy: &Survivorship,
+    candidates: impl Iterator<Item = (T, &'a Mention)>,
+    len: impl Fn(&T) -> usize,
+) -> Option<Sourced<T>> {
+    let mut tally: HashMap<T, Tally<'a>> = HashMap::new();
+    for (v, m) in candidates {
+        let p = policy.priority(m.source);
+        let e = tally.entry(v).or_insert(Tally {
+            records: 0,
+            priority: 0,
+            latest: i64::MIN,
+            from: m,
+        });
+        e.records += m.record_ids.len();
+        e.priority = e.priority.max(p);
+        if seen(m) >= e.latest {
+            e.latest = seen(m);
+            e.from = m;
+        }
     }
+    let key = |v: &T, t: &Tally| {
+        let primary = match rule {
+            Rule::MostFrequent => t.records as i64,
+            Rule::MostRecent => t.latest,
+            Rule::SourcePriority => t.priority as i64,
+            Rule::NonEmpty => len(v) as i64,
+        };
+        (primary, t.records, t.priority, t.latest)
+    };
     tally
         .into_iter()
-        .max_by(|a, b| (a.1).cmp(&b.1).then_with(|| b.0.cmp(a.0)))
-        .map(|(v, _)| v.to_string())
+        .max_by(|(va, a), (vb, b)| key(va, a).cmp(&key(vb, b)).then_with(|| vb.cmp(va)))
+        .map(|(value, t)| Sourced {
+            value,
+            from: lineage(t.from),
+        })
 }
 
 /// Builds the golden record of the customer made of `members`.
-pub fn golden(members: &[&Mention]) -> Golden {
-    let t = |m: &Mention| m.last_seen.unwrap_or(i64::MIN);
-    let n = |m: &Mention| m.record_ids.len();
-    let name = vote(
-        members
-            .iter()
-            .filter(|m| m.name_is_evidence && !m.name.honorific_only && !m.name.full.is_empty())
-            .map(|m| (m.name.full.as_str(), name_priority(m.source), t(m), n(m))),
-    );
-    let phone = vote(
-        members
-            .iter()
-            .filter_map(|m| m.phone.as_deref().map(|p| (p, 0, t(m), n(m)))),
-    );
-    let city = vote(
-        members
-            .iter()
-            .filter_map(|m| m.city.as_deref().map(|c| (c, 0, t(m), n(m)))),
-    );
-    let app_user_id = vote(
-        members
-            .iter()
-            .filter_map(|m| m.app_user_id.as_deref().map(|c| (c, 0, t(m), n(m)))),
-    );
-    let unionid = vote(
-        members
-            .iter()
-            .filter_map(|m| m.unionid.as_deref().map(|c| (c, 0, t(m), n(m)))),
-    );
-    let resident = members.iter().find_map(|m| m.resident.as_ref());
-    let gender = resident
-        .map(|r| if r.male { Gender::Male } else { Gender::Female })
-        .or_else(|| members.iter().find_map(|m| m.gender()));
+pub fn golden(members: &[&Mention], policy: &Survivorship) -> Golden {
+    let text = |rule: Rule, get: fn(&Mention) -> Option<&str>| {
+        survive(
+            rule,
+            policy,
+            members
+                .iter()
+                .filter_map(|&m| get(m).map(|v| (v.to_string(), m))),
+            |s: &String| s.chars().count(),
+        )
+    };
+    let name = text(policy.name, |m| {
+        (m.name_is_evidence && !m.name.honorific_only && !m.name.full.is_empty())
+            .then_some(m.name.full.as_str())
+    });
+    let phone = text(policy.phone, |m| m.phone.as_deref());
+    let city = text(policy.city, |m| m.city.as_deref());
+    let app_user_id = text(policy.app_user_id, |m| m.app_user_id.as_deref());
+    let unionid = text(policy.unionid, |m| m.unionid.as_deref());
+    // A resident id is checked evidence: its birth date and gender beat anything typed.
+    let resident = members
+        .iter()
+        .filter(|m| m.resident.is_some())
+        .max_by_key(|m| (seen(m), std::cmp::Reverse(m.key_record())));
+    let gender = match resident {
+        Some(m) => m.resident.as_ref().map(|r| Sourced {
+            value: if r.male { Gender::Male } else { Gender::Female },
+            from: lineage(m),
+        }),
+        None => survive(
+            policy.gender,
+            policy,
+            members
+                .iter()
+                .filter_map(|&m| m.name.gender.map(|g| (gender_rank(g), m))),
+            |_| 1,
+        )
+        .map(|s| Sourced {
+            value: if s.value == 0 {
+                Gender::Male
+            } else {
+                Gender::Female
+            },
+            from: s.from,
+        }),
+    };
     let mut sources: Vec<&str> = members.iter().map(|m| m.source.as_str()).collect();
     sources.sort_unstable();
     sources.dedup();
     Golden {
         name,
         gender,
-        birth_date: resident.map(|r| r.birth_date),
+        birth_date: resident.and_then(|m| {
+            m.resident.as_ref().map(|r| Sourced {
+                value: r.birth_date,
+                from: lineage(m),
+            })
+        }),
         phone,
-        resident_id_hash: resident.map(|r| r.hash.clone()),
+        resident_id_hash: resident.and_then(|m| m.resident.as_ref().map(|r| r.hash.clone())),
         city,
         app_user_id,
         unionid,
@@ -103,6 +231,14 @@ pub fn golden(members: &[&Mention]) -> Golden {
         sources: sources.join(","),
         first_seen: members.iter().filter_map(|m| m.first_seen).min(),
         last_seen: members.iter().filter_map(|m| m.last_seen).max(),
+    }
+}
+
+/// Gender as an orderable key for [`survive`].
+fn gender_rank(g: Gender) -> u8 {
+    match g {
+        Gender::Male => 0,
+        Gender::Female => 1,
     }
 }
 
@@ -121,19 +257,85 @@ mod tests {
         m
     }
 
+    fn value<T: Clone>(s: &Option<Sourced<T>>) -> Option<T> {
+        s.as_ref().map(|s| s.value.clone())
+    }
+
     #[test]
-    fn most_frequent_value_wins_and_honorifics_never_become_the_name() {
+    fn honorifics_never_become_the_name_and_lineage_names_the_latest_record() {
         let a = m(Source::Marketing, "王先生", "+8613900000001", 1);
         let b = m(Source::Sales, "王伟", "+8613912345678", 2);
         let c = m(Source::AfterSales, "王伟", "+8613912345678", 3);
-        let g = golden(&[&a, &b, &c]);
-        assert_eq!(g.name.as_deref(), Some("王伟"));
-        assert_eq!(g.phone.as_deref(), Some("+8613912345678"));
-        assert_eq!(g.gender, Some(Gender::Male));
+        let g = golden(&[&a, &b, &c], &Survivorship::default());
+        assert_eq!(value(&g.name).as_deref(), Some("王伟"));
+        assert_eq!(g.name.as_ref().unwrap().from, "after_sales:r3:buyer");
+        assert_eq!(value(&g.phone).as_deref(), Some("+8613912345678"));
+        assert_eq!(value(&g.gender), Some(Gender::Male));
         assert_eq!(g.sources, "after_sales,marketing,sales");
         assert_eq!(
             (g.first_seen, g.last_seen, g.mention_count),
             (Some(1), Some(3), 3)
         );
+    }
+
+    #[test]
+    fn each_rule_picks_its_own_survivor() {
+        // Two repair orders say 王伟 (older), one newer lead says 王伟强, the invoice says 王维.
+        let a = m(Source::AfterSales, "王伟", "+8613900000001", 1);
+        let b = m(Source::AfterSales, "王伟", "+8613900000001", 2);
+        let c = m(Source::Sales, "王维", "+8613900000002", 3);
+        let d = m(Source::Marketing, "王伟强", "+8613900000003", 4);
+        let members = [&a, &b, &c, &d];
+        let pick = |rule: Rule| {
+            let policy = Survivorship {
+                name: rule,
+                phone: rule,
+                ..Survivorship::default()
+            };
+            let g = golden(&members, &policy);
+            (value(&g.name).unwrap(), value(&g.phone).unwrap())
+        };
+        assert_eq!(
+            pick(Rule::MostFrequent),
+            ("王伟".into(), "+8613900000001".into())
+        );
+        assert_eq!(
+            pick(Rule::MostRecent),
+            ("王伟强".into(), "+8613900000003".into())
+        );
+        assert_eq!(
+            pick(Rule::SourcePriority),
+            ("王维".into(), "+8613900000002".into())
+        );
+        assert_eq!(pick(Rule::NonEmpty).0, "王伟强");
+    }
+
+    #[test]
+    fn source_priority_follows_the_configured_order() {
+        let a = m(Source::Sales, "王伟", "+8613900000001", 1);
+        let b = m(Source::App, "王维", "+8613900000002", 2);
+        let policy = Survivorship {
+            source_priority: vec![Source::App, Source::Sales],
+            ..Survivorship::default()
+        };
+        let mut b = b;
+        b.name_is_evidence = true;
+        let g = golden(&[&a, &b], &policy);
+        assert_eq!(value(&g.name).as_deref(), Some("王维"));
+        assert_eq!(g.name.unwrap().from, "app:r2:buyer");
+    }
+
+    #[test]
+    fn survivorship_reads_from_toml() {
+        let p: Survivorship = toml::from_str(
+            "source_priority = [\"app\", \"sales\"]\nname = \"most_recent\"\ncity = \"non_empty\"",
+        )
+        .unwrap();
+        assert_eq!(p.source_priority, vec![Source::App, Source::Sales]);
+        assert_eq!(
+            (p.name, p.city, p.phone),
+            (Rule::MostRecent, Rule::NonEmpty, Rule::MostRecent)
+        );
+        assert!(toml::from_str::<Survivorship>("name = \"loudest\"").is_err());
     }
 }

@@ -116,16 +116,30 @@ pub async fn affected(
     new: &[Mention],
     hubs: &HashSet<String>,
 ) -> Result<Affected> {
-    let mut keys: [(&str, HashSet<String>); 5] = [
+    // (SQL expression over `mentions`, the values new mentions bring for it). Besides the
+    // keys, a masked phone pulls in the customers holding a mobile with its visible digits (and
+    // a mobile the masked mentions showing its digits), and a full name with a city the
+    // customers with that name there: the masked and keyless passes choose among exactly
+    // those, so the incremental run must see all of them to decide as a full run does.
+    let mut keys: [(&str, HashSet<String>); 8] = [
         ("phone", HashSet::new()),
         ("vin", HashSet::new()),
         ("resident_id_hash", HashSet::new()),
         ("app_user_id", HashSet::new()),
         ("unionid", HashSet::new()),
+        ("masked_phone", HashSet::new()),
+        (
+            "CASE WHEN phone LIKE '+861%' AND length(phone) = 14 \
+             THEN concat(substr(phone, 4, 3), '****', substr(phone, 11, 4)) END",
+            HashSet::new(),
+        ),
+        ("concat(lower(name), '|', city)", HashSet::new()),
     ];
     for m in new {
         if let Some(p) = m.phone.as_ref().filter(|p| !hubs.contains(*p)) {
             keys[0].1.insert(p.clone());
+            let pattern = marque_core::phone::Phone::Mobile(p.clone()).block_pattern();
+            keys[5].1.extend(pattern);
         }
         let others = [
             m.vin.as_ref(),
@@ -138,13 +152,17 @@ pub async fn affected(
                 keys[i + 1].1.insert(v.clone());
             }
         }
+        keys[6].1.extend(m.masked_phone.clone());
+        if let (false, Some(city)) = (m.name_key.is_empty(), &m.city) {
+            keys[7].1.insert(format!("{}|{city}", m.name_key));
+        }
     }
     let mut union = Vec::new();
-    for (column, values) in keys {
-        let name = format!("_keys_{column}");
+    for (i, (expr, values)) in keys.into_iter().enumerate() {
+        let name = format!("_keys_{i}");
         register_list(ctx, &name, "value", values.into_iter().collect())?;
         union.push(format!(
-            "SELECT customer_id FROM mentions WHERE {column} IN (SELECT value FROM {name})"
+            "SELECT customer_id FROM mentions WHERE {expr} IN (SELECT value FROM {name})"
         ));
     }
     let customers: HashSet<String> = strings(ctx, "mentions", &union.join(" UNION "))

@@ -34,6 +34,7 @@ pub mod ids;
 pub mod incremental;
 mod keyless;
 pub mod link;
+mod masked;
 pub mod mentions;
 pub mod model;
 pub mod names;

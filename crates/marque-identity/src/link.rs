@@ -76,6 +76,8 @@ pub enum EdgeKind {
     AppUserId,
     Unionid,
     Scored,
+    /// A masked phone's visible digits and the surname pointed at one customer.
+    MaskedPhone,
 }
 
 impl EdgeKind {
@@ -86,6 +88,7 @@ impl EdgeKind {
             EdgeKind::AppUserId => "app_user_id",
             EdgeKind::Unionid => "unionid",
             EdgeKind::Scored => "scored",
+            EdgeKind::MaskedPhone => "masked_phone",
         }
     }
 }
@@ -432,6 +435,10 @@ pub fn link(
 
     let mut kept = kept;
     crate::keyless::keyless_pass(
+        mentions, &units, &model, cfg, &mut uf, &mut kept, &mut stats,
+    );
+
+    crate::masked::masked_pass(
         mentions, &units, &model, cfg, &mut uf, &mut kept, &mut stats,
     );
 

@@ -39,6 +39,8 @@ pub struct Mention {
     pub phone: Option<String>,
     /// True when the phone is a hub (seen with many different names): not evidence.
     pub phone_is_hub: bool,
+    /// The block pattern (`139****5678`) of a masked phone: partial evidence, never a key.
+    pub masked_phone: Option<String>,
     pub resident: Option<ResidentEvidence>,
     pub app_user_id: Option<String>,
     pub unionid: Option<String>,
@@ -282,9 +284,12 @@ pub async fn load_scoped(
                     continue; // the same record delivered twice: one mention
                 }
                 let raw_name = cols.text(1, r).unwrap_or_default();
-                let phone = cols
-                    .text(2, r)
-                    .and_then(|p| phone::parse(p).key().map(str::to_string));
+                let parsed = cols.text(2, r).map(phone::parse);
+                let phone = parsed.as_ref().and_then(|p| p.key().map(str::to_string));
+                let masked_phone = parsed
+                    .as_ref()
+                    .filter(|p| matches!(p, phone::Phone::Masked { .. }))
+                    .and_then(phone::Phone::block_pattern);
                 let t = cols.seen_at(r);
                 if source == Source::App {
                     let key = (
@@ -313,6 +318,7 @@ pub async fn load_scoped(
                     name_is_evidence: source != Source::App,
                     phone,
                     phone_is_hub: false,
+                    masked_phone,
                     resident: cols.text(3, r).and_then(|raw| resident(raw, salt)),
                     app_user_id: cols.text(4, r).map(str::to_string),
                     unionid: cols.text(5, r).map(str::to_string),
@@ -415,6 +421,7 @@ pub fn test_mention(raw_name: &str) -> Mention {
         name_is_evidence: true,
         phone: None,
         phone_is_hub: false,
+        masked_phone: None,
         resident: None,
         app_user_id: None,
         unionid: None,

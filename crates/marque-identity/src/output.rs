@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Date32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, Date32Array, Int64Array, Int64Builder, RecordBatch, StringArray, StringBuilder,
+    TimestampMicrosecondArray, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use marque_core::name::Gender;
@@ -26,9 +27,21 @@ pub fn customer_map_schema() -> SchemaRef {
     ]))
 }
 
-/// `customers`: one golden row per customer.
+/// The golden fields that carry lineage, in `customers` column order.
+const LINEAGE: [&str; 7] = [
+    "name_from",
+    "gender_from",
+    "birth_date_from",
+    "phone_from",
+    "city_from",
+    "app_user_id_from",
+    "unionid_from",
+];
+
+/// `customers`: one golden row per customer. Each `*_from` column names the mention
+/// (`source:record_id:role`) the golden value was taken from.
 pub fn customers_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
+    let mut fields = vec![
         Field::new("customer_id", DataType::Utf8, false),
         Field::new("name", DataType::Utf8, true),
         Field::new("gender", DataType::Utf8, true),
@@ -42,7 +55,9 @@ pub fn customers_schema() -> SchemaRef {
         Field::new("sources", DataType::Utf8, false),
         Field::new("first_seen", ts(), true),
         Field::new("last_seen", ts(), true),
-    ]))
+    ];
+    fields.extend(LINEAGE.map(|f| Field::new(f, DataType::Utf8, true)));
+    Arc::new(Schema::new(fields))
 }
 
 /// `mentions`: the normalised evidence of each mention (app events of one account folded),
@@ -65,6 +80,7 @@ pub fn mentions_schema() -> SchemaRef {
         Field::new("city", DataType::Utf8, true),
         Field::new("first_seen", ts(), true),
         Field::new("last_seen", ts(), true),
+        Field::new("masked_phone", DataType::Utf8, true),
     ]))
 }
 
@@ -114,6 +130,7 @@ pub fn customer_map(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
 /// Rows of `mentions`.
 pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
     let mut b: Vec<StringBuilder> = (0..14).map(|_| StringBuilder::new()).collect();
+    let mut masked = StringBuilder::new();
     let mut count = Int64Builder::new();
     let (mut first, mut last) = (
         TimestampMicrosecondBuilder::new(),
@@ -139,6 +156,7 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
         for (i, v) in values.iter().enumerate() {
             b[i].append_option(*v);
         }
+        masked.append_option(m.masked_phone.as_deref());
         count.append_value(m.record_ids.len() as i64);
         first.append_option(m.first_seen);
         last.append_option(m.last_seen);
@@ -154,50 +172,64 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
     }
     cols.push(finish_ts(first));
     cols.push(finish_ts(last));
+    cols.push(Arc::new(masked.finish()));
     batch("mentions", mentions_schema(), cols)
 }
 
 /// Rows of `customers`.
 pub fn customers(rows: &[(String, Golden)]) -> Result<RecordBatch> {
-    let mut s: Vec<StringBuilder> = (0..9).map(|_| StringBuilder::new()).collect();
-    let mut birth = Date32Builder::new();
-    let mut count = Int64Builder::new();
-    let (mut first, mut last) = (
-        TimestampMicrosecondBuilder::new(),
-        TimestampMicrosecondBuilder::new(),
+    let text = |f: fn(&Golden) -> Option<&str>| -> ArrayRef {
+        Arc::new(rows.iter().map(|(_, g)| f(g)).collect::<StringArray>())
+    };
+    let from = |f: fn(&Golden) -> Option<&String>| -> ArrayRef {
+        Arc::new(
+            rows.iter()
+                .map(|(_, g)| f(g).map(String::as_str))
+                .collect::<StringArray>(),
+        )
+    };
+    let ts_col = |f: fn(&Golden) -> Option<i64>| -> ArrayRef {
+        Arc::new(
+            rows.iter()
+                .map(|(_, g)| f(g))
+                .collect::<TimestampMicrosecondArray>()
+                .with_timezone("UTC"),
+        )
+    };
+    let ids: ArrayRef = Arc::new(
+        rows.iter()
+            .map(|(id, _)| Some(id.as_str()))
+            .collect::<StringArray>(),
     );
-    for (id, g) in rows {
-        let values: [Option<&str>; 9] = [
-            Some(id),
-            g.name.as_deref(),
-            gender_code(g.gender),
-            g.phone.as_deref(),
-            g.resident_id_hash.as_deref(),
-            g.city.as_deref(),
-            g.app_user_id.as_deref(),
-            g.unionid.as_deref(),
-            Some(&g.sources),
-        ];
-        for (i, v) in values.iter().enumerate() {
-            s[i].append_option(*v);
-        }
-        birth.append_option(g.birth_date);
-        count.append_value(g.mention_count);
-        first.append_option(g.first_seen);
-        last.append_option(g.last_seen);
-    }
-    let mut f: Vec<ArrayRef> = s
-        .into_iter()
-        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
-        .collect();
-    let sources = f.pop().expect("9 columns");
-    let tail = f.split_off(3); // phone, resident_id_hash, city, app_user_id, unionid
-    let mut cols = f; // customer_id, name, gender
-    cols.push(Arc::new(birth.finish()));
-    cols.extend(tail);
-    cols.push(Arc::new(count.finish()));
-    cols.push(sources);
-    cols.push(finish_ts(first));
-    cols.push(finish_ts(last));
+    let cols: Vec<ArrayRef> = vec![
+        ids,
+        text(|g| g.name.as_ref().map(|s| s.value.as_str())),
+        text(|g| gender_code(g.gender.as_ref().map(|s| s.value))),
+        Arc::new(
+            rows.iter()
+                .map(|(_, g)| g.birth_date.as_ref().map(|s| s.value))
+                .collect::<Date32Array>(),
+        ),
+        text(|g| g.phone.as_ref().map(|s| s.value.as_str())),
+        text(|g| g.resident_id_hash.as_deref()),
+        text(|g| g.city.as_ref().map(|s| s.value.as_str())),
+        text(|g| g.app_user_id.as_ref().map(|s| s.value.as_str())),
+        text(|g| g.unionid.as_ref().map(|s| s.value.as_str())),
+        Arc::new(
+            rows.iter()
+                .map(|(_, g)| Some(g.mention_count))
+                .collect::<Int64Array>(),
+        ),
+        text(|g| Some(g.sources.as_str())),
+        ts_col(|g| g.first_seen),
+        ts_col(|g| g.last_seen),
+        from(|g| g.name.as_ref().map(|s| &s.from)),
+        from(|g| g.gender.as_ref().map(|s| &s.from)),
+        from(|g| g.birth_date.as_ref().map(|s| &s.from)),
+        from(|g| g.phone.as_ref().map(|s| &s.from)),
+        from(|g| g.city.as_ref().map(|s| &s.from)),
+        from(|g| g.app_user_id.as_ref().map(|s| &s.from)),
+        from(|g| g.unionid.as_ref().map(|s| &s.from)),
+    ];
     batch("customers", customers_schema(), cols)
 }

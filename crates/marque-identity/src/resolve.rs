@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use datafusion::prelude::SessionContext;
 use marque_lake::{Commit, Lake, WriteMode};
 
-use crate::golden::golden;
+use crate::golden::{Survivorship, golden};
 use crate::ids::{anchor_order, customer_id};
 use crate::link::{LinkConfig, link, mark_hubs};
 use arrow::array::AsArray;
@@ -31,6 +31,8 @@ pub struct ResolveOptions {
     /// Re-resolve every mention; without it only the batches ingested since the last run are
     /// matched against the customers they touch.
     pub full: bool,
+    /// Survivorship of the golden record's fields (`[identity.golden]`).
+    pub golden: Survivorship,
 }
 
 impl Default for ResolveOptions {
@@ -40,6 +42,7 @@ impl Default for ResolveOptions {
             resident_id_salt: "marque-default-salt".into(),
             retrain: false,
             full: false,
+            golden: Survivorship::default(),
         }
     }
 }
@@ -130,7 +133,12 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             incremental::BATCHES_TABLE,
         ]
         .iter()
-        .all(|t| has(t));
+        .all(|t| has(t))
+        // Lakes resolved before masked phones were kept need one full run to record them.
+        && ctx
+            .table("mentions")
+            .await
+            .is_ok_and(|t| t.schema().has_column_with_unqualified_name("masked_phone"));
 
     let mut run = if incremental {
         let done = incremental::resolved_batches(&ctx).await?;
@@ -244,7 +252,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let mut largest = 0u64;
     for (c, (root, members)) in clusters.iter().enumerate() {
         let refs: Vec<&mentions::Mention> = members.iter().map(|&i| &ms[i as usize]).collect();
-        let g = golden(&refs);
+        let g = golden(&refs, &opts.golden);
         largest = largest.max(g.mention_count as u64);
         id_of_root.insert(*root, c);
         customers.push((cluster_ids[c].clone(), g));
