@@ -233,7 +233,7 @@ fn units(mentions: &[Mention], isolate: &HashSet<u32>) -> Units {
             rep.push(i);
             size.push(0);
         }
-        size[u as usize] += 1;
+        size[u as usize] += m.weight();
         of.push(u);
     }
     Units { of, rep, size }

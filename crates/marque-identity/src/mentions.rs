@@ -61,6 +61,16 @@ impl Mention {
             .unwrap_or_default()
     }
 
+    /// How many mentions this one stands for: each source record folded into it, except that
+    /// an app account's events are one mention of the account.
+    pub fn weight(&self) -> u32 {
+        if self.source == Source::App {
+            1
+        } else {
+            self.record_ids.len() as u32
+        }
+    }
+
     /// The phone when it is evidence (not a hub).
     pub fn usable_phone(&self) -> Option<&str> {
         self.phone.as_deref().filter(|_| !self.phone_is_hub)
@@ -194,9 +204,21 @@ fn queries(tables: &[String]) -> Vec<(Source, Role, String)> {
     q
 }
 
-/// The identifiers of an app account as one event shows them: (app user id, unionid, phone,
-/// nickname). Events with the same tuple fold into one mention.
-type AppAccount = (String, Option<String>, Option<String>, Option<String>);
+/// A 128-bit fingerprint of text fields, for sets and maps over millions of records that
+/// must not hold a copy of every string. Two keyed SipHashes: a collision among 10⁸ keys has a
+/// probability near 10⁻²³.
+fn fingerprint(parts: &[Option<&str>]) -> u128 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let half = |seed: u64| {
+        let mut h =
+            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+                .build_hasher();
+        seed.hash(&mut h);
+        parts.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0x9e37_79b9_7f4a_7c15)) << 64) | u128::from(half(0xc2b2_ae3d_27d4_eb4f))
+}
 
 /// Which mentions to read.
 pub enum Scope<'a> {
@@ -217,8 +239,15 @@ pub fn record_key(source: &str, record_id: &str, role: &str) -> String {
 
 /// Reads and normalises every mention in the lake registered on `ctx`. `salt` keys the
 /// resident-id hashes.
-pub async fn load(ctx: &SessionContext, tables: &[String], salt: &str) -> Result<Vec<Mention>> {
-    load_scoped(ctx, tables, salt, &Scope::All).await
+/// Records whose [`record_key`] is in `keep_apart` (named by split and never-link overrides)
+/// are never folded with others.
+pub async fn load(
+    ctx: &SessionContext,
+    tables: &[String],
+    salt: &str,
+    keep_apart: &HashSet<String>,
+) -> Result<Vec<Mention>> {
+    load_scoped(ctx, tables, salt, &Scope::All, keep_apart).await
 }
 
 /// Reads and normalises the mentions of `scope`.
@@ -227,11 +256,14 @@ pub async fn load_scoped(
     tables: &[String],
     salt: &str,
     scope: &Scope<'_>,
+    keep_apart: &HashSet<String>,
 ) -> Result<Vec<Mention>> {
     let mut out = Vec::new();
-    let mut app_index: HashMap<AppAccount, usize> = HashMap::new();
-    let mut seen: std::collections::HashSet<(Source, Role, String)> =
-        std::collections::HashSet::new();
+    // Records with identical evidence that includes a key no guard can veto (an app account, a
+    // VIN, a resident id) fold into one mention, as linking would fold them into one unit
+    // anyway: a customer's 40 repair orders are normalised once and held once.
+    let mut folds: HashMap<u128, usize> = HashMap::new();
+    let mut seen: HashSet<u128> = HashSet::new();
     let filter = match scope {
         Scope::All => None,
         Scope::Some { batches, .. } => {
@@ -259,15 +291,16 @@ pub async fn load_scoped(
             table: table.clone(),
             source: e,
         };
-        let batches = ctx
+        let mut stream = ctx
             .sql(&sql)
             .await
             .map_err(query)?
-            .collect()
+            .execute_stream()
             .await
             .map_err(query)?;
-        for batch in &batches {
-            let cols = Columns::new(batch, &table)?;
+        while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+            let batch = batch.map_err(query)?;
+            let cols = Columns::new(&batch, &table)?;
             for r in 0..batch.num_rows() {
                 let Some(record_id) = cols.text(0, r) else {
                     continue;
@@ -280,8 +313,39 @@ pub async fn load_scoped(
                         continue;
                     }
                 }
-                if !seen.insert((source, role, record_id.to_string())) {
+                let tag = [Some(source.as_str()), Some(role.as_str())];
+                if !seen.insert(fingerprint(&[tag[0], tag[1], Some(record_id)])) {
                     continue; // the same record delivered twice: one mention
+                }
+                let t = cols.seen_at(r);
+                let evidence: [Option<&str>; 9] = [
+                    tag[0],
+                    tag[1],
+                    cols.text(1, r),
+                    cols.text(2, r),
+                    cols.text(3, r),
+                    cols.text(4, r),
+                    cols.text(5, r),
+                    if source == Source::App {
+                        None
+                    } else {
+                        cols.text(6, r)
+                    },
+                    if source == Source::App {
+                        None
+                    } else {
+                        cols.text(7, r)
+                    },
+                ];
+                let fold = fingerprint(&evidence);
+                let foldable = keep_apart.is_empty()
+                    || !keep_apart.contains(&record_key(source.as_str(), record_id, role.as_str()));
+                if let Some(&i) = folds.get(&fold).filter(|_| foldable) {
+                    let m: &mut Mention = &mut out[i];
+                    m.record_ids.push(record_id.to_string());
+                    m.first_seen = min_opt(m.first_seen, t);
+                    m.last_seen = max_opt(m.last_seen, t);
+                    continue;
                 }
                 let raw_name = cols.text(1, r).unwrap_or_default();
                 let parsed = cols.text(2, r).map(phone::parse);
@@ -290,25 +354,8 @@ pub async fn load_scoped(
                     .as_ref()
                     .filter(|p| matches!(p, phone::Phone::Masked { .. }))
                     .and_then(phone::Phone::block_pattern);
-                let t = cols.seen_at(r);
-                if source == Source::App {
-                    let key = (
-                        cols.text(4, r).unwrap_or_default().to_string(),
-                        cols.text(5, r).map(str::to_string),
-                        phone.clone(),
-                        cols.text(1, r).map(str::to_string),
-                    );
-                    if let Some(&i) = app_index.get(&key) {
-                        let m: &mut Mention = &mut out[i];
-                        m.record_ids.push(record_id.to_string());
-                        m.first_seen = min_opt(m.first_seen, t);
-                        m.last_seen = max_opt(m.last_seen, t);
-                        continue;
-                    }
-                    app_index.insert(key, out.len());
-                }
                 let name = name::parse(raw_name);
-                out.push(Mention {
+                let m = Mention {
                     source,
                     role,
                     record_ids: vec![record_id.to_string()],
@@ -326,7 +373,15 @@ pub async fn load_scoped(
                     city: cols.text(7, r).map(str::to_string),
                     first_seen: t,
                     last_seen: t,
-                });
+                };
+                let keyed = m.app_user_id.is_some()
+                    || m.unionid.is_some()
+                    || m.vin.is_some()
+                    || m.resident.is_some();
+                if keyed && foldable {
+                    folds.insert(fold, out.len());
+                }
+                out.push(m);
             }
         }
     }

@@ -179,6 +179,17 @@ pub async fn mention_of(lake: &Lake, customer_id: &str) -> Result<MentionKey> {
     Err(IdentityError::UnknownCustomer(customer_id.to_string()))
 }
 
+/// The [`crate::mentions::record_key`]s of records that split and never-link overrides name:
+/// loading must keep each of them a mention of its own.
+pub fn keep_apart(overrides: &[Override]) -> std::collections::HashSet<String> {
+    overrides
+        .iter()
+        .filter(|o| o.kind != OverrideKind::Merge)
+        .flat_map(|o| std::iter::once(&o.left).chain(o.right.as_ref()))
+        .map(|k| crate::mentions::record_key(&k.0, &k.1, &k.2))
+        .collect()
+}
+
 /// Turns overrides into mention indices; overrides naming mentions that no longer exist are
 /// skipped and counted.
 pub fn resolve_indices(overrides: &[Override], mentions: &[Mention]) -> (LinkOverrides, usize) {

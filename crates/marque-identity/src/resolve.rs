@@ -123,6 +123,8 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     } else {
         stored_model(lake).await?
     };
+    let override_rows = overrides::load(lake).await?;
+    let keep_apart = overrides::keep_apart(&override_rows);
     let all_batches = incremental::raw_batches(&ctx, &tables).await?;
     let incremental = !opts.full
         && stored.is_some()
@@ -157,7 +159,9 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             batches: &new,
             records: &none,
         };
-        let fresh = mentions::load_scoped(&ctx, &tables, &opts.resident_id_salt, &scope).await?;
+        let fresh =
+            mentions::load_scoped(&ctx, &tables, &opts.resident_id_salt, &scope, &keep_apart)
+                .await?;
         let affected = incremental::affected(&ctx, &fresh, &stored_hubs).await?;
         drop(fresh);
         let records: HashSet<String> = affected.previous.keys().cloned().collect();
@@ -165,7 +169,8 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             batches: &new,
             records: &records,
         };
-        let ms = mentions::load_scoped(&ctx, &tables, &opts.resident_id_salt, &scope).await?;
+        let ms = mentions::load_scoped(&ctx, &tables, &opts.resident_id_salt, &scope, &keep_apart)
+            .await?;
         Run {
             ms,
             previous: Some(affected.previous),
@@ -175,7 +180,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         }
     } else {
         Run {
-            ms: mentions::load(&ctx, &tables, &opts.resident_id_salt).await?,
+            ms: mentions::load(&ctx, &tables, &opts.resident_id_salt, &keep_apart).await?,
             previous: previous_ids(lake).await?,
             affected: None,
             stored_hubs: HashSet::new(),
@@ -200,8 +205,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         hubs.sort();
     }
     let ms = run.ms;
-    let (link_overrides, stale_overrides) =
-        overrides::resolve_indices(&overrides::load(lake).await?, &ms);
+    let (link_overrides, stale_overrides) = overrides::resolve_indices(&override_rows, &ms);
     let trained = stored.is_none();
     let linked = link(&ms, &opts.link, &link_overrides, stored.as_ref());
     drop(stored);
