@@ -187,6 +187,12 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             new_batches: all_batches,
         }
     };
+    tracing::info!(
+        mentions = run.ms.len(),
+        incremental = run.affected.is_some(),
+        elapsed_s = started.elapsed().as_secs_f64(),
+        "mentions loaded and normalised"
+    );
     let mut hubs = mark_hubs(&mut run.ms, &opts.link);
     if !run.stored_hubs.is_empty() {
         // A hub stays a hub: the mentions that made it one are not all re-read.
@@ -209,6 +215,11 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let trained = stored.is_none();
     let linked = link(&ms, &opts.link, &link_overrides, stored.as_ref());
     drop(stored);
+    tracing::info!(
+        edges = linked.edges.len(),
+        elapsed_s = started.elapsed().as_secs_f64(),
+        "linked"
+    );
 
     // Clusters in a deterministic order: by root mention.
     let mut clusters: HashMap<u32, Vec<u32>> = HashMap::new();
@@ -268,6 +279,11 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         .map(|r| cluster_ids[id_of_root[r]].as_str())
         .collect();
 
+    tracing::info!(
+        customers = customers.len(),
+        elapsed_s = started.elapsed().as_secs_f64(),
+        "ids and golden records"
+    );
     let map = output::customer_map(&ms, &ids)?;
     let mention_count = map.num_rows() as u64;
     let n_customers = customers.len() as u64;
@@ -291,6 +307,10 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         ),
         ("match_edges", tables::match_edges_schema(), edges),
     ];
+    tracing::info!(
+        elapsed_s = started.elapsed().as_secs_f64(),
+        "output tables built"
+    );
     let commit = || {
         Commit::default()
             .with("operation", "resolve")
