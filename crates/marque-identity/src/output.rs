@@ -24,6 +24,9 @@ pub fn customer_map_schema() -> SchemaRef {
         Field::new("record_id", DataType::Utf8, false),
         Field::new("role", DataType::Utf8, false),
         Field::new("customer_id", DataType::Utf8, false),
+        // The record naming the mention this record was folded into (the `record_id` of its
+        // `mentions` row); equal to `record_id` for a record that is a mention of its own.
+        Field::new("mention_record_id", DataType::Utf8, false),
     ]))
 }
 
@@ -104,18 +107,21 @@ fn finish_ts(mut b: TimestampMicrosecondBuilder) -> ArrayRef {
 
 /// Rows of `customer_map`, expanding folded app mentions to one row per record.
 pub fn customer_map(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
-    let (mut s, mut r, mut role, mut c) = (
+    let (mut s, mut r, mut role, mut c, mut key) = (
+        StringBuilder::new(),
         StringBuilder::new(),
         StringBuilder::new(),
         StringBuilder::new(),
         StringBuilder::new(),
     );
     for (m, id) in mentions.iter().zip(ids) {
+        let mention = m.key_record();
         for rec in &m.record_ids {
             s.append_value(m.source.as_str());
             r.append_value(rec);
             role.append_value(m.role.as_str());
             c.append_value(id);
+            key.append_value(mention);
         }
     }
     let cols: Vec<ArrayRef> = vec![
@@ -123,6 +129,7 @@ pub fn customer_map(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
         Arc::new(r.finish()),
         Arc::new(role.finish()),
         Arc::new(c.finish()),
+        Arc::new(key.finish()),
     ];
     batch("customer_map", customer_map_schema(), cols)
 }

@@ -307,6 +307,11 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         ),
         ("match_edges", tables::match_edges_schema(), edges),
     ];
+    // The mentions and golden records are the run's largest state; the writes below need
+    // only the Arrow batches.
+    drop(ids);
+    drop(ms);
+    drop(customers);
     tracing::info!(
         elapsed_s = started.elapsed().as_secs_f64(),
         "output tables built"
