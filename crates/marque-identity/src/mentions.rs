@@ -7,6 +7,7 @@ use arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use datafusion::prelude::SessionContext;
 use marque_core::name::{self, Gender, PersonName};
 use marque_core::{Role, Source, phone, resident_id};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::{IdentityError, Result, names};
@@ -301,6 +302,9 @@ pub async fn load_scoped(
         while let Some(batch) = futures::StreamExt::next(&mut stream).await {
             let batch = batch.map_err(query)?;
             let cols = Columns::new(&batch, &table)?;
+            // Rows of this batch that start a mention, and records folding into one of them.
+            let mut fresh: Vec<usize> = Vec::new();
+            let mut late_folds: Vec<(usize, String, Option<i64>)> = Vec::new();
             for r in 0..batch.num_rows() {
                 let Some(record_id) = cols.text(0, r) else {
                     continue;
@@ -341,51 +345,73 @@ pub async fn load_scoped(
                 let foldable = keep_apart.is_empty()
                     || !keep_apart.contains(&record_key(source.as_str(), record_id, role.as_str()));
                 if let Some(&i) = folds.get(&fold).filter(|_| foldable) {
-                    let m: &mut Mention = &mut out[i];
-                    m.record_ids.push(record_id.to_string());
-                    m.first_seen = min_opt(m.first_seen, t);
-                    m.last_seen = max_opt(m.last_seen, t);
+                    match out.get_mut(i) {
+                        Some(m) => fold_into(m, record_id, t),
+                        None => late_folds.push((i, record_id.to_string(), t)),
+                    }
                     continue;
                 }
-                let raw_name = cols.text(1, r).unwrap_or_default();
-                let parsed = cols.text(2, r).map(phone::parse);
-                let phone = parsed.as_ref().and_then(|p| p.key().map(str::to_string));
-                let masked_phone = parsed
-                    .as_ref()
-                    .filter(|p| matches!(p, phone::Phone::Masked { .. }))
-                    .and_then(phone::Phone::block_pattern);
-                let name = name::parse(raw_name);
-                let m = Mention {
-                    source,
-                    role,
-                    record_ids: vec![record_id.to_string()],
-                    name_key: names::name_key(&name.full),
-                    pinyin: names::pinyin(&name),
-                    name,
-                    name_is_evidence: source != Source::App,
-                    phone,
-                    phone_is_hub: false,
-                    masked_phone,
-                    resident: cols.text(3, r).and_then(|raw| resident(raw, salt)),
-                    app_user_id: cols.text(4, r).map(str::to_string),
-                    unionid: cols.text(5, r).map(str::to_string),
-                    vin: cols.text(6, r).and_then(marque_core::vin::parse),
-                    city: cols.text(7, r).map(str::to_string),
-                    first_seen: t,
-                    last_seen: t,
-                };
-                let keyed = m.app_user_id.is_some()
-                    || m.unionid.is_some()
-                    || m.vin.is_some()
-                    || m.resident.is_some();
+                // The same test as `Mention::app_user_id/unionid/vin/resident.is_some()` of the
+                // mention built below, on the raw values, so that folding is decided here.
+                let keyed = cols.text(4, r).is_some()
+                    || cols.text(5, r).is_some()
+                    || cols.text(6, r).and_then(marque_core::vin::parse).is_some()
+                    || cols.text(3, r).and_then(resident_id::parse).is_some();
                 if keyed && foldable {
-                    folds.insert(fold, out.len());
+                    folds.insert(fold, out.len() + fresh.len());
                 }
-                out.push(m);
+                fresh.push(r);
+            }
+            // Normalising names, phones and resident ids is the expensive part: both cores.
+            let built: Vec<Mention> = fresh
+                .par_iter()
+                .map(|&r| build(&cols, r, source, role, salt))
+                .collect();
+            out.extend(built);
+            fresh.clear();
+            for (i, record_id, t) in late_folds.drain(..) {
+                fold_into(&mut out[i], &record_id, t);
             }
         }
     }
     Ok(out)
+}
+
+fn fold_into(m: &mut Mention, record_id: &str, t: Option<i64>) {
+    m.record_ids.push(record_id.to_string());
+    m.first_seen = min_opt(m.first_seen, t);
+    m.last_seen = max_opt(m.last_seen, t);
+}
+
+/// The mention of row `r`, its evidence normalised.
+fn build(cols: &Columns, r: usize, source: Source, role: Role, salt: &str) -> Mention {
+    let t = cols.seen_at(r);
+    let parsed = cols.text(2, r).map(phone::parse);
+    let phone = parsed.as_ref().and_then(|p| p.key().map(str::to_string));
+    let masked_phone = parsed
+        .as_ref()
+        .filter(|p| matches!(p, phone::Phone::Masked { .. }))
+        .and_then(phone::Phone::block_pattern);
+    let name = name::parse(cols.text(1, r).unwrap_or_default());
+    Mention {
+        source,
+        role,
+        record_ids: vec![cols.text(0, r).unwrap_or_default().to_string()],
+        name_key: names::name_key(&name.full),
+        pinyin: names::pinyin(&name),
+        name,
+        name_is_evidence: source != Source::App,
+        phone,
+        phone_is_hub: false,
+        masked_phone,
+        resident: cols.text(3, r).and_then(|raw| resident(raw, salt)),
+        app_user_id: cols.text(4, r).map(str::to_string),
+        unionid: cols.text(5, r).map(str::to_string),
+        vin: cols.text(6, r).and_then(marque_core::vin::parse),
+        city: cols.text(7, r).map(str::to_string),
+        first_seen: t,
+        last_seen: t,
+    }
 }
 
 fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
