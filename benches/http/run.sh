@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # HTTP benchmark: profile lookups by phone with wrk, then a soak mixing lookups and SQL.
 #
-#   benches/http/run.sh LAKE [SOAK_SECONDS]
+#   benches/http/run.sh LAKE [SOAK_SECONDS] [DURATION_SECONDS]
 #
-# LAKE is a resolved lake (marque gen → ingest → resolve). Uses target/release/marque (or
-# $MARQUE_BIN), wrk (apt-get install -y wrk) and curl. Prints req/s, latency percentiles, errors
-# and the server's RSS over the soak.
+# LAKE is a resolved lake (marque gen → ingest → resolve); the server writes its audit log
+# into it, so use a copy of a shared lake. Uses $CARGO_TARGET_DIR/release/marque (or
+# $MARQUE_BIN), wrk (apt-get install -y wrk) and curl. Prints the index build (time, size,
+# server RSS), then for 16 and 64 connections req/s, latency percentiles, non-2xx answers and
+# the mean answer size, then a soak of lookups and SQL with the server's RSS sampled over time.
+# SOAK_SECONDS=0 skips the soak; DURATION_SECONDS (30) is the length of each lookup run.
 set -euo pipefail
 LAKE=${1:?usage: run.sh LAKE [SOAK_SECONDS]}
 SOAK=${2:-600}
+DURATION=${3:-30}
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${MARQUE_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/marque-target}/release/marque}
 PORT=${PORT:-18080}
@@ -22,6 +26,7 @@ cat > "$WORK/marque.toml" <<TOML
 [server]
 addr = "127.0.0.1:$PORT"
 refresh_interval_secs = 5
+memory_limit_mb = ${MEMORY_LIMIT_MB:-4096}
 [[server.tokens]]
 name = "bench-service"
 role = "service"
@@ -39,9 +44,23 @@ until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do
   kill -0 $SERVER 2>/dev/null || { cat "$WORK/server.log"; exit 1; }
   sleep 0.2
 done
-echo "server ready in $(echo "$(date +%s.%N) - $started" | bc) s: $(curl -s http://127.0.0.1:$PORT/readyz | head -c 300)"
+echo "server ready in $(echo "$(date +%s.%N) - $started" | bc) s"
+curl -s "http://127.0.0.1:$PORT/readyz" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("index: %s customers, %s mentions, %s keys, %.0f MB (%s), built in %.1f s" % (
+    r["customers"], r["mentions"], r.get("keys"), r.get("index_bytes", 0) / 2**20,
+    ", ".join("%s %.0f MB" % (k, v / 2**20) for k, v in r.get("index_parts", {}).items()),
+    r.get("build_secs", 0)))
+print("build phases: " + ", ".join("%s %.1f s" % (n, t) for n, t in r.get("build_phases", [])))
+for w in r.get("warnings", []): print("warning: " + w)
+' || curl -s "http://127.0.0.1:$PORT/readyz" | head -c 600
 rss() { awk '/VmRSS/ {printf "%d", $2/1024}' /proc/$SERVER/status; }
-echo "server RSS after index build: $(rss) MB"
+# The server's CPU time (user + system) in clock ticks: divided by the requests of a run, the
+# cost of one lookup, whatever else the machine is doing.
+cpu_ticks() { awk '{print $14 + $15}' /proc/$SERVER/stat; }
+TCK=$(getconf CLK_TCK)
+echo "server RSS after index build: $(rss) MB (peak $(awk '/VmHWM/ {printf "%d", $2/1024}' /proc/$SERVER/status) MB)"
 
 curl -sf "http://127.0.0.1:$PORT/v1/sql?format=csv" -H "Authorization: Bearer $ADMIN" \
   -d '{"sql":"SELECT phone FROM customers WHERE phone LIKE '\''+861%'\'' ORDER BY customer_id LIMIT 100000"}' \
@@ -49,13 +68,24 @@ curl -sf "http://127.0.0.1:$PORT/v1/sql?format=csv" -H "Authorization: Bearer $A
 echo "phones for the lookups: $(wc -l < "$WORK/phones.txt")"
 
 export MARQUE_BENCH_TOKEN=$SERVICE MARQUE_BENCH_PHONES="$WORK/phones.txt"
+# Mean answer size and status of one pass over a sample (wrk reports only non-2xx counts).
+head -n 200 "$WORK/phones.txt" | while read -r p; do
+  curl -s -o /dev/null -w '%{http_code} %{size_download}\n' \
+    -H "Authorization: Bearer $SERVICE" "http://127.0.0.1:$PORT/v1/profiles?phone=%2B${p#+}"
+done | awk '{n++; b+=$2; if ($1 != 200) bad++} END {printf "answers: mean %.0f bytes over %d lookups, %d not 200\n", b/n, n, bad}'
+
 echo "== wrk warm-up 5 s"
 wrk -t2 -c32 -d5s -s "$HERE/lookup.lua" "http://127.0.0.1:$PORT" >/dev/null
+echo "server RSS before the lookups: $(rss) MB"
 for c in 16 64; do
-  echo "== wrk lookups by phone: 2 threads, $c connections, 30 s"
-  wrk -t2 -c$c -d30s --latency -s "$HERE/lookup.lua" "http://127.0.0.1:$PORT"
+  echo "== wrk lookups by phone: 2 threads, $c connections, $DURATION s"
+  t0=$(cpu_ticks)
+  wrk -t2 -c$c -d${DURATION}s --latency -s "$HERE/lookup.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
+  n=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
+  echo "server CPU: $(echo "($(cpu_ticks) - $t0) * 1000000 / $TCK / $n" | bc) us per lookup; machine load: $(cut -d' ' -f1 /proc/loadavg)"
 done
 echo "server RSS after the lookups: $(rss) MB"
+[ "$SOAK" -gt 0 ] || exit 0
 
 echo "== soak: $SOAK s of lookups (wrk, 16 connections) and SQL (one query every 0.5 s)"
 wrk -t1 -c16 -d${SOAK}s --latency -s "$HERE/lookup.lua" "http://127.0.0.1:$PORT" > "$WORK/soak-wrk.txt" &
@@ -75,10 +105,11 @@ while [ "$(date +%s)" -lt "$end" ]; do
     -H "Authorization: Bearer $ADMIN" -d "{\"sql\":\"$q\"}" || echo 000)
   if [ "$code" = 200 ]; then sql_ok=$((sql_ok+1)); else sql_bad=$((sql_bad+1)); echo "sql $code: $q"; fi
   now=$(date +%s)
-  if [ "$now" -ge "$next_rss" ]; then echo "t=$((SOAK - (end - now)))s rss=$(rss)MB"; next_rss=$((now + SOAK / 10)); fi
+  if [ "$now" -ge "$next_rss" ]; then echo "t=$((SOAK - (end - now)))s rss=$(rss)MB"; next_rss=$((now + (SOAK + 9) / 10)); fi
   sleep 0.5
 done
 wait $WRK
+echo "t=${SOAK}s rss=$(rss)MB"
 cat "$WORK/soak-wrk.txt"
 echo "soak SQL: $sql_ok ok, $sql_bad failed; server RSS at the end: $(rss) MB"
 grep -iE "panic|error" "$WORK/server.log" | head -5 || true

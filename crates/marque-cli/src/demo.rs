@@ -80,7 +80,7 @@ pub async fn demo(lake: &str, args: &DemoArgs) -> anyhow::Result<()> {
         "  curl -s {url}/v1/sql -d '{{\"sql\":\"SELECT customer_id, name, city, sources, mention_count FROM customers ORDER BY mention_count DESC LIMIT 5\"}}'"
     );
     println!("  curl -s {url}/v1/profiles/{example}");
-    pipeline::serve(lake, &pipeline::ServeArgs { addr: args.addr }).await
+    crate::serve_cmd::run(lake, &crate::serve_cmd::ServeArgs::at(args.addr)).await
 }
 
 /// A customer seen in the most sources, to show a rich profile.

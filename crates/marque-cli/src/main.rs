@@ -10,6 +10,7 @@ mod quarantine_cmd;
 mod resolve_cmd;
 mod schedule_cmd;
 mod segments_cmd;
+mod serve_cmd;
 mod sql_cmd;
 
 use std::path::PathBuf;
@@ -49,7 +50,7 @@ enum Command {
     /// Run a read-only SQL query against the lake and print the result.
     Sql(sql_cmd::SqlArgs),
     /// Serve profiles and SQL over HTTP.
-    Serve(pipeline::ServeArgs),
+    Serve(serve_cmd::ServeArgs),
     /// gen → ingest → resolve → eval → serve on the local lake.
     Demo(demo::DemoArgs),
     /// Fit lifetime-value models (BG/NBD, Gamma-Gamma) and score customers.
@@ -101,7 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resolve(args) => resolve_cmd::run(&lake, &args).await,
         Command::Eval(args) => pipeline::eval(&lake, &args).await,
         Command::Sql(args) => sql_cmd::run(&lake, &args).await,
-        Command::Serve(args) => pipeline::serve(&lake, &args).await,
+        Command::Serve(args) => serve_cmd::run(&lake, &args).await,
         Command::Demo(args) => demo::demo(&lake, &args).await,
         Command::Clv(args) => clv_cmd::run(&lake, &args).await,
         Command::Segments(args) => segments_cmd::run(&lake, &args).await,

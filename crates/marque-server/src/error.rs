@@ -46,7 +46,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        if self.status.is_server_error() && self.code != "not_ready" {
             tracing::error!(status = %self.status, code = self.code, message = %self.message, "request failed");
         } else {
             tracing::debug!(status = %self.status, code = self.code, message = %self.message, "request rejected");

@@ -10,8 +10,8 @@
 //!
 //! | route | who | answer |
 //! |---|---|---|
-//! | `GET /v1/profiles/{id}` | service, admin | golden record, mentions, vehicles, lifecycle, CLV, segments; `308` for a merged-away id |
-//! | `GET /v1/profiles?phone=…` (`vin`, `app_user_id`, `unionid`, `email`) | service, admin | `{key, value, profiles}` |
+//! | `GET /v1/profiles/{id}` | service, admin | golden record, mention counts per source, vehicles, lifecycle, CLV, segments (`?include=mentions`: every mention); `308` for a merged-away id |
+//! | `GET /v1/profiles?phone=…` (`vin`, `app_user_id`, `unionid`, `email`; `include`) | service, admin | `{key, value, profiles}` |
 //! | `GET /v1/profiles/{id}/timeline`, `/explain` | service, admin | mentions over time (cursor pages); match edges and evidence |
 //! | `POST /v1/sql` | analyst, admin | streamed rows; analysts see masked phones and no resident ids ([`mask`]) |
 //! | `GET /v1/segments`, `/v1/segments/{name}/members` | analyst, admin | segments of `sql/segments/`, paged or streamed |
@@ -131,6 +131,13 @@ pub async fn serve_on(
     let refresher = tokio::spawn(refresh::run(state.clone(), cfg.refresh_interval));
     let app = router(state);
     tracing::info!(%addr, "marque server listening");
+    // Answers are small and written whole: send them at once rather than let Nagle's
+    // algorithm hold a segment back waiting for the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -30,10 +30,15 @@ struct Stat {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// One route's statistics by (method, status).
+type ByMethodStatus = HashMap<(&'static str, u16), Stat>;
+
 /// Counters and histograms of the service.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<HashMap<(String, &'static str, u16), Stat>>,
+    /// By route, then (method, status): the route is looked up by `&str`, so counting a
+    /// request allocates nothing.
+    requests: Mutex<HashMap<Box<str>, ByMethodStatus>>,
     next_id: AtomicU64,
 }
 
@@ -57,10 +62,11 @@ fn method_str(m: &axum::http::Method) -> &'static str {
 impl Metrics {
     fn observe(&self, route: &str, method: &'static str, status: u16, secs: f64) {
         let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        let stat = match map.get_mut(&(route.to_string(), method, status)) {
-            Some(s) => s,
-            None => map.entry((route.to_string(), method, status)).or_default(),
+        let by_route = match map.get_mut(route) {
+            Some(m) => m,
+            None => map.entry(route.into()).or_default(),
         };
+        let stat = by_route.entry((method, status)).or_default();
         stat.count += 1;
         stat.sum += secs;
         for (i, le) in BUCKETS.iter().enumerate() {
@@ -78,11 +84,16 @@ impl Metrics {
 
     /// The metrics in Prometheus text format, with `extra` gauge lines appended.
     pub fn render(&self, extra: &[(&str, &str, f64)]) -> String {
-        let map = self
+        let map: HashMap<(String, &'static str, u16), Stat> = self
             .requests
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone();
+            .iter()
+            .flat_map(|(route, m)| {
+                m.iter()
+                    .map(|(&(method, status), s)| ((route.to_string(), method, status), s.clone()))
+            })
+            .collect();
         let mut keys: Vec<_> = map.keys().cloned().collect();
         keys.sort();
         let mut out = String::new();
@@ -147,18 +158,16 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         Some(s) => Arc::from(s),
         None => Arc::from(state.metrics.new_id().as_str()),
     };
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
+    // A clone of the matched path shares its text (an `Arc<str>`): no allocation.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
     let method = method_str(req.method());
     req.extensions_mut().insert(RequestId(id.clone()));
     let mut resp = next.run(req).await;
     let secs = started.elapsed().as_secs_f64();
     let status = resp.status().as_u16();
-    state.metrics.observe(&route, method, status, secs);
-    tracing::debug!(request_id = %id, method, route = %route, status, micros = (secs * 1e6) as u64, "request");
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    state.metrics.observe(route, method, status, secs);
+    tracing::debug!(request_id = %id, method, route, status, micros = (secs * 1e6) as u64, "request");
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }

@@ -18,6 +18,54 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// A unified customer profile. Written by hand from the in-memory index (not serialised from
+/// this type, which describes it).
+#[derive(Serialize, ToSchema)]
+pub struct Profile {
+    /// The customer's id.
+    pub customer_id: String,
+    /// The golden record: every column of the `customers` table (name, gender, birth_date,
+    /// phone, city, app_user_id, unionid, mention_count, sources, first_seen, last_seen…);
+    /// resident-id columns for admins only.
+    #[schema(value_type = Object)]
+    pub golden: serde_json::Value,
+    /// Mentions per source (`{"after_sales": 3, "sales": 1}`).
+    pub mention_counts: std::collections::BTreeMap<String, u64>,
+    /// Every mention, sorted: only with `include=mentions`.
+    pub mentions: Option<Vec<MentionRef>>,
+    /// VINs the customer bought or owns, sorted.
+    pub vehicles: Vec<String>,
+    /// Lifecycle stage (`stage`, `stage_rule`, `as_of_date`, `last_purchase_date`,
+    /// `last_service_date`, `days_silent` when the lake has them), or null.
+    #[schema(value_type = Option<Object>)]
+    pub lifecycle: Option<serde_json::Value>,
+    /// The `customer_clv` row (frequency, recency, t, monetary_value, expected_transactions,
+    /// p_alive, expected_spend, clv), or null.
+    #[schema(value_type = Option<Object>)]
+    pub clv: Option<serde_json::Value>,
+    /// Segments the customer is a member of.
+    pub segments: Vec<String>,
+}
+
+/// One source record in one role.
+#[derive(Serialize, ToSchema)]
+pub struct MentionRef {
+    pub source: String,
+    pub record_id: String,
+    pub role: String,
+}
+
+/// The answer of a lookup by key.
+#[derive(Serialize, ToSchema)]
+pub struct ProfileLookup {
+    /// The key's name (`phone`, `vin`, `app_user_id`, `unionid`, `email`).
+    pub key: String,
+    /// The normalised value looked up (a phone in E.164).
+    pub value: String,
+    /// Every customer holding the key, at most 100.
+    pub profiles: Vec<Profile>,
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -52,7 +100,14 @@ impl Modify for BearerAuth {
         crate::routes::admin::refresh,
         crate::routes::ingest::push,
     ),
-    components(schemas(ErrorBody, ErrorDetail, crate::routes::sql::SqlRequest)),
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        Profile,
+        MentionRef,
+        ProfileLookup,
+        crate::routes::sql::SqlRequest
+    )),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -149,13 +149,36 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<bool, EngineError>
             secs = started.elapsed().as_secs_f64(),
             "profile index built; swapping it in"
         );
-        *state.live.index.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(built);
+        let old = std::mem::replace(
+            &mut *state.live.index.write().unwrap_or_else(|p| p.into_inner()),
+            Arc::new(built),
+        );
         state.live.builds.fetch_add(1, Ordering::Relaxed);
         swapped = true;
+        // The build's query buffers and (once requests in flight let go of it) the previous
+        // index are free now: hand the pages back, so that the server's RSS is the index's
+        // size rather than its build's peak.
+        drop(old);
+        let _ = tokio::task::spawn_blocking(release_free_memory).await;
     }
     *last = Some(now);
     state.live.ready.store(true, Ordering::Release);
     Ok(swapped)
+}
+
+/// Returns free heap pages to the operating system (glibc keeps them otherwise).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: malloc_trim only releases memory glibc's allocator holds free; it is safe to
+        // call at any time from any thread.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
 }
 
 /// Refreshes once now, then every `every` (if set), logging failures and keeping the previous

@@ -99,6 +99,9 @@ async fn request_ids_metrics_readiness_and_openapi() {
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["customers"], 3);
     assert_eq!(ready["mentions"], 6);
+    assert!(ready["keys"].as_u64().unwrap() >= 8, "{ready}");
+    assert!(ready["index_bytes"].as_u64().unwrap() > 0, "{ready}");
+    assert!(ready["build_secs"].as_f64().is_some(), "{ready}");
 
     let text = server
         .client
@@ -117,6 +120,7 @@ async fn request_ids_metrics_readiness_and_openapi() {
         "marque_http_request_duration_seconds_bucket{route=\"/v1/profiles/{customer_id}\""
     ));
     assert!(text.contains("marque_profile_index_customers 3"));
+    assert!(text.contains("marque_profile_index_bytes "), "{text}");
 
     let (s, doc) = server.get("/openapi.json", "").await;
     assert_eq!(s, StatusCode::OK);
@@ -142,6 +146,30 @@ async fn request_ids_metrics_readiness_and_openapi() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // The profile answers and their include parameter are described.
+    let profile = &doc["components"]["schemas"]["Profile"]["properties"];
+    for field in [
+        "customer_id",
+        "golden",
+        "mention_counts",
+        "mentions",
+        "vehicles",
+        "lifecycle",
+        "clv",
+        "segments",
+    ] {
+        assert!(
+            profile.get(field).is_some(),
+            "Profile lacks {field}: {profile}"
+        );
+    }
+    for p in ["/v1/profiles", "/v1/profiles/{customer_id}"] {
+        let params = doc["paths"][p]["get"]["parameters"].as_array().unwrap();
+        assert!(
+            params.iter().any(|q| q["name"] == "include"),
+            "{p} does not document include"
+        );
+    }
     server.stop().await;
 }
 

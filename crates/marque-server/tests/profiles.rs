@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_profile_has_golden_record_mentions_vehicles_lifecycle_clv_and_segments() {
+async fn a_profile_has_golden_record_mention_counts_vehicles_lifecycle_clv_and_segments() {
     let server = Server::start(|_| {}).await;
     let (status, body) = server.get("/v1/profiles/C001", SERVICE).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -29,13 +29,12 @@ async fn a_profile_has_golden_record_mentions_vehicles_lifecycle_clv_and_segment
         "services never see resident-id columns: {body}"
     );
     assert_eq!(
-        body["mentions"],
-        json!([
-            { "source": "after_sales", "record_id": "RO1", "role": "sender" },
-            { "source": "after_sales", "record_id": "RO2", "role": "owner" },
-            { "source": "sales", "record_id": "S1", "role": "buyer" },
-            { "source": "sales", "record_id": "S2", "role": "buyer" },
-        ])
+        body["mention_counts"],
+        json!({ "after_sales": 2, "sales": 2 })
+    );
+    assert!(
+        body.get("mentions").is_none(),
+        "the lean profile has counts, not the mention list: {body}"
     );
     // RO1's car was only brought in by C001 (sender), so it is not C001's vehicle.
     assert_eq!(
@@ -59,6 +58,9 @@ async fn a_profile_has_golden_record_mentions_vehicles_lifecycle_clv_and_segment
 
     let (status, body) = server.get("/v1/profiles/C002", SERVICE).await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["mention_counts"], json!({ "app": 1 }));
+    assert_eq!(body["clv"], Value::Null);
+    assert_eq!(body["segments"], json!(["multi_source"]));
     assert_eq!(body["vehicles"], json!([]));
     assert_eq!(body["lifecycle"], Value::Null);
 
@@ -80,6 +82,49 @@ async fn a_profile_has_golden_record_mentions_vehicles_lifecycle_clv_and_segment
     let (status, body) = server.get("/v1/profiles/%FF%FE", SERVICE).await;
     assert!(status.is_client_error(), "{status} {body}");
     error_code(&body);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn include_mentions_adds_every_mention_to_profiles_and_lookups() {
+    let server = Server::start(|_| {}).await;
+    let all = json!([
+        { "source": "after_sales", "record_id": "RO1", "role": "sender" },
+        { "source": "after_sales", "record_id": "RO2", "role": "owner" },
+        { "source": "sales", "record_id": "S1", "role": "buyer" },
+        { "source": "sales", "record_id": "S2", "role": "buyer" },
+    ]);
+    let (status, body) = server
+        .get("/v1/profiles/C001?include=mentions", SERVICE)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["mentions"], all);
+    assert_eq!(body["mention_counts"]["sales"], 2);
+    assert_eq!(body["golden"]["name"], "王伟");
+    let (status, body) = server
+        .get("/v1/profiles?phone=13912345678&include=mentions", SERVICE)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["profiles"][0]["mentions"], all);
+    let (_, body) = server.get("/v1/profiles?phone=13912345678", SERVICE).await;
+    assert!(body["profiles"][0].get("mentions").is_none(), "{body}");
+    for path in [
+        "/v1/profiles/C001?include=secrets",
+        "/v1/profiles?phone=13912345678&include=mentions,secrets",
+    ] {
+        let (status, body) = server.get(path, SERVICE).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(error_code(&body), "bad_query");
+    }
+    // The answer is a declared JSON document.
+    let resp = server
+        .client
+        .get(server.url("/v1/profiles/C001"))
+        .bearer_auth(SERVICE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/json");
     server.stop().await;
 }
 

@@ -1,16 +1,16 @@
 //! Building a [`ProfileIndex`] from the lake's resolution tables, batch by batch.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use arrow::array::RecordBatch;
+use arrow::array::{ArrayRef, RecordBatch};
 use datafusion::prelude::DataFrame;
 use futures::StreamExt;
 use marque_engine::{Engine, EngineError};
 
 use super::cells::{self, i64_at, micros_at, str_at};
-use super::{KeyKind, MentionRec, NO_TIME, ProfileIndex, Span};
+use super::strtab::{ArenaFull, StrTable};
+use super::{Extra, KeyKind, MentionKind, MentionRec, NO_ROW, NO_TIME, NONE, ProfileIndex, Span};
 
 /// Tables whose new versions make the index stale.
 pub const RESOLUTION_TABLES: &[&str] = &[
@@ -23,8 +23,26 @@ pub const RESOLUTION_TABLES: &[&str] = &[
     "lifecycle",
 ];
 
-/// Extra per-customer tables or views shown in profiles when present: (profile key, name).
-const EXTRAS: &[(&str, &str)] = &[("lifecycle", "lifecycle"), ("clv", "customer_clv")];
+/// Extra per-customer tables or views shown in profiles when present: (profile key, name,
+/// columns kept — `None`: all). The lifecycle view's long explanation and fact columns stay in
+/// SQL (`SELECT * FROM lifecycle WHERE customer_id = …`): a profile carries the stage and the
+/// dates that decided it.
+const EXTRAS: &[(&str, &str, Option<&[&str]>)] = &[
+    (
+        "lifecycle",
+        "lifecycle",
+        Some(&[
+            "customer_id",
+            "stage",
+            "stage_rule",
+            "as_of_date",
+            "last_purchase_date",
+            "last_service_date",
+            "days_silent",
+        ]),
+    ),
+    ("clv", "customer_clv", None),
+];
 
 /// What goes into an index beside the resolution tables.
 #[derive(Debug, Clone, Default)]
@@ -41,6 +59,7 @@ pub async fn build(
     opts: &BuildOptions,
     versions: BTreeMap<String, i64>,
 ) -> Result<ProfileIndex, EngineError> {
+    let started = Instant::now();
     let mut ix = ProfileIndex::empty();
     ix.versions = versions;
     let Some(customers) = engine.table("customers").await? else {
@@ -49,50 +68,69 @@ pub async fn build(
         return Ok(ix);
     };
     let timeout = opts.query_timeout;
+    let mut phase = Instant::now();
+    let mut lap = |ix: &mut ProfileIndex, name: &str| {
+        ix.build_phases
+            .push((name.to_string(), phase.elapsed().as_secs_f64()));
+        phase = Instant::now();
+    };
 
     // Golden records, and the keys they carry.
-    let mut keys: [HashMap<Box<str>, Vec<u32>>; 5] = Default::default();
+    let mut keys = KeyBuilder::default();
     let mut golden = Vec::new();
     for_each_batch(customers, timeout, |batch| {
         let b = golden.len() as u32;
         let id_col = batch
             .column_by_name("customer_id")
             .ok_or_else(|| EngineError::Internal("customers has no customer_id column".into()))?;
-        for row in 0..batch.num_rows() {
-            let Some(id) = str_at(id_col, row) else {
-                continue;
-            };
-            if ix.by_id.contains_key(id) {
-                continue;
-            }
-            let idx = ix.ids.len() as u32;
-            let id: Arc<str> = Arc::from(id);
-            ix.by_id.insert(id.clone(), idx);
-            ix.ids.push(id);
-            ix.golden_pos.push((b, row as u32));
-            for kind in [
+        let key_cols = key_columns(
+            batch,
+            &[
                 KeyKind::Phone,
                 KeyKind::AppUserId,
                 KeyKind::Unionid,
                 KeyKind::Email,
-            ] {
-                add_key(&mut keys, batch, kind, row, idx);
+            ],
+        );
+        for row in 0..batch.num_rows() {
+            let Some(id) = str_at(id_col, row) else {
+                continue;
+            };
+            let (idx, new) = ix.ids.intern(id).map_err(too_big)?;
+            if !new {
+                continue;
+            }
+            ix.golden_pos.push((b, row as u32));
+            for (kind, col) in &key_cols {
+                keys.add(*kind, str_at(col, row), idx)?;
             }
         }
         golden.push(batch.clone());
         Ok(())
     })
     .await?;
+    if let Some(first) = golden.first() {
+        ix.golden_keys = [
+            cells::RowKeys::new(first, |n| !n.contains("resident_id")),
+            cells::RowKeys::new(first, |_| true),
+        ];
+    }
     ix.golden = golden;
+    ix.golden_pos.shrink_to_fit();
+    lap(&mut ix, "customers");
 
     // Mentions (or the bare customer map): record ids, vehicles, times, and more keys.
-    let mut mentions: Vec<(u32, MentionRec)> = Vec::new();
-    let mut kinds: HashMap<(String, String), u16> = HashMap::new();
+    let mut mentions: Vec<MentionRec> = Vec::new();
     let source = match engine.table("mentions").await? {
         Some(df) => Some(df),
         None => engine.table("customer_map").await?,
     };
     if let Some(df) = source {
+        // Counting reads Parquet statistics only; reserving exactly keeps the largest vector
+        // of the index from doubling past its size.
+        if let Ok(n) = df.clone().count().await {
+            mentions.reserve_exact(n);
+        }
         let wanted = [
             "customer_id",
             "source",
@@ -108,9 +146,13 @@ pub async fn build(
             "last_seen",
         ];
         let df = select_present(df, &wanted)?;
-        let arena = &mut ix.arena;
-        let ids = &ix.by_id;
-        let kind_list = &mut ix.kinds;
+        let ProfileIndex {
+            ids,
+            kinds,
+            records,
+            vins,
+            ..
+        } = &mut ix;
         for_each_batch(df, timeout, |batch| {
             let col = |n: &str| batch.column_by_name(n);
             let (Some(cid), Some(src), Some(role), Some(rec)) = (
@@ -123,79 +165,100 @@ pub async fn build(
                     "mentions lacks customer_id, source, role or record_id".into(),
                 ));
             };
+            let (vin_col, first_col, last_col, count_col) = (
+                col("vin"),
+                col("first_seen"),
+                col("last_seen"),
+                col("record_count"),
+            );
+            let key_cols = key_columns(batch, &KeyKind::ALL);
             for row in 0..batch.num_rows() {
-                let Some(&idx) = str_at(cid, row).and_then(|c| ids.get(c)) else {
+                let Some(idx) = str_at(cid, row).and_then(|c| ids.find(c)) else {
                     continue;
                 };
-                let key = (
-                    str_at(src, row).unwrap_or("").to_string(),
-                    str_at(role, row).unwrap_or("").to_string(),
+                let (s, r) = (
+                    str_at(src, row).unwrap_or(""),
+                    str_at(role, row).unwrap_or(""),
                 );
-                let kind = match kinds.get(&key) {
-                    Some(&k) => k,
+                let kind = match kinds.iter().position(|k| k.source == s && k.role == r) {
+                    Some(k) => k as u16,
                     None => {
-                        let k = kind_list.len() as u16;
-                        kind_list.push(key.clone());
-                        kinds.insert(key, k);
-                        k
+                        if kinds.len() >= usize::from(u16::MAX) {
+                            return Err(EngineError::Internal(
+                                "mentions has more than 65535 (source, role) pairs".into(),
+                            ));
+                        }
+                        kinds.push(MentionKind {
+                            source: s.to_string(),
+                            role: r.to_string(),
+                            source_id: 0,
+                            vehicle: (s == "sales" && r == "buyer")
+                                || (s == "after_sales" && r == "owner"),
+                        });
+                        (kinds.len() - 1) as u16
                     }
                 };
-                let record = push(arena, str_at(rec, row).unwrap_or(""));
-                let vin = push(arena, col("vin").and_then(|c| str_at(c, row)).unwrap_or(""));
-                let first_seen = col("first_seen")
-                    .and_then(|c| micros_at(c, row))
-                    .unwrap_or(NO_TIME);
-                let last_seen = col("last_seen")
-                    .and_then(|c| micros_at(c, row))
-                    .unwrap_or(NO_TIME);
-                let record_count = col("record_count")
+                let record = push(records, str_at(rec, row).unwrap_or(""))?;
+                let vin = match vin_col.and_then(|c| str_at(c, row)) {
+                    Some(v) => vins.intern(v).map_err(too_big)?.0,
+                    None => NONE,
+                };
+                let time =
+                    |c: Option<&ArrayRef>| c.and_then(|c| micros_at(c, row)).unwrap_or(NO_TIME);
+                let record_count = count_col
                     .and_then(|c| i64_at(c, row))
                     .unwrap_or(1)
                     .clamp(0, i64::from(u32::MAX)) as u32;
-                mentions.push((
-                    idx,
-                    MentionRec {
-                        kind,
-                        record,
-                        vin,
-                        first_seen,
-                        last_seen,
-                        record_count,
-                    },
-                ));
-                for kind in KeyKind::ALL {
-                    add_key(&mut keys, batch, kind, row, idx);
+                mentions.push(MentionRec {
+                    first_seen: time(first_col),
+                    last_seen: time(last_col),
+                    record,
+                    customer: idx,
+                    vin,
+                    record_count,
+                    kind,
+                });
+                for (kind, col) in &key_cols {
+                    keys.add(*kind, str_at(col, row), idx)?;
                 }
             }
             Ok(())
         })
         .await?;
     }
+    if mentions.len() > u32::MAX as usize {
+        return Err(too_big(ArenaFull));
+    }
     // Newest first within each customer.
-    mentions.sort_unstable_by(|(a, ma), (b, mb)| {
-        a.cmp(b)
-            .then(mb.last_seen.cmp(&ma.last_seen))
-            .then(mb.first_seen.cmp(&ma.first_seen))
+    mentions.sort_unstable_by(|a, b| {
+        a.customer
+            .cmp(&b.customer)
+            .then(b.last_seen.cmp(&a.last_seen))
+            .then(b.first_seen.cmp(&a.first_seen))
     });
-    let mut offsets = Vec::with_capacity(ix.ids.len() + 1);
+    mentions.shrink_to_fit();
+    let mut offsets = Vec::with_capacity(ix.len() + 1);
     let mut next = 0usize;
-    for c in 0..ix.ids.len() as u32 {
+    for c in 0..ix.len() as u32 {
         offsets.push(next as u32);
-        while next < mentions.len() && mentions[next].0 == c {
+        while next < mentions.len() && mentions[next].customer == c {
             next += 1;
         }
     }
     offsets.push(next as u32);
     ix.offsets = offsets;
-    ix.mentions = mentions.into_iter().map(|(_, m)| m).collect();
-    for map in &mut keys {
-        for v in map.values_mut() {
-            v.sort_unstable();
-            v.dedup();
-            v.shrink_to_fit();
-        }
+    ix.mentions = mentions;
+    ix.records.shrink_to_fit();
+    ix.vins.shrink_to_fit();
+    let mut sources: Vec<String> = ix.kinds.iter().map(|k| k.source.clone()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    for k in &mut ix.kinds {
+        k.source_id = sources.binary_search(&k.source).unwrap_or(0) as u16;
     }
-    ix.keys = keys;
+    ix.sources = sources;
+    (ix.keys, ix.key_offsets, ix.postings) = keys.finish();
+    lap(&mut ix, "mentions");
 
     // Merged-away ids: the latest change of each old id wins.
     if let Some(df) = engine.table("customer_id_history").await? {
@@ -210,14 +273,12 @@ pub async fn build(
                     "customer_id_history lacks old_id or new_id".into(),
                 ));
             };
+            let changed = batch.column_by_name("changed_at");
             for row in 0..batch.num_rows() {
                 let (Some(o), Some(n)) = (str_at(old, row), str_at(new, row)) else {
                     continue;
                 };
-                let at = batch
-                    .column_by_name("changed_at")
-                    .and_then(|c| micros_at(c, row))
-                    .unwrap_or(NO_TIME);
+                let at = changed.and_then(|c| micros_at(c, row)).unwrap_or(NO_TIME);
                 let entry = latest.entry(o.into()).or_insert((NO_TIME, n.into()));
                 if at >= entry.0 {
                     *entry = (at, n.into());
@@ -227,10 +288,11 @@ pub async fn build(
         })
         .await?;
         ix.redirects = latest.into_iter().map(|(o, (_, n))| (o, n)).collect();
+        lap(&mut ix, "customer_id_history");
     }
 
-    // Lifecycle stage, CLV: whatever columns the analytics views give, one row per customer.
-    for (key, name) in EXTRAS {
+    // Lifecycle stage, CLV: one row per customer, kept as Arrow and written per request.
+    for (key, name, columns) in EXTRAS {
         let Some(df) = engine.table(name).await? else {
             continue;
         };
@@ -239,40 +301,60 @@ pub async fn build(
                 .push(format!("{name} has no customer_id column; not in profiles"));
             continue;
         }
-        let mut rows: HashMap<u32, Box<str>> = HashMap::new();
-        let ids = &ix.by_id;
+        let df = match columns {
+            Some(wanted) => select_present(df, wanted)?,
+            None => df,
+        };
+        let mut rows = vec![NO_ROW; ix.len()];
+        let mut batches: Vec<RecordBatch> = Vec::new();
+        let ids = &ix.ids;
         let result = for_each_batch(df, timeout, |batch| {
-            let cid = batch.column_by_name("customer_id").cloned();
-            let Some(cid) = cid else { return Ok(()) };
+            let Some(cid) = batch.column_by_name("customer_id") else {
+                return Ok(());
+            };
+            let b = batches.len() as u64;
+            let mut used = false;
             for row in 0..batch.num_rows() {
-                let Some(&idx) = str_at(&cid, row).and_then(|c| ids.get(c)) else {
+                let Some(idx) = str_at(cid, row).and_then(|c| ids.find(c)) else {
                     continue;
                 };
-                if rows.contains_key(&idx) {
-                    continue;
+                let slot = &mut rows[idx as usize];
+                if *slot == NO_ROW {
+                    *slot = (b << 32) | row as u64;
+                    used = true;
                 }
-                let obj = cells::row_object(batch, row, |n| n == "customer_id");
-                rows.insert(idx, serde_json::Value::Object(obj).to_string().into());
+            }
+            if used {
+                batches.push(batch.clone());
             }
             Ok(())
         })
         .await;
         match result {
-            Ok(()) => ix.extras.push((key.to_string(), rows)),
+            Ok(()) => ix.extras.push(Extra {
+                name: key,
+                keys: batches
+                    .first()
+                    .map(|b| cells::RowKeys::new(b, |n| n != "customer_id"))
+                    .unwrap_or_default(),
+                batches,
+                rows,
+            }),
             Err(e) => ix.warnings.push(format!("{name}: {e}")),
         }
+        lap(&mut ix, name);
     }
 
     // Segment membership.
+    let mut memberships: Vec<(u32, u16)> = Vec::new();
     for (name, sql) in &opts.segments {
-        let members = match segment_members(engine, sql, timeout, &ix.by_id).await {
+        let members = match segment_members(engine, sql, timeout, &ix.ids).await {
             Ok(mut m) => {
-                m.sort_unstable_by(|a, b| ix.ids[*a as usize].cmp(&ix.ids[*b as usize]));
+                m.sort_unstable_by(|a, b| ix.ids.get(*a).cmp(ix.ids.get(*b)));
                 m.dedup();
+                m.shrink_to_fit();
                 let s = ix.segment_names.len() as u16;
-                for &c in &m {
-                    ix.customer_segments.entry(c).or_default().push(s);
-                }
+                memberships.extend(m.iter().map(|&c| (c, s)));
                 Some(m)
             }
             Err(e) => {
@@ -282,17 +364,95 @@ pub async fn build(
         };
         ix.segment_names.push(name.clone());
         ix.segment_members.push(members);
+        lap(&mut ix, &format!("segment {name}"));
     }
+    memberships.sort_unstable();
+    let (offsets, segment_ids) = csr(ix.len(), &memberships);
+    ix.segment_offsets = offsets;
+    ix.segment_ids = segment_ids;
     ix.has_match_edges = engine.tables().iter().any(|t| t == "match_edges");
     ix.built_at = chrono::Utc::now();
+    ix.build_secs = started.elapsed().as_secs_f64();
     Ok(ix)
+}
+
+/// `(offsets, values)` of sorted `(row, value)` pairs: row `r`'s values are
+/// `values[offsets[r]..offsets[r+1]]`.
+fn csr<T: Copy>(rows: usize, pairs: &[(u32, T)]) -> (Vec<u32>, Vec<T>) {
+    let mut offsets = Vec::with_capacity(rows + 1);
+    let mut next = 0usize;
+    for r in 0..rows as u32 {
+        offsets.push(next as u32);
+        while next < pairs.len() && pairs[next].0 == r {
+            next += 1;
+        }
+    }
+    offsets.push(next as u32);
+    (offsets, pairs[..next].iter().map(|p| p.1).collect())
+}
+
+/// Lookup keys as they are gathered: interned values and (key, customer) pairs.
+#[derive(Default)]
+struct KeyBuilder {
+    table: StrTable,
+    pairs: Vec<(u32, u32)>,
+    buf: String,
+}
+
+impl KeyBuilder {
+    /// Records that customer `idx` holds `raw` as a `kind` key.
+    fn add(&mut self, kind: KeyKind, raw: Option<&str>, idx: u32) -> Result<(), EngineError> {
+        let Some(raw) = raw else {
+            return Ok(());
+        };
+        self.buf.clear();
+        self.buf.push(kind.tag());
+        // Stored values are normalised already; VINs and e-mails are normalised again so that
+        // a lookup and the lake agree whatever wrote the lake.
+        match kind {
+            KeyKind::Vin | KeyKind::Email => match kind.normalise(raw) {
+                Ok(v) => self.buf.push_str(&v),
+                Err(_) => return Ok(()),
+            },
+            _ => self.buf.push_str(raw),
+        }
+        let (k, _) = self.table.intern(&self.buf).map_err(too_big)?;
+        if self.pairs.last() != Some(&(k, idx)) {
+            self.pairs.push((k, idx));
+        }
+        Ok(())
+    }
+
+    /// The key table and its postings (customers ascending per key).
+    fn finish(mut self) -> (StrTable, Vec<u32>, Vec<u32>) {
+        self.pairs.sort_unstable();
+        self.pairs.dedup();
+        self.table.shrink_to_fit();
+        let (offsets, postings) = csr(self.table.len(), &self.pairs);
+        (self.table, offsets, postings)
+    }
+}
+
+/// The columns of `batch` holding keys of `kinds`.
+fn key_columns<'a>(batch: &'a RecordBatch, kinds: &[KeyKind]) -> Vec<(KeyKind, &'a ArrayRef)> {
+    kinds
+        .iter()
+        .filter_map(|k| batch.column_by_name(k.as_str()).map(|c| (*k, c)))
+        .collect()
+}
+
+fn too_big(_: ArenaFull) -> EngineError {
+    EngineError::Internal(
+        "the profile index would pass 4 GiB of strings or 4 billion entries; it cannot be built"
+            .into(),
+    )
 }
 
 async fn segment_members(
     engine: &Engine,
     sql: &str,
     timeout: Option<Duration>,
-    ids: &HashMap<Arc<str>, u32>,
+    ids: &StrTable,
 ) -> Result<Vec<u32>, EngineError> {
     let df = engine.query(sql).await?;
     if !has_column(&df, "customer_id") {
@@ -305,7 +465,7 @@ async fn segment_members(
     for_each_batch(df, timeout, |batch| {
         let col = batch.column(0);
         for row in 0..batch.num_rows() {
-            if let Some(&i) = str_at(col, row).and_then(|c| ids.get(c)) {
+            if let Some(i) = str_at(col, row).and_then(|c| ids.find(c)) {
                 out.push(i);
             }
         }
@@ -328,51 +488,19 @@ fn select_present(df: DataFrame, wanted: &[&str]) -> Result<DataFrame, EngineErr
     Ok(df.select_columns(&present)?)
 }
 
-fn push(arena: &mut String, s: &str) -> Span {
-    if s.is_empty() || arena.len() + s.len() > u32::MAX as usize {
-        return Span::default();
+fn push(arena: &mut String, s: &str) -> Result<Span, EngineError> {
+    if s.is_empty() {
+        return Ok(Span::default());
+    }
+    if arena.len() + s.len() > u32::MAX as usize {
+        return Err(too_big(ArenaFull));
     }
     let start = arena.len() as u32;
     arena.push_str(s);
-    Span {
+    Ok(Span {
         start,
         len: s.len() as u32,
-    }
-}
-
-fn add_key(
-    keys: &mut [HashMap<Box<str>, Vec<u32>>; 5],
-    batch: &RecordBatch,
-    kind: KeyKind,
-    row: usize,
-    idx: u32,
-) {
-    let Some(raw) = batch
-        .column_by_name(kind.as_str())
-        .and_then(|c| str_at(c, row))
-    else {
-        return;
-    };
-    // Stored values are normalised already; VINs and e-mails are normalised again so that a
-    // lookup and the lake agree whatever wrote the lake.
-    let value = match kind {
-        KeyKind::Vin | KeyKind::Email => match kind.normalise(raw) {
-            Ok(v) => v,
-            Err(_) => return,
-        },
-        _ => raw.to_string(),
-    };
-    let map = &mut keys[kind.slot()];
-    match map.get_mut(value.as_str()) {
-        Some(v) => {
-            if v.last() != Some(&idx) {
-                v.push(idx);
-            }
-        }
-        None => {
-            map.insert(value.into_boxed_str(), vec![idx]);
-        }
-    }
+    })
 }
 
 /// Runs `df` batch by batch (never collecting it), normalising each batch, under `timeout`.

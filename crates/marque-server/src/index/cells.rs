@@ -1,4 +1,5 @@
-//! Single Arrow cells to JSON values, and columns cast to the few types the index keeps.
+//! Single Arrow cells to JSON (as values, or written straight into a buffer), and columns cast
+//! to the few types the index keeps.
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::cast;
@@ -9,6 +10,208 @@ use arrow::datatypes::{
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use chrono::{DateTime, SecondsFormat};
 use serde_json::{Number, Value};
+
+/// Which bytes a JSON string must escape: `"`, `\\` and control characters.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Writes `s` as a JSON string (quoted and escaped) to `out`.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !NEEDS_ESCAPE[b as usize] {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Writes a JSON number (`null` for NaN and infinities).
+fn write_f64(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        // serde_json prints the shortest text that reads back as the same f64.
+        let _ = serde_json::to_writer(&mut *out, &v);
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+fn write_display(out: &mut Vec<u8>, v: impl std::fmt::Display) {
+    use std::io::Write as _;
+    let _ = write!(out, "{v}");
+}
+
+/// Writes the RFC 3339 text of a UTC microsecond timestamp as a JSON string (`null` when out
+/// of range).
+pub fn write_rfc3339(out: &mut Vec<u8>, micros: i64) {
+    match DateTime::from_timestamp_micros(micros) {
+        Some(t) => {
+            out.push(b'"');
+            out.extend_from_slice(t.to_rfc3339_opts(SecondsFormat::AutoSi, true).as_bytes());
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Writes the JSON of one cell to `out`: the same text [`cell`] gives, without building a
+/// [`Value`].
+pub fn write_cell(out: &mut Vec<u8>, col: &ArrayRef, row: usize) {
+    if col.is_null(row) {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    macro_rules! int {
+        ($t:ty) => {
+            write_display(out, col.as_primitive::<$t>().value(row))
+        };
+    }
+    match col.data_type() {
+        DataType::Utf8 => write_str(out, col.as_string::<i32>().value(row)),
+        DataType::Boolean => {
+            let v: &[u8] = if col.as_boolean().value(row) {
+                b"true"
+            } else {
+                b"false"
+            };
+            out.extend_from_slice(v);
+        }
+        DataType::Int8 => int!(Int8Type),
+        DataType::Int16 => int!(Int16Type),
+        DataType::Int32 => int!(Int32Type),
+        DataType::Int64 => int!(Int64Type),
+        DataType::UInt8 => int!(UInt8Type),
+        DataType::UInt16 => int!(UInt16Type),
+        DataType::UInt32 => int!(UInt32Type),
+        DataType::UInt64 => int!(UInt64Type),
+        DataType::Float32 => {
+            write_f64(out, f64::from(col.as_primitive::<Float32Type>().value(row)))
+        }
+        DataType::Float64 => write_f64(out, col.as_primitive::<Float64Type>().value(row)),
+        DataType::Date32 => {
+            let days = col.as_primitive::<Date32Type>().value(row);
+            match DateTime::from_timestamp(i64::from(days) * 86_400, 0) {
+                Some(d) => {
+                    out.push(b'"');
+                    write_display(out, d.date_naive());
+                    out.push(b'"');
+                }
+                None => out.extend_from_slice(b"null"),
+            }
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => write_rfc3339(
+            out,
+            col.as_primitive::<TimestampMicrosecondType>().value(row),
+        ),
+        _ => match cell(col, row) {
+            Value::String(s) => write_str(out, &s),
+            other => {
+                let _ = serde_json::to_writer(&mut *out, &other);
+            }
+        },
+    }
+}
+
+/// The object keys of a schema's columns, quoted and escaped once (`"name":`), with whether
+/// each is shown: written per row by [`write_row_with_keys`].
+#[derive(Debug, Clone, Default)]
+pub struct RowKeys {
+    keys: Vec<(Box<[u8]>, bool)>,
+}
+
+impl RowKeys {
+    /// Keys for the columns of `batch`, keeping those `keep` accepts.
+    pub fn new(batch: &RecordBatch, keep: impl Fn(&str) -> bool) -> Self {
+        let keys = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| {
+                let mut k = Vec::with_capacity(f.name().len() + 3);
+                write_str(&mut k, f.name());
+                k.push(b':');
+                (k.into_boxed_slice(), keep(f.name()))
+            })
+            .collect();
+        Self { keys }
+    }
+}
+
+/// Writes the JSON object of one row of `batch` with `keys` made for its schema (a batch of
+/// another shape is written with [`write_row_object`] and `keep`).
+pub fn write_row_with_keys(
+    out: &mut Vec<u8>,
+    batch: &RecordBatch,
+    row: usize,
+    keys: &RowKeys,
+    keep: impl Fn(&str) -> bool,
+) {
+    if keys.keys.len() != batch.num_columns() {
+        return write_row_object(out, batch, row, |n| !keep(n));
+    }
+    out.push(b'{');
+    let mut first = true;
+    for ((key, shown), col) in keys.keys.iter().zip(batch.columns()) {
+        if !shown {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(key);
+        write_cell(out, col, row);
+    }
+    out.push(b'}');
+}
+
+/// Writes the JSON object of one row to `out`, without the columns `skip` rejects: the same
+/// object [`row_object`] builds.
+pub fn write_row_object(
+    out: &mut Vec<u8>,
+    batch: &RecordBatch,
+    row: usize,
+    skip: impl Fn(&str) -> bool,
+) {
+    out.push(b'{');
+    let mut first = true;
+    for (field, col) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        if skip(field.name()) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_str(out, field.name());
+        out.push(b':');
+        write_cell(out, col, row);
+    }
+    out.push(b'}');
+}
 
 /// `batch` with every string-like column as `Utf8` and every timestamp as UTC microseconds, so
 /// that cells are read with one code path whatever the lake's writer chose.
@@ -181,11 +384,44 @@ mod tests {
         assert_eq!(row["d"], "1978-03-20");
         assert_eq!(row["t"], "2023-11-14T22:13:20Z");
         assert_eq!(row["f"], 1.5);
+        let mut text = Vec::new();
+        write_row_object(&mut text, &b, 0, |_| false);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&text).unwrap(),
+            Value::Object(row.clone()),
+            "the writer and the value agree"
+        );
         let row = row_object(&b, 1, |n| n == "s");
+        let mut text = Vec::new();
+        write_row_object(&mut text, &b, 1, |n| n == "s");
+        let mut keyed = Vec::new();
+        let keys = RowKeys::new(&b, |n| n != "s");
+        write_row_with_keys(&mut keyed, &b, 1, &keys, |n| n != "s");
+        assert_eq!(keyed, text, "pre-escaped keys write the same object");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&text).unwrap(),
+            Value::Object(row.clone())
+        );
         assert!(!row.contains_key("s"));
         assert_eq!(row["d"], Value::Null);
         assert_eq!(row["f"], Value::Null);
         assert_eq!(str_at(b.column(0), 0), Some("王"));
         assert_eq!(micros_at(b.column(2), 0), Some(1_700_000_000_000_000));
+    }
+
+    #[test]
+    fn strings_are_escaped_as_json() {
+        for s in [
+            "plain",
+            "王伟",
+            "a\"b\\c",
+            "line\nbreak\ttab\r",
+            "\u{1}\u{1f}end",
+            "",
+        ] {
+            let mut out = Vec::new();
+            write_str(&mut out, s);
+            assert_eq!(serde_json::from_slice::<String>(&out).unwrap(), s, "{s:?}");
+        }
     }
 }

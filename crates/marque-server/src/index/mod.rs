@@ -1,22 +1,30 @@
 //! The in-memory profile index: every customer, mention and lookup key of one resolution
 //! snapshot, so that profile reads never touch Parquet.
 //!
+//! It is laid out for a few million customers and tens of millions of mentions: customer ids,
+//! lookup keys and VINs are interned in [`strtab::StrTable`]s (one arena and a table of integer
+//! ids each), mentions are packed 40-byte records sorted by customer, keys map to customers
+//! through one flat postings array, and golden records, lifecycle and CLV rows stay in their
+//! Arrow batches, written to JSON per request by [`render`] without building a `Value`.
+//!
 //! An index is immutable once built. [`crate::refresh`] builds a new one in the background when
 //! a resolution table commits a new version and swaps it in atomically; requests that already
 //! hold the old one finish on it.
 
 mod build;
 pub mod cells;
+mod render;
+pub mod strtab;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 pub use build::{BuildOptions, RESOLUTION_TABLES, build};
+pub use render::Include;
 
-use crate::auth::Role;
+use strtab::StrTable;
 
 /// The keys a profile can be looked up by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,8 +57,9 @@ impl KeyKind {
         }
     }
 
-    fn slot(self) -> usize {
-        self as usize
+    /// The byte that prefixes this kind's values in the key table.
+    fn tag(self) -> char {
+        (b'0' + self as u8) as char
     }
 
     /// The form of `raw` the index stores, or why `raw` cannot be such a key.
@@ -84,15 +93,36 @@ impl KeyKind {
     }
 }
 
-/// One mention, packed: strings live in the index's arenas.
+/// Sentinel for an absent id in `u32` fields.
+const NONE: u32 = u32::MAX;
+
+/// Sentinel for a customer without a row in an [`Extra`].
+const NO_ROW: u64 = u64::MAX;
+
+/// One mention, packed (40 bytes): strings live in the index's arenas.
 #[derive(Debug, Clone, Copy)]
 struct MentionRec {
-    kind: u16,
-    record: Span,
-    vin: Span,
     first_seen: i64,
     last_seen: i64,
+    record: Span,
+    /// The customer's index (mentions are sorted by it).
+    customer: u32,
+    /// Id in `ProfileIndex::vins`, or [`NONE`].
+    vin: u32,
     record_count: u32,
+    /// Index in `ProfileIndex::kinds`.
+    kind: u16,
+}
+
+/// A (source, role) pair of mentions.
+#[derive(Debug, Clone)]
+struct MentionKind {
+    source: String,
+    role: String,
+    /// Index in `ProfileIndex::sources`.
+    source_id: u16,
+    /// Whether this role makes the mention's VIN the customer's vehicle (buyer, owner).
+    vehicle: bool,
 }
 
 /// A string inside an arena.
@@ -109,6 +139,16 @@ impl Span {
     }
 }
 
+/// A per-customer table shown in profiles (lifecycle, CLV): its batches and each customer's
+/// row as `batch << 32 | row`, [`NO_ROW`] when the customer has none.
+struct Extra {
+    name: &'static str,
+    /// Object keys of its columns (customer_id left out).
+    keys: cells::RowKeys,
+    batches: Vec<RecordBatch>,
+    rows: Vec<u64>,
+}
+
 /// Sentinel for a missing timestamp.
 const NO_TIME: i64 = i64::MIN;
 
@@ -118,24 +158,40 @@ pub struct ProfileIndex {
     pub versions: BTreeMap<String, i64>,
     /// When it was built.
     pub built_at: chrono::DateTime<chrono::Utc>,
+    /// How long the build took, in seconds.
+    pub build_secs: f64,
+    /// Seconds each part of the build took (tables, views, segments), in build order.
+    pub build_phases: Vec<(String, f64)>,
     golden: Vec<RecordBatch>,
+    /// Object keys of the golden columns: `[0]` as services see them, `[1]` for admins.
+    golden_keys: [cells::RowKeys; 2],
+    /// Customer `i`'s golden record: (batch, row) in `golden`.
     golden_pos: Vec<(u32, u32)>,
-    ids: Vec<Arc<str>>,
-    by_id: HashMap<Arc<str>, u32>,
-    /// (source, role) pairs, indexed by `MentionRec::kind`.
-    kinds: Vec<(String, String)>,
+    /// Customer ids; the id of a string is the customer's index.
+    ids: StrTable,
+    kinds: Vec<MentionKind>,
+    /// Source names, sorted.
+    sources: Vec<String>,
+    /// Sorted by customer, newest first within each.
     mentions: Vec<MentionRec>,
-    /// `mentions[offsets[i]..offsets[i+1]]` are customer `i`'s, newest first.
+    /// `mentions[offsets[i]..offsets[i+1]]` are customer `i`'s.
     offsets: Vec<u32>,
-    arena: String,
-    keys: [HashMap<Box<str>, Vec<u32>>; 5],
+    /// Record ids of the mentions.
+    records: String,
+    vins: StrTable,
+    /// Lookup keys: [`KeyKind::tag`] followed by the normalised value.
+    keys: StrTable,
+    /// `postings[key_offsets[k]..key_offsets[k+1]]`: the customers holding key `k`, ascending.
+    key_offsets: Vec<u32>,
+    postings: Vec<u32>,
     redirects: HashMap<Box<str>, Box<str>>,
-    /// Rendered JSON rows of extra per-customer tables/views (`lifecycle`, `clv`).
-    extras: Vec<(String, HashMap<u32, Box<str>>)>,
+    extras: Vec<Extra>,
     segment_names: Vec<String>,
     /// Member customer indexes of each segment, sorted by customer id.
     segment_members: Vec<Option<Vec<u32>>>,
-    customer_segments: HashMap<u32, Vec<u16>>,
+    /// `segment_ids[segment_offsets[i]..segment_offsets[i+1]]`: customer `i`'s segments.
+    segment_offsets: Vec<u32>,
+    segment_ids: Vec<u16>,
     /// Whether the lake had `match_edges` at build time.
     pub has_match_edges: bool,
     /// Warnings met while building (a view that failed, a missing table).
@@ -156,20 +212,27 @@ impl ProfileIndex {
         Self {
             versions: BTreeMap::new(),
             built_at: chrono::Utc::now(),
+            build_secs: 0.0,
+            build_phases: Vec::new(),
             golden: Vec::new(),
+            golden_keys: Default::default(),
             golden_pos: Vec::new(),
-            ids: Vec::new(),
-            by_id: HashMap::new(),
+            ids: StrTable::default(),
             kinds: Vec::new(),
+            sources: Vec::new(),
             mentions: Vec::new(),
             offsets: vec![0],
-            arena: String::new(),
-            keys: Default::default(),
+            records: String::new(),
+            vins: StrTable::default(),
+            keys: StrTable::default(),
+            key_offsets: vec![0],
+            postings: Vec::new(),
             redirects: HashMap::new(),
             extras: Vec::new(),
             segment_names: Vec::new(),
             segment_members: Vec::new(),
-            customer_segments: HashMap::new(),
+            segment_offsets: vec![0],
+            segment_ids: Vec::new(),
             has_match_edges: false,
             warnings: Vec::new(),
         }
@@ -190,20 +253,79 @@ impl ProfileIndex {
         self.mentions.len()
     }
 
+    /// Distinct lookup keys indexed.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
     /// The customer id of index `idx`.
     pub fn id(&self, idx: u32) -> &str {
-        &self.ids[idx as usize]
+        self.ids.get(idx)
+    }
+
+    /// Heap bytes the index holds (Arrow buffers counted whole), for `/readyz` and `/metrics`.
+    pub fn heap_bytes(&self) -> usize {
+        self.heap_parts().iter().map(|(_, b)| b).sum()
+    }
+
+    /// Heap bytes by part of the index.
+    pub fn heap_parts(&self) -> Vec<(&'static str, usize)> {
+        let batches =
+            |b: &[RecordBatch]| -> usize { b.iter().map(RecordBatch::get_array_memory_size).sum() };
+        vec![
+            (
+                "golden",
+                batches(&self.golden) + self.golden_pos.capacity() * 8,
+            ),
+            ("customer_ids", self.ids.heap_bytes()),
+            (
+                "mentions",
+                self.mentions.capacity() * std::mem::size_of::<MentionRec>()
+                    + self.offsets.capacity() * 4,
+            ),
+            ("record_ids", self.records.capacity()),
+            ("vins", self.vins.heap_bytes()),
+            (
+                "keys",
+                self.keys.heap_bytes()
+                    + self.key_offsets.capacity() * 4
+                    + self.postings.capacity() * 4,
+            ),
+            (
+                "lifecycle_clv",
+                self.extras
+                    .iter()
+                    .map(|e| batches(&e.batches) + e.rows.capacity() * 8)
+                    .sum::<usize>(),
+            ),
+            (
+                "segments",
+                self.segment_members
+                    .iter()
+                    .map(|m| m.as_ref().map_or(0, |m| m.capacity() * 4))
+                    .sum::<usize>()
+                    + self.segment_offsets.capacity() * 4
+                    + self.segment_ids.capacity() * 2,
+            ),
+            (
+                "redirects",
+                self.redirects
+                    .iter()
+                    .map(|(a, b)| a.len() + b.len() + 48)
+                    .sum::<usize>(),
+            ),
+        ]
     }
 
     /// Resolves `id`, following merges (`customer_id_history`) to the surviving id.
     pub fn resolve(&self, id: &str) -> Resolved {
-        if let Some(&i) = self.by_id.get(id) {
+        if let Some(i) = self.ids.find(id) {
             return Resolved::Found(i);
         }
         let mut current = id;
         for _ in 0..32 {
             match self.redirects.get(current) {
-                Some(next) if self.by_id.contains_key(&**next) => {
+                Some(next) if self.ids.find(next).is_some() => {
                     return Resolved::Moved(next.to_string());
                 }
                 Some(next) if &**next != current => current = next,
@@ -213,80 +335,38 @@ impl ProfileIndex {
         Resolved::Unknown
     }
 
-    /// Customers holding key `value` (already normalised), sorted by id.
+    /// Customers holding key `value` (already normalised), in index order.
     pub fn lookup(&self, kind: KeyKind, value: &str) -> &[u32] {
-        self.keys[kind.slot()]
-            .get(value)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        let mut key = String::with_capacity(value.len() + 1);
+        key.push(kind.tag());
+        key.push_str(value);
+        match self.keys.find(&key) {
+            Some(k) => {
+                let k = k as usize;
+                let (a, b) = (
+                    self.key_offsets[k] as usize,
+                    self.key_offsets[k + 1] as usize,
+                );
+                &self.postings[a..b]
+            }
+            None => &[],
+        }
     }
 
     fn mentions_of(&self, idx: u32) -> &[MentionRec] {
         let i = idx as usize;
-        let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
-        &self.mentions[a..b]
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.mentions[a as usize..b as usize],
+            _ => &[],
+        }
     }
 
-    /// The profile of customer `idx` as `role` may see it: the golden record (resident-id
-    /// columns only for admins), mentions, vehicles, lifecycle, CLV and segments.
-    pub fn profile(&self, idx: u32, role: Role) -> Value {
-        let (b, r) = self.golden_pos[idx as usize];
-        let golden = cells::row_object(&self.golden[b as usize], r as usize, |name| {
-            role != Role::Admin && name.contains("resident_id")
-        });
-        let mut mentions: Vec<(&str, &str, &str)> = self
-            .mentions_of(idx)
-            .iter()
-            .map(|m| {
-                let (s, r) = &self.kinds[m.kind as usize];
-                (s.as_str(), m.record.get(&self.arena), r.as_str())
-            })
-            .collect();
-        mentions.sort_unstable();
-        mentions.dedup();
-        let mut vehicles: Vec<&str> = self
-            .mentions_of(idx)
-            .iter()
-            .filter(|m| {
-                let (s, r) = &self.kinds[m.kind as usize];
-                (s == "sales" && r == "buyer") || (s == "after_sales" && r == "owner")
-            })
-            .map(|m| m.vin.get(&self.arena))
-            .filter(|v| !v.is_empty())
-            .collect();
-        vehicles.sort_unstable();
-        vehicles.dedup();
-        let mut out = Map::new();
-        out.insert("customer_id".into(), Value::from(self.id(idx)));
-        out.insert("golden".into(), Value::Object(golden));
-        out.insert(
-            "mentions".into(),
-            Value::Array(
-                mentions
-                    .into_iter()
-                    .map(|(s, rec, r)| json!({ "source": s, "record_id": rec, "role": r }))
-                    .collect(),
-            ),
-        );
-        out.insert("vehicles".into(), json!(vehicles));
-        for (name, rows) in &self.extras {
-            let v = rows
-                .get(&idx)
-                .and_then(|t| serde_json::from_str::<Value>(t).ok())
-                .unwrap_or(Value::Null);
-            out.insert(name.clone(), v);
+    fn segments_of(&self, idx: u32) -> &[u16] {
+        let i = idx as usize;
+        match (self.segment_offsets.get(i), self.segment_offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.segment_ids[a as usize..b as usize],
+            _ => &[],
         }
-        let segments: Vec<&str> = self
-            .customer_segments
-            .get(&idx)
-            .map(|s| {
-                s.iter()
-                    .map(|&i| self.segment_names[i as usize].as_str())
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.insert("segments".into(), json!(segments));
-        Value::Object(out)
     }
 
     /// Customer `idx`'s mentions newest first, from `offset`, at most `limit`; and whether more
@@ -298,7 +378,7 @@ impl ProfileIndex {
             .skip(offset)
             .take(limit)
             .map(|m| {
-                let (s, r) = &self.kinds[m.kind as usize];
+                let k = &self.kinds[m.kind as usize];
                 let time = |t: i64| {
                     if t == NO_TIME {
                         Value::Null
@@ -306,16 +386,15 @@ impl ProfileIndex {
                         cells::rfc3339(t)
                     }
                 };
-                let vin = m.vin.get(&self.arena);
                 json!({
                     "at": time(if m.last_seen == NO_TIME { m.first_seen } else { m.last_seen }),
-                    "source": s,
-                    "role": r,
-                    "record_id": m.record.get(&self.arena),
+                    "source": k.source,
+                    "role": k.role,
+                    "record_id": m.record.get(&self.records),
                     "first_seen": time(m.first_seen),
                     "last_seen": time(m.last_seen),
                     "record_count": m.record_count,
-                    "vin": if vin.is_empty() { Value::Null } else { Value::from(vin) },
+                    "vin": if m.vin == NONE { Value::Null } else { Value::from(self.vins.get(m.vin)) },
                 })
             })
             .collect();
@@ -327,8 +406,12 @@ impl ProfileIndex {
         self.mentions_of(idx)
             .iter()
             .map(|m| {
-                let (s, r) = &self.kinds[m.kind as usize];
-                (s.clone(), m.record.get(&self.arena).to_string(), r.clone())
+                let k = &self.kinds[m.kind as usize];
+                (
+                    k.source.clone(),
+                    m.record.get(&self.records).to_string(),
+                    k.role.clone(),
+                )
             })
             .collect()
     }
@@ -360,5 +443,16 @@ impl ProfileIndex {
             .map(|&c| self.id(c))
             .collect();
         Some((page, members.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mention_record_stays_40_bytes() {
+        // 20 million mentions of a 1M-person lake: every byte here is 20 MB of server memory.
+        assert_eq!(std::mem::size_of::<MentionRec>(), 40);
     }
 }

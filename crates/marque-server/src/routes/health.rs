@@ -21,7 +21,7 @@ pub async fn healthz() -> Json<Value> {
 /// `200` once the profile index is built, with what it holds; `503` before.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, description = "{status: ready, customers, mentions, versions, built_at, last_error}"),
+        (status = 200, description = "{status: ready, customers, mentions, keys, index_bytes, build_secs, build_phases, versions, built_at, warnings, last_error}"),
         (status = 503, description = "Still loading", body = crate::openapi::ErrorBody),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
@@ -40,6 +40,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "status": "ready",
         "customers": ix.len(),
         "mentions": ix.mention_count(),
+        "keys": ix.key_count(),
+        "index_bytes": ix.heap_bytes(),
+        "index_parts": ix.heap_parts().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+        "build_secs": ix.build_secs,
+        "build_phases": ix.build_phases,
         "versions": ix.versions,
         "built_at": ix.built_at.to_rfc3339(),
         "warnings": ix.warnings,
@@ -68,6 +73,16 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             "marque_profile_index_mentions",
             "Mentions in the served index.",
             ix.mention_count() as f64,
+        ),
+        (
+            "marque_profile_index_bytes",
+            "Heap bytes of the served index.",
+            ix.heap_bytes() as f64,
+        ),
+        (
+            "marque_profile_index_build_seconds",
+            "Time the served index took to build.",
+            ix.build_secs,
         ),
         (
             "marque_profile_index_builds_total",

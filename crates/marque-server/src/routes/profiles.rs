@@ -2,6 +2,10 @@
 //! `GET /v1/profiles/{customer_id}`, `GET /v1/profiles?phone=…` (or `vin`, `app_user_id`,
 //! `unionid`, `email`), `GET /v1/profiles/{id}/timeline` and `GET /v1/profiles/{id}/explain`.
 //!
+//! Profiles are lean by default (golden record, mention counts per source, vehicles,
+//! lifecycle, CLV, segments) and written straight from the index into the response body;
+//! `include=mentions` adds every mention.
+//!
 //! An id that a later resolution merged into another answers `308` with `Location` pointing at
 //! the surviving id (from `customer_id_history`), so a service that stored the old id follows it
 //! and can update its copy.
@@ -19,8 +23,9 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::auth::Capability;
+use crate::auth::Role;
 use crate::error::{ApiError, ApiResult};
-use crate::index::{KeyKind, ProfileIndex, Resolved, cells};
+use crate::index::{Include, KeyKind, ProfileIndex, Resolved, cells};
 use crate::routes::{Caller, parse_cursor, parse_limit, path_param, query_params};
 use crate::state::AppState;
 
@@ -61,6 +66,51 @@ fn resolve(ix: &ProfileIndex, id: &str, suffix: &str) -> Result<u32, Box<Respons
     }
 }
 
+/// The `include` parameter, or `400`.
+fn include_param(value: Option<&str>) -> ApiResult<Include> {
+    Include::parse(value).map_err(|m| ApiError::bad_request("bad_query", m))
+}
+
+/// A `200` JSON answer from bytes already written.
+fn json_bytes(body: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Most profiles one lookup answers with (a hub key can be held by many customers).
+const MAX_LOOKUP_PROFILES: usize = 100;
+
+/// The lookup answer `{key, value, profiles}` for customers `hits`.
+fn write_lookup(
+    ix: &ProfileIndex,
+    kind: KeyKind,
+    value: &str,
+    hits: &[u32],
+    role: Role,
+    include: Include,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024 * hits.len().min(4));
+    out.extend_from_slice(b"{\"key\":");
+    cells::write_str(&mut out, kind.as_str());
+    out.extend_from_slice(b",\"value\":");
+    cells::write_str(&mut out, value);
+    out.extend_from_slice(b",\"profiles\":[");
+    for (n, &i) in hits.iter().take(MAX_LOOKUP_PROFILES).enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        ix.write_profile(&mut out, i, role, include);
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
 /// Percent-encodes a path segment (ids are usually plain ASCII already).
 fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -79,10 +129,14 @@ fn encode_segment(s: &str) -> String {
     get,
     path = "/v1/profiles/{customer_id}",
     tag = "profiles",
-    params(("customer_id" = String, Path, description = "A customer id; a merged-away id redirects")),
+    params(
+        ("customer_id" = String, Path, description = "A customer id; a merged-away id redirects"),
+        ("include" = Option<String>, Query, description = "Comma-separated extras: `mentions` adds every mention as {source, record_id, role}"),
+    ),
     responses(
-        (status = 200, description = "{customer_id, golden:{…}, mentions:[{source,record_id,role}], vehicles:[vin], lifecycle, clv, segments:[name]}. Service tokens never see resident-id columns."),
+        (status = 200, description = "The lean profile; `mentions` only with include=mentions. Service tokens never see resident-id columns.", body = crate::openapi::Profile),
         (status = 308, description = "The id was merged into another: Location is the surviving profile"),
+        (status = 400, description = "An unknown include value", body = crate::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown token", body = crate::openapi::ErrorBody),
         (status = 403, description = "The role may not read profiles", body = crate::openapi::ErrorBody),
         (status = 404, description = "No such customer", body = crate::openapi::ErrorBody),
@@ -94,12 +148,19 @@ pub async fn get_profile(
     State(state): State<AppState>,
     caller: Caller,
     id: Result<Path<String>, PathRejection>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult<Response> {
     caller.require(Capability::Profiles)?;
     let id = path_param(id)?;
+    let params = query_params(params)?;
+    let include = include_param(params.get("include").map(String::as_str))?;
     let ix = ready_index(&state)?;
     match resolve(&ix, &id, "") {
-        Ok(i) => Ok(Json(ix.profile(i, caller.principal.role)).into_response()),
+        Ok(i) => {
+            let mut out = Vec::with_capacity(1024);
+            ix.write_profile(&mut out, i, caller.principal.role, include);
+            Ok(json_bytes(out))
+        }
         Err(resp) => Ok(*resp),
     }
 }
@@ -115,10 +176,11 @@ pub async fn get_profile(
         ("app_user_id" = Option<String>, Query, description = "Brand app user id"),
         ("unionid" = Option<String>, Query, description = "WeChat unionid"),
         ("email" = Option<String>, Query, description = "E-mail address (when the lake has e-mails)"),
+        ("include" = Option<String>, Query, description = "Comma-separated extras: `mentions` adds every mention to each profile"),
     ),
     responses(
-        (status = 200, description = "{key, value, profiles:[profile]}: every customer holding the key"),
-        (status = 400, description = "No key, several keys, an unknown parameter or an unusable value (a masked phone)", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Every customer holding the key (at most 100), lean profiles unless include=mentions", body = crate::openapi::ProfileLookup),
+        (status = 400, description = "No key, several keys, an unknown parameter or include value, or an unusable value (a masked phone)", body = crate::openapi::ErrorBody),
         (status = 404, description = "No customer holds the key", body = crate::openapi::ErrorBody),
     ),
     security(("bearer" = []))
@@ -131,12 +193,17 @@ pub async fn lookup(
     caller.require(Capability::Profiles)?;
     let params = query_params(params)?;
     let mut key = None;
+    let mut include = Include::default();
     for (name, value) in &params {
+        if name == "include" {
+            include = include_param(Some(value))?;
+            continue;
+        }
         let Some(kind) = KeyKind::ALL.iter().find(|k| k.as_str() == name) else {
             return Err(ApiError::bad_request(
                 "bad_query",
                 format!(
-                    "unknown parameter {name:?}: use phone, vin, app_user_id, unionid or email"
+                    "unknown parameter {name:?}: use phone, vin, app_user_id, unionid or email (and include)"
                 ),
             ));
         };
@@ -165,12 +232,14 @@ pub async fn lookup(
             kind.as_str()
         )));
     }
-    let profiles: Vec<Value> = hits
-        .iter()
-        .take(100)
-        .map(|&i| ix.profile(i, caller.principal.role))
-        .collect();
-    Ok(Json(json!({ "key": kind.as_str(), "value": value, "profiles": profiles })).into_response())
+    Ok(json_bytes(write_lookup(
+        &ix,
+        kind,
+        &value,
+        hits,
+        caller.principal.role,
+        include,
+    )))
 }
 
 /// A customer's mentions over time, newest first.

@@ -1,0 +1,182 @@
+//! Profiles written as JSON straight from the index into a byte buffer: no `serde_json::Value`
+//! tree per request, no parsing of stored JSON, one allocation for the answer.
+//!
+//! The default profile is lean: golden record, mention counts per source, vehicles,
+//! lifecycle, CLV and segments. The full mention list is opt-in (`include=mentions`): a
+//! long-standing customer has hundreds of mentions, and most callers want the person, not the
+//! paperwork.
+
+use super::cells::{write_row_with_keys, write_str};
+use super::{NO_ROW, NONE, ProfileIndex};
+use crate::auth::Role;
+
+/// Optional parts of a profile answer, from the `include` query parameter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Include {
+    /// Every mention as `{source, record_id, role}`.
+    pub mentions: bool,
+}
+
+impl Include {
+    /// The names `include` accepts.
+    pub const NAMES: &'static str = "mentions";
+
+    /// Parses a comma-separated `include` value (`None` or empty: the lean default).
+    pub fn parse(value: Option<&str>) -> Result<Self, String> {
+        let mut out = Self::default();
+        for part in value.unwrap_or("").split(',').map(str::trim) {
+            match part {
+                "" => {}
+                "mentions" => out.mentions = true,
+                other => {
+                    return Err(format!("include={other:?} is unknown: use {}", Self::NAMES));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `role` may see golden column `name` (resident-id columns are for admins only).
+fn visible(role: Role, name: &str) -> bool {
+    role == Role::Admin || !name.contains("resident_id")
+}
+
+impl ProfileIndex {
+    /// Writes the profile of customer `idx` as `role` may see it to `out`: `{customer_id,
+    /// golden, mention_counts, vehicles, lifecycle, clv, segments}` plus `mentions` when
+    /// included.
+    pub fn write_profile(&self, out: &mut Vec<u8>, idx: u32, role: Role, include: Include) {
+        out.extend_from_slice(b"{\"customer_id\":");
+        write_str(out, self.id(idx));
+        out.extend_from_slice(b",\"golden\":");
+        match self.golden_pos.get(idx as usize) {
+            Some(&(b, r)) => write_row_with_keys(
+                out,
+                &self.golden[b as usize],
+                r as usize,
+                &self.golden_keys[usize::from(role == Role::Admin)],
+                |n| visible(role, n),
+            ),
+            None => out.extend_from_slice(b"null"),
+        }
+        let mentions = self.mentions_of(idx);
+
+        // Mentions per source, sources in name order.
+        out.extend_from_slice(b",\"mention_counts\":{");
+        let mut counts = vec![0u32; self.sources.len()];
+        for m in mentions {
+            counts[self.kinds[m.kind as usize].source_id as usize] += 1;
+        }
+        let mut first = true;
+        for (source, n) in self.sources.iter().zip(&counts) {
+            if *n == 0 {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_str(out, source);
+            out.push(b':');
+            out.extend_from_slice(n.to_string().as_bytes());
+        }
+        out.push(b'}');
+
+        if include.mentions {
+            let mut list: Vec<(&str, &str, &str)> = mentions
+                .iter()
+                .map(|m| {
+                    let k = &self.kinds[m.kind as usize];
+                    (
+                        k.source.as_str(),
+                        m.record.get(&self.records),
+                        k.role.as_str(),
+                    )
+                })
+                .collect();
+            list.sort_unstable();
+            list.dedup();
+            out.extend_from_slice(b",\"mentions\":[");
+            for (i, (source, record, role)) in list.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"source\":");
+                write_str(out, source);
+                out.extend_from_slice(b",\"record_id\":");
+                write_str(out, record);
+                out.extend_from_slice(b",\"role\":");
+                write_str(out, role);
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+
+        // Vehicles: VINs the customer bought or owns (not cars they only brought in).
+        let mut vins: Vec<&str> = mentions
+            .iter()
+            .filter(|m| m.vin != NONE && self.kinds[m.kind as usize].vehicle)
+            .map(|m| self.vins.get(m.vin))
+            .collect();
+        vins.sort_unstable();
+        vins.dedup();
+        out.extend_from_slice(b",\"vehicles\":[");
+        for (i, vin) in vins.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, vin);
+        }
+        out.push(b']');
+
+        for extra in &self.extras {
+            out.push(b',');
+            write_str(out, extra.name);
+            out.push(b':');
+            match extra.rows.get(idx as usize).copied().unwrap_or(NO_ROW) {
+                NO_ROW => out.extend_from_slice(b"null"),
+                pos => {
+                    let (b, r) = ((pos >> 32) as usize, (pos & 0xffff_ffff) as usize);
+                    match extra.batches.get(b) {
+                        Some(batch) => {
+                            write_row_with_keys(out, batch, r, &extra.keys, |n| n != "customer_id")
+                        }
+                        None => out.extend_from_slice(b"null"),
+                    }
+                }
+            }
+        }
+
+        out.extend_from_slice(b",\"segments\":[");
+        for (i, &s) in self.segments_of(idx).iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, &self.segment_names[s as usize]);
+        }
+        out.extend_from_slice(b"]}");
+    }
+
+    /// The profile of customer `idx` as a JSON value (tests and tools; the routes write bytes).
+    pub fn profile(&self, idx: u32, role: Role, include: Include) -> serde_json::Value {
+        let mut out = Vec::new();
+        self.write_profile(&mut out, idx, role, include);
+        serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn include_accepts_mentions_and_rejects_unknown_parts() {
+        assert_eq!(Include::parse(None).unwrap(), Include::default());
+        assert_eq!(Include::parse(Some("")).unwrap(), Include::default());
+        assert!(Include::parse(Some("mentions")).unwrap().mentions);
+        assert!(Include::parse(Some(" mentions ,")).unwrap().mentions);
+        let err = Include::parse(Some("mentions,secrets")).unwrap_err();
+        assert!(err.contains("secrets"), "{err}");
+    }
+}
