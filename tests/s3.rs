@@ -254,3 +254,160 @@ fn common_sum(batches: &[arrow::array::RecordBatch], column: &str) -> i64 {
         })
         .sum()
 }
+
+/// Uploads `data` to `s3://BUCKET/key` on `s3`.
+fn put_object(s3: &SeaweedFs, key: &str, data: Vec<u8>) {
+    use object_store::ObjectStoreExt;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let root = marque_lake::LakeRoot::parse(&format!("s3://{BUCKET}/"), &s3.options()).unwrap();
+    let store = root.store().expect("an S3 store").clone();
+    rt.block_on(store.put(&object_store::path::Path::from(key), data.into()))
+        .unwrap();
+}
+
+/// A copy of reference connector `file` named `name`, reading `source`.
+fn connector_reading(file: &str, name: &str, source: &str) -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../connectors")
+            .join(file),
+    )
+    .unwrap();
+    let mut out = String::new();
+    let mut named = false;
+    for line in text.lines() {
+        if line.starts_with("name = ") && !named {
+            named = true;
+            out.push_str(&format!("name = \"{name}\"\n"));
+        } else if line.starts_with("source = ") {
+            out.push_str(&format!("source = {{ path = \"{source}\" }}\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn an_s3_source_lands_each_object_once_like_the_same_local_file() {
+    let s3 = SeaweedFs::start();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let src_s = src.to_str().unwrap();
+    common::ok(
+        &dir.path().join("unused-lake"),
+        &["gen", "--persons", "200", "--seed", "5", "--out", src_s],
+    );
+    let csv = std::fs::read(src.join("after_sales/repair_orders.csv")).unwrap();
+    let parquet = std::fs::read(src.join("app/app_events-00000.parquet")).unwrap();
+    put_object(&s3, "exports/ro/2026-11/repair_orders.csv", csv.clone());
+    put_object(&s3, "exports/app/events.parquet", parquet);
+    // Not matched: another folder level, another extension.
+    put_object(&s3, "exports/ro/2026-11/deeper/x.csv", b"junk".to_vec());
+    put_object(&s3, "exports/ro/2026-11/readme.txt", b"junk".to_vec());
+
+    let connectors = dir.path().join("connectors");
+    std::fs::create_dir_all(&connectors).unwrap();
+    let ro_url = format!("s3://{BUCKET}/exports/ro/*/*.csv");
+    let app_url = format!("s3://{BUCKET}/exports/app/*.parquet");
+    for (file, name, url) in [
+        ("repair_orders.toml", "s3_repair_orders", &ro_url),
+        ("app_events.toml", "s3_app_events", &app_url),
+    ] {
+        std::fs::write(
+            connectors.join(format!("{name}.toml")),
+            connector_reading(file, name, url),
+        )
+        .unwrap();
+    }
+    let conn_s = connectors.to_str().unwrap();
+
+    // The lake is local: the source alone is on S3, with the same AWS settings.
+    let lake = dir.path().join("lake");
+    let lake_s = lake.to_str().unwrap();
+    let first = s3.ok(lake_s, &["ingest", "--quiet", "--connectors", conn_s]);
+    assert_eq!(first.matches("landed").count(), 2, "{first}");
+    assert!(
+        first.contains("s3://marque/exports/ro/2026-11/repair_orders.csv"),
+        "{first}"
+    );
+    let again = s3.ok(lake_s, &["ingest", "--connectors", conn_s]);
+    assert_eq!(again.matches("already loaded").count(), 2, "{again}");
+
+    // The same files ingested from local disk land the same rows and quarantine the same ones.
+    let local = dir.path().join("local-lake");
+    common::ok(
+        &local,
+        &[
+            "ingest",
+            "--quiet",
+            "--input",
+            src_s,
+            "--only",
+            "repair_orders",
+        ],
+    );
+    common::ok(
+        &local,
+        &[
+            "ingest",
+            "--quiet",
+            "--input",
+            src_s,
+            "--only",
+            "app_events",
+        ],
+    );
+    for table in ["raw_service_orders", "raw_app_events", "quarantine"] {
+        assert_eq!(
+            common::count(&lake, table),
+            common::count(&local, table),
+            "{table}"
+        );
+    }
+    assert!(common::count(&lake, "raw_service_orders") > 200);
+    let log = common::read(&lake, "ingest_batches");
+    let ids = common_strings(&log, "content_sha256");
+    assert!(
+        ids.iter().all(|s| s.starts_with("etag:")),
+        "the identity of an object is its ETag: {ids:?}"
+    );
+    assert_eq!(
+        common::sum_i64(&lake, "ingest_batches", "rows_read") as usize,
+        common::count(&lake, "raw_service_orders")
+            + common::count(&lake, "raw_app_events")
+            + common::count(&lake, "quarantine")
+    );
+
+    // A new object lands as one new batch; a rewritten object (new ETag) as another.
+    put_object(
+        &s3,
+        "exports/ro/2026-12/repair_orders.csv",
+        csv[..csv.len() / 2].to_vec(),
+    );
+    let third = s3.ok(lake_s, &["ingest", "--connectors", conn_s]);
+    assert_eq!(third.matches("landed").count(), 1, "{third}");
+    assert!(third.contains("2026-12/repair_orders.csv"), "{third}");
+    assert_eq!(third.matches("already loaded").count(), 2, "{third}");
+}
+
+fn common_strings(batches: &[arrow::array::RecordBatch], column: &str) -> Vec<String> {
+    use arrow::array::AsArray;
+    batches
+        .iter()
+        .flat_map(|b| {
+            // Delta scans may return Utf8View; compare as plain strings.
+            let col = arrow::compute::cast(
+                b.column_by_name(column).unwrap(),
+                &arrow::datatypes::DataType::Utf8,
+            )
+            .unwrap();
+            col.as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

@@ -3,6 +3,8 @@
 # in the same run DuckDB converting the same CSV / JSON Lines / Parquet files to Parquet.
 # Prints MB/s, rows/s and peak memory of both, and the ratio.
 #   benches/ingest/run.sh [PERSONS (default 200000)] [WORKDIR] [MARQUE_BIN]
+# RUNS=3 repeats both tools (alternating) and reports the median wall time and peak memory.
+# SRC=DIR uses an existing generator output instead of generating one into WORKDIR/src.
 # MARQUE_BIN defaults to target/release/marque (built if missing). DuckDB comes from PyPI in
 # ~/.cache/marque-tools/duckdb-venv. DuckDB has no GBK reader offline, so its sales step is
 # `iconv -f GB18030 -t UTF-8 -c | duckdb` (timed; -c drops the bytes iconv cannot convert,
@@ -19,10 +21,11 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import duckdb' 2>/dev
   python3 -m venv "$venv" && "$venv/bin/pip" install -q duckdb
 fi
 mkdir -p "$work"
-if [ ! -f "$work/src/manifest.json" ]; then
+if [ -z "${SRC:-}" ] && [ ! -f "$work/src/manifest.json" ]; then
   "$bin" gen --persons "$persons" --seed 42 --out "$work/src" >/dev/null
 fi
-src="$work/src"
+src="${SRC:-$work/src}"
+runs=${RUNS:-1}
 bytes=$(du -cb "$src"/sales/*.csv "$src"/after_sales/*.csv "$src"/marketing/*.jsonl "$src"/app/*.parquet | tail -1 | cut -f1)
 mb=$(echo "$bytes / 1048576" | bc -l)
 
@@ -33,12 +36,6 @@ timed() { # name, command...
   read -r wall kb <"$work/$name.time"
   echo "$wall $kb"
 }
-
-rm -rf "$work/lake" "$work/duck"
-mkdir -p "$work/duck"
-quiet=$("$bin" ingest --help | grep -q -- --quiet && echo --quiet || true)
-read -r m_wall m_kb < <(timed marque "$bin" --lake "$work/lake" ingest $quiet --input "$src")
-rows=$(grep -o 'landed [0-9]* of [0-9]* rows' "$work/marque.out" | awk '{s+=$4} END {print s}')
 
 cat >"$work/duck.py" <<PY
 import duckdb, subprocess, sys
@@ -57,11 +54,26 @@ for name, rel in [
     n += con.execute(f"SELECT count(*) FROM '{out}/{name}.parquet'").fetchone()[0]
 print(n)
 PY
-read -r d_wall d_kb < <(timed duckdb "$venv/bin/python" "$work/duck.py" "$src" "$work/duck")
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+: >"$work/marque.runs"
+: >"$work/duckdb.runs"
+quiet=$("$bin" ingest --help | grep -q -- --quiet && echo --quiet || true)
+for i in $(seq "$runs"); do
+  rm -rf "$work/lake" "$work/duck"
+  mkdir -p "$work/duck"
+  timed marque "$bin" --lake "$work/lake" ingest $quiet --input "$src" >>"$work/marque.runs"
+  timed duckdb "$venv/bin/python" "$work/duck.py" "$src" "$work/duck" >>"$work/duckdb.runs"
+done
+rows=$(grep -o 'landed [0-9]* of [0-9]* rows' "$work/marque.out" | awk '{s+=$4} END {print s}')
 d_rows=$(cat "$work/duckdb.out")
+m_wall=$(cut -d' ' -f1 "$work/marque.runs" | median)
+m_kb=$(cut -d' ' -f2 "$work/marque.runs" | median)
+d_wall=$(cut -d' ' -f1 "$work/duckdb.runs" | median)
+d_kb=$(cut -d' ' -f2 "$work/duckdb.runs" | median)
 
-echo "ingest benchmark: $persons persons, $(printf %.0f "$mb") MB of source files, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "ingest benchmark: $persons persons, $(printf %.0f "$mb") MB of source files, $(nproc) cores, $runs run(s) (medians), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "marque walls: $(cut -d' ' -f1 "$work/marque.runs" | tr '\n' ' ')  duckdb walls: $(cut -d' ' -f1 "$work/duckdb.runs" | tr '\n' ' ')"
 printf '%-8s %8s %10s %12s %10s\n' tool wall_s MB/s rows/s peak_MB
 printf '%-8s %8.1f %10.1f %12.0f %10d\n' marque "$m_wall" "$(echo "$mb / $m_wall" | bc -l)" "$(echo "$rows / $m_wall" | bc -l)" $((m_kb / 1024))
 printf '%-8s %8.1f %10.1f %12.0f %10d\n' duckdb "$d_wall" "$(echo "$mb / $d_wall" | bc -l)" "$(echo "$d_rows / $d_wall" | bc -l)" $((d_kb / 1024))
-printf 'marque throughput / duckdb throughput = %.2f (rows: marque landed %s, duckdb wrote %s)\n' "$(echo "$d_wall / $m_wall" | bc -l)" "$rows" "$d_rows"
+printf 'marque throughput / duckdb throughput = %.2f (rows: marque read %s, duckdb wrote %s)\n' "$(echo "$d_wall / $m_wall" | bc -l)" "$rows" "$d_rows"

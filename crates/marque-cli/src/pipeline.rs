@@ -1,6 +1,5 @@
-//! The pipeline subcommands: gen, ingest, resolve, eval and serve.
+//! The pipeline subcommands: gen, ingest, resolve and eval (serve is in `serve_cmd`).
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -78,7 +77,8 @@ pub fn generate(args: &GenArgs) -> anyhow::Result<PathBuf> {
 
 #[derive(Args)]
 pub struct IngestArgs {
-    /// Directory the connectors' source paths are relative to (the generator's output).
+    /// Directory the connectors' source paths are relative to (the generator's output); not
+    /// needed by `s3://` and Postgres sources.
     #[arg(long, default_value = "./marque-sources")]
     pub input: PathBuf,
     /// Directory of connector definitions; the embedded reference connectors when omitted.
@@ -151,7 +151,10 @@ pub async fn ingest(lake_root: &str, args: &IngestArgs) -> anyhow::Result<u64> {
     let needs_dir = defs
         .iter()
         .filter(|d| args.only.is_empty() || args.only.contains(&d.name))
-        .any(|d| d.source.postgres.is_none());
+        .any(|d| {
+            d.source.postgres.is_none()
+                && !marque_connect::object_source::is_object_url(&d.source.path)
+        });
     if needs_dir && !args.input.is_dir() {
         bail!("input directory {} does not exist", args.input.display());
     }
@@ -293,82 +296,12 @@ pub async fn eval(lake_root: &str, args: &EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serve profiles and SQL over HTTP.
-///
-/// Settings come from the `[server]` section of the config file named by `MARQUE_CONFIG`, else
-/// `./marque.toml` when it exists: addr, body_limit_bytes, max_rows, max_concurrent_queries,
-/// query_timeout_secs, memory_limit_mb, refresh_interval_secs, segments_dir, audit, tokens_file
-/// and `[[server.tokens]]` entries (name, role = service|analyst|admin, sha256 = hex SHA-256 of
-/// the token: `printf %s TOKEN | sha256sum`). With no token configured the service runs in open
-/// mode (every caller is admin) and refuses to listen on a non-loopback address.
-#[derive(Args)]
-pub struct ServeArgs {
-    /// Address to listen on (loopback unless you mean otherwise); overrides the config file's
-    /// `addr` when set to anything but the default.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub addr: SocketAddr,
-}
-
 pub async fn open_engine(lake_root: &str) -> anyhow::Result<Engine> {
     let opts = EngineOptions {
         views_dir: crate::default_views_dir(),
         ..Default::default()
     };
     Ok(Engine::open(Lake::open(lake_root)?, opts).await?)
-}
-
-/// The config file `serve` reads: `$MARQUE_CONFIG`, else `./marque.toml` if present.
-fn serve_config_path() -> anyhow::Result<Option<PathBuf>> {
-    if let Some(p) = std::env::var_os("MARQUE_CONFIG") {
-        let p = PathBuf::from(p);
-        if !p.is_file() {
-            bail!("MARQUE_CONFIG names {}, which is not a file", p.display());
-        }
-        return Ok(Some(p));
-    }
-    let p = PathBuf::from("marque.toml");
-    Ok(p.is_file().then_some(p))
-}
-
-pub async fn serve(lake_root: &str, args: &ServeArgs) -> anyhow::Result<()> {
-    let default_addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
-    let segments = PathBuf::from("sql/segments");
-    let mut cfg = marque_server::ServerConfig {
-        addr: args.addr,
-        segments_dir: segments.is_dir().then_some(segments),
-        ..Default::default()
-    };
-    let mut memory_limit = None;
-    if let Some(path) = serve_config_path()? {
-        let section = marque_server::ServerSection::from_file(&path)?;
-        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        section.apply(&mut cfg, &base)?;
-        memory_limit = section
-            .memory_limit_mb
-            .map(|mb| mb.saturating_mul(1024 * 1024));
-        if args.addr != default_addr {
-            cfg.addr = args.addr;
-        }
-        println!("server settings from {}", path.display());
-    }
-    let opts = EngineOptions {
-        views_dir: crate::default_views_dir(),
-        memory_limit,
-        query_timeout: cfg.query_timeout,
-        ..Default::default()
-    };
-    let engine = Engine::open(Lake::open(lake_root)?, opts).await?;
-    let mode = if cfg.tokens.is_empty() {
-        "open mode: no tokens configured, loopback only".to_string()
-    } else {
-        format!("{} token(s)", cfg.tokens.len())
-    };
-    println!(
-        "serving the lake at {lake_root} on http://{} ({mode})",
-        cfg.addr
-    );
-    marque_server::serve(engine, cfg).await?;
-    Ok(())
 }
 
 #[cfg(test)]

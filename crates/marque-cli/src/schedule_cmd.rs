@@ -57,9 +57,10 @@ pub async fn run(lake_root: &str, args: &ScheduleArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "scheduling {} job(s) (times in UTC); Ctrl-C stops",
+        "scheduling {} job(s) (times in UTC); Ctrl-C or SIGTERM stops after the running job",
         jobs.len()
     );
+    let mut stop = stop_signal()?;
     let mut next: Vec<_> = jobs
         .iter()
         .map(|(_, _, c)| c.next_after(chrono::Utc::now()))
@@ -77,7 +78,10 @@ pub async fn run(lake_root: &str, args: &ScheduleArgs) -> anyhow::Result<()> {
         println!("next: {} at {when}", jobs[i].1.name);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = stop.changed() => {
+                println!("stopped");
+                return Ok(());
+            }
         }
         let (job, def, cron) = &jobs[i];
         match run_job(&lake, def, job, &cfg.input, &when.to_rfc3339()).await {
@@ -86,7 +90,32 @@ pub async fn run(lake_root: &str, args: &ScheduleArgs) -> anyhow::Result<()> {
             Err(e) => eprintln!("{}: {e}", def.name),
         }
         next[i] = cron.next_after(chrono::Utc::now().max(when));
+        if *stop.borrow() {
+            println!("stopped");
+            return Ok(());
+        }
     }
+}
+
+/// Becomes `true` on Ctrl-C (SIGINT) or SIGTERM. A job that is running finishes first, so its
+/// connector's lock is released and the stop is clean (a kill -9 is safe too: batches land
+/// exactly once and the lock's lease expires).
+fn stop_signal() -> anyhow::Result<tokio::sync::watch::Receiver<bool>> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = tx.send(true);
+    });
+    Ok(rx)
 }
 
 fn report(r: &marque_connect::schedule::JobRun) {

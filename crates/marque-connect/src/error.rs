@@ -19,6 +19,12 @@ pub enum ConnectError {
     /// Boxed: lake errors carry Delta and DataFusion errors, which are large.
     #[error(transparent)]
     Lake(Box<marque_lake::LakeError>),
+    /// A stage of the ingest pipeline stopped (its thread failed, or the writer went away).
+    #[error("ingest pipeline: {0}")]
+    Internal(String),
+    /// An object store source (`s3://…`) could not be listed or read.
+    #[error("{url}: {message}")]
+    Source { url: String, message: String },
     #[error("building the {table} batch: {source}")]
     Arrow {
         table: String,

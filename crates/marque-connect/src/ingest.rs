@@ -14,7 +14,9 @@ use marque_core::canonical;
 use marque_lake::{Commit, Lake, WriteMode};
 use sha2::{Digest, Sha256};
 
-use crate::read::{Input, read_input};
+use futures::StreamExt;
+
+use crate::read::{Input, read_input_with};
 use crate::rows::QuarantinedRow;
 use crate::{ConnectError, ConnectorDef, Result};
 
@@ -211,6 +213,9 @@ pub async fn ingest_connector_with(
         if def.source.postgres.is_some() {
             return crate::postgres::ingest_postgres(lake, def, progress).await;
         }
+        if crate::object_source::is_object_url(&def.source.path) {
+            return ingest_objects(lake, def, progress).await;
+        }
         let files = input_files(def, &opts.input_dir)?;
         let sizes: Vec<u64> = files
             .iter()
@@ -255,10 +260,49 @@ async fn ingest_file(
     .await
 }
 
+/// Ingests the objects of an `s3://` source not yet loaded, one batch each.
+async fn ingest_objects(
+    lake: &Lake,
+    def: &ConnectorDef,
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+) -> Result<Vec<BatchReport>> {
+    let objects = crate::object_source::list(lake, def).await?;
+    progress(Progress::Planned {
+        files: objects.len(),
+        bytes: objects.iter().map(|o| o.size).sum(),
+    });
+    let mut reports = Vec::new();
+    for object in objects {
+        let bytes = object.size;
+        progress(Progress::Started {
+            file: &object.url,
+            bytes,
+        });
+        let identity = crate::object_source::identity(&object).await?;
+        let url = object.url.clone();
+        let report = ingest_batch(
+            lake,
+            def,
+            BatchInput::Object(object),
+            &url,
+            bytes,
+            &identity,
+        )
+        .await?;
+        progress(Progress::Finished {
+            report: &report,
+            bytes,
+        });
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
 /// The bytes of a batch, owned so that the reader can run on a blocking thread.
 pub(crate) enum BatchInput {
     File(PathBuf),
     Bytes(Arc<Vec<u8>>),
+    Object(crate::object_source::Object),
 }
 
 /// Lands one batch exactly once: skips it when `ingest_batches` already has its id, else
@@ -311,25 +355,69 @@ pub(crate) async fn ingest_batch_with_id(
         path: def.path.clone(),
         message: e.to_string(),
     })?;
-    // Reading is CPU-bound; keep it off the async workers.
+    let table = canonical::raw_table(source);
+    // Rows stream from the reader (on blocking threads, every core) into the Delta writer while
+    // it encodes: one commit per batch, memory bounded by a few chunks.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::result::Result<RecordBatch, String>>(4);
     let (def2, rel2, id2) = (def.clone(), rel.to_string(), id.clone());
-    let read = tokio::task::spawn_blocking(move || {
-        let input = match &input {
-            BatchInput::File(p) => Input::File(p),
-            BatchInput::Bytes(b) => Input::Bytes(b),
-        };
-        read_input(&def2, input, &rel2, &id2)
-    })
-    .await
-    .unwrap_or_else(|e| {
-        Err(ConnectError::Definition {
-            path: PathBuf::from(rel),
-            message: format!("reader stopped: {e}"),
-        })
+    let handle = tokio::runtime::Handle::current();
+    let reader = tokio::task::spawn_blocking(move || {
+        let read = (|| {
+            let input = match &input {
+                BatchInput::File(p) => Input::File(p),
+                BatchInput::Bytes(b) => Input::Bytes(b),
+                BatchInput::Object(o) => {
+                    Input::Reader(Box::new(crate::object_source::blocking_reader(handle, o)?))
+                }
+            };
+            read_input_with(&def2, input, &rel2, &id2, &mut |batch| {
+                tx.blocking_send(Ok(batch))
+                    .map_err(|_| ConnectError::Internal("the lake writer stopped".into()))
+            })
+        })();
+        if let Err(e) = &read {
+            // Make the writer fail rather than commit a partial batch.
+            let _ = tx.blocking_send(Err(e.to_string()));
+        }
+        read
     });
-    let outcome = match read {
-        Ok(o) => o,
-        Err(e) => {
+    // Rows already committed by an earlier, interrupted run are read again (to count them and
+    // find the quarantined ones) but not written.
+    let landed_before = lake.committed(table, &id).await?;
+    let first = if landed_before { None } else { rx.recv().await };
+    let written = match first {
+        Some(Ok(first)) => {
+            let commit = Commit::batch(&id)
+                .with("connector", def.name.as_str())
+                .with("file", rel);
+            let rest = futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            });
+            let stream = futures::stream::once(async { Ok(first) }).chain(rest);
+            lake.write_stream(
+                table,
+                canonical::raw_schema(source),
+                Box::pin(stream),
+                commit,
+            )
+            .await
+            .map(|_| ())
+        }
+        _ => {
+            while rx.recv().await.is_some() {}
+            Ok(())
+        }
+    };
+    let read = reader.await.unwrap_or_else(|e| {
+        Err(ConnectError::Internal(format!(
+            "the reader of {rel} stopped: {e}"
+        )))
+    });
+    let outcome = match (read, written) {
+        (Ok(o), Ok(())) => o,
+        // The writer failed first and stopped the reader: the lake's error is the cause.
+        (Ok(_), Err(w)) | (Err(ConnectError::Internal(_)), Err(w)) => return Err(w.into()),
+        (Err(e), _) => {
             report.status = BatchStatus::Failed(e.to_string());
             report.duration_ms = started.elapsed().as_millis() as u64;
             log_batch(
@@ -355,7 +443,7 @@ pub(crate) async fn ingest_batch_with_id(
         .take(MAX_REJECTED_NOTES)
         .map(|q| (q.line, q.reason.clone()))
         .collect();
-    // Order matters for crash recovery: quarantine, then rows, then the log entry that marks the
+    // Order matters for crash recovery: rows, then quarantine, then the log entry that marks the
     // batch complete. Each write carries the batch id, so a rerun skips what already landed.
     if !outcome.quarantined.is_empty() {
         let q = quarantine_batch(
@@ -371,19 +459,6 @@ pub(crate) async fn ingest_batch_with_id(
             vec![q],
             WriteMode::Append,
             Commit::batch(&id),
-        )
-        .await?;
-    }
-    if outcome.rows_landed > 0 {
-        let commit = Commit::batch(&id)
-            .with("connector", def.name.as_str())
-            .with("file", rel);
-        lake.write(
-            canonical::raw_table(source),
-            canonical::raw_schema(source),
-            outcome.batches,
-            WriteMode::Append,
-            commit,
         )
         .await?;
     }

@@ -15,16 +15,26 @@
 //!                      └──────────── any failure: QuarantinedRow (raw bytes, position, reason)
 //! ```
 //!
+//! Files are streamed in bounded chunks of whole records ([`read_input_with`]); chunks are
+//! mapped on every core and their rows stream, in file order, into the Delta writer, which
+//! encodes while reading goes on — one commit per batch, memory independent of file size.
+//! Sources are local globs, `s3://` object globs (`object_source`), Postgres tables
+//! (`postgres`) or HTTP push bodies (`push`).
+//!
 //! Every record read ends in exactly one of two places: the domain's raw table or the
-//! `quarantine` table, so `rows read = rows landed + rows quarantined` holds per batch. A batch is
-//! one input file; its identity is the connector name plus the file's path, size and content
-//! hash, and it is written with that identity as the Delta transaction id, so a rerun — after
-//! success or after a crash at any point — lands nothing twice (see [`ingest`]).
+//! `quarantine` table, so `rows read = rows landed + rows quarantined` holds per batch. A batch
+//! is one input file (or object); its identity is the connector name plus the file's path, size
+//! and content hash (an object's ETag), and it is written with that identity as the Delta
+//! transaction id, so a rerun — after success or after a crash at any point — lands nothing
+//! twice (see [`ingest`]).
 
+mod chunked;
 mod decode;
 mod definition;
 mod error;
 pub mod ingest;
+mod jsonl;
+pub mod object_source;
 mod parse;
 pub mod postgres;
 pub mod push;
@@ -37,7 +47,7 @@ pub use definition::{ConnectorDef, FieldDef, Format, PostgresSource, SourceDef};
 pub use error::{ConnectError, Result};
 pub use ingest::{BatchReport, IngestOptions, Progress, ingest_connector, ingest_connector_with};
 pub use push::ingest_bytes;
-pub use read::{Input, ReadOutcome, read_file, read_input};
+pub use read::{Input, ReadOutcome, ReadSummary, read_file, read_input, read_input_with};
 pub use rows::{QuarantinedRow, Value};
 
 /// The reference connectors shipped in `connectors/`, embedded so that the binary works from

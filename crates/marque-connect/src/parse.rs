@@ -1,6 +1,8 @@
 //! Parsing source text into typed canonical values: dates and timestamps in the formats Chinese
 //! systems export, amounts (commas, ¥, 万), numbers that spreadsheets mangled.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use marque_core::text::halfwidth;
 
@@ -42,11 +44,46 @@ pub fn parse_offset(s: &str) -> Option<FixedOffset> {
 }
 
 /// Strips what spreadsheets and people add around a value: spaces, full-width forms, a leading
-/// apostrophe (Excel's "text" marker).
-pub fn clean(raw: &str) -> String {
+/// apostrophe (Excel's "text" marker). Borrows when nothing but trimming was needed, which is
+/// almost always.
+pub fn clean(raw: &str) -> Cow<'_, str> {
+    let strip = |s: &str| -> (usize, usize) {
+        let t = trim(s);
+        let u = match t.strip_prefix('\'') {
+            Some(rest) => trim(rest),
+            None => t,
+        };
+        let start = u.as_ptr() as usize - s.as_ptr() as usize;
+        (start, start + u.len())
+    };
+    if !may_have_fullwidth(raw) {
+        let (a, b) = strip(raw);
+        return Cow::Borrowed(&raw[a..b]);
+    }
     let s = halfwidth(raw);
-    let s = s.trim();
-    s.strip_prefix('\'').unwrap_or(s).trim().to_string()
+    let (a, b) = strip(&s);
+    Cow::Owned(s[a..b].to_string())
+}
+
+/// `str::trim`, without decoding characters when both ends are plain ASCII (nearly always).
+pub fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let solid = |c: &u8| c.is_ascii() && !c.is_ascii_whitespace() && *c != 0x0B;
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if solid(f) && solid(l) => s,
+        _ => s.trim(),
+    }
+}
+
+/// Whether `s` may hold a character [`halfwidth`] rewrites: all of them are encoded with lead
+/// byte 0xEF (U+FF01–U+FF5E) or 0xE3 (U+3000).
+fn may_have_fullwidth(s: &str) -> bool {
+    !s.is_ascii() && s.bytes().any(|b| b == 0xEF || b == 0xE3) && s.chars().any(is_fullwidth)
+}
+
+/// The characters [`halfwidth`] rewrites.
+fn is_fullwidth(c: char) -> bool {
+    matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{3000}')
 }
 
 fn plausible(d: NaiveDate) -> bool {
@@ -57,6 +94,12 @@ fn plausible(d: NaiveDate) -> bool {
 /// A calendar date as days since 1970-01-01.
 pub fn parse_date(raw: &str, formats: &[String]) -> Result<i32, String> {
     let s = clean(raw);
+    if formats.is_empty()
+        && let Some(d) = fast_iso_date(s.as_bytes())
+        && plausible(d)
+    {
+        return Ok(d.num_days_from_ce_compat());
+    }
     let date = if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         // 20230501: chrono's %Y would swallow the month, so split by hand.
         NaiveDate::from_ymd_opt(
@@ -115,11 +158,23 @@ fn parse_naive_datetime(s: &str, formats: &[String]) -> Option<NaiveDateTime> {
 /// `offset` (the connector's time zone, +08:00 by default); a bare date means local midnight.
 pub fn parse_timestamp(raw: &str, formats: &[String], offset: FixedOffset) -> Result<i64, String> {
     let s = clean(raw);
-    if let Ok(dt) = DateTime::parse_from_rfc3339(&s) {
+    match fast_timestamp(s.as_bytes(), formats, offset) {
+        Some(micros) => Ok(micros),
+        None => parse_timestamp_general(&s, formats, offset),
+    }
+}
+
+/// [`parse_timestamp`] without its fast path.
+fn parse_timestamp_general(
+    s: &str,
+    formats: &[String],
+    offset: FixedOffset,
+) -> Result<i64, String> {
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Ok(dt.timestamp_micros());
     }
-    let naive = parse_naive_datetime(&s, formats).or_else(|| {
-        let days = parse_date(&s, formats).ok()?;
+    let naive = parse_naive_datetime(s, formats).or_else(|| {
+        let days = parse_date(s, formats).ok()?;
         let d = NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_DAYS_FROM_CE)?;
         Some(d.and_time(NaiveTime::MIN))
     });
@@ -137,6 +192,12 @@ pub fn parse_timestamp(raw: &str, formats: &[String], offset: FixedOffset) -> Re
 /// A money amount: `189800`, `189,800.00`, `¥189,800`, `18.98万`, `1.898E+05`.
 pub fn parse_amount(raw: &str) -> Result<f64, String> {
     let s = clean(raw);
+    if is_plain_decimal(s.as_bytes())
+        && let Ok(v) = s.parse::<f64>()
+        && v.is_finite()
+    {
+        return Ok((v * 100.0).round() / 100.0);
+    }
     let mut t: String = s
         .chars()
         .filter(|c| !matches!(c, ',' | '¥' | '￥' | ' '))
@@ -158,6 +219,9 @@ pub fn parse_amount(raw: &str) -> Result<f64, String> {
 /// A whole number, accepting `12,345`, `12345.0` and `1.2345E+04`.
 pub fn parse_integer(raw: &str) -> Result<i64, String> {
     let s = clean(raw);
+    if let Ok(v) = s.parse::<i64>() {
+        return Ok(v);
+    }
     let t: String = s.chars().filter(|c| *c != ',').collect();
     if let Ok(v) = t.parse::<i64>() {
         return Ok(v);
@@ -166,6 +230,95 @@ pub fn parse_integer(raw: &str) -> Result<i64, String> {
         Ok(v) if v.is_finite() && v.fract() == 0.0 && v.abs() < 9e15 => Ok(v as i64),
         _ => Err(format!("{s:?} is not a whole number")),
     }
+}
+
+/// `-?digits[.digits]`: what [`parse_amount`] reads without rewriting.
+fn is_plain_decimal(b: &[u8]) -> bool {
+    let b = b.strip_prefix(b"-").unwrap_or(b);
+    let mut dots = 0;
+    !b.is_empty()
+        && b[0].is_ascii_digit()
+        && b.iter().all(|&c| {
+            dots += usize::from(c == b'.');
+            c.is_ascii_digit() || (c == b'.' && dots == 1)
+        })
+}
+
+fn digits_at(b: &[u8], at: usize, n: usize) -> Option<u32> {
+    let d = b.get(at..at + n)?;
+    d.iter().try_fold(0u32, |acc, &c| {
+        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+    })
+}
+
+/// `YYYY-MM-DD` exactly (the first default date format, the common case), or `None` to let the
+/// general parser decide.
+fn fast_iso_date(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(
+        digits_at(b, 0, 4)? as i32,
+        digits_at(b, 5, 2)?,
+        digits_at(b, 8, 2)?,
+    )
+}
+
+/// `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS`, optionally followed by `Z` or `±HH:MM`: the
+/// shapes nearly every export uses, parsed without chrono's format interpreter. `None` means "ask
+/// the general parser", which gives the same answer for every string accepted here; naive values
+/// take this path only when the connector's formats would read them the same way.
+fn fast_timestamp(b: &[u8], formats: &[String], offset: FixedOffset) -> Option<i64> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let sep = b[10];
+    let date = NaiveDate::from_ymd_opt(
+        digits_at(b, 0, 4)? as i32,
+        digits_at(b, 5, 2)?,
+        digits_at(b, 8, 2)?,
+    )?;
+    let time = NaiveTime::from_hms_opt(
+        digits_at(b, 11, 2)?,
+        digits_at(b, 14, 2)?,
+        digits_at(b, 17, 2)?,
+    )?;
+    let naive = date.and_time(time);
+    if !plausible(date) {
+        return None;
+    }
+    let tz = match &b[19..] {
+        [] => {
+            let format = match sep {
+                b' ' => "%Y-%m-%d %H:%M:%S",
+                b'T' => "%Y-%m-%dT%H:%M:%S",
+                _ => return None,
+            };
+            let first = formats
+                .first()
+                .map_or(DEFAULT_TIMESTAMP_FORMATS[0], String::as_str);
+            // With the defaults, `T` is the second format; the first cannot read it.
+            let same = first == format || (formats.is_empty() && sep == b'T');
+            if !same {
+                return None;
+            }
+            offset
+        }
+        // RFC 3339 is tried before any format, so an explicit offset decides.
+        [b'Z'] if sep == b'T' || sep == b' ' => FixedOffset::east_opt(0)?,
+        [sign @ (b'+' | b'-'), rest @ ..] if rest.len() == 5 && rest[2] == b':' => {
+            let (h, m) = (digits_at(rest, 0, 2)?, digits_at(rest, 3, 2)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let secs = (h * 3600 + m * 60) as i32;
+            FixedOffset::east_opt(if *sign == b'-' { -secs } else { secs })?
+        }
+        _ => return None,
+    };
+    tz.from_local_datetime(&naive)
+        .single()
+        .map(|dt| dt.timestamp_micros())
 }
 
 #[cfg(test)]
@@ -214,6 +367,62 @@ mod tests {
             Ok(utc_midnight)
         );
         assert!(parse_timestamp("2023-05-01 25:00:00", &[], cst).is_err());
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_general_parser() {
+        let cst = parse_offset("+08:00").unwrap();
+        let custom = ["%Y-%m-%d %H:%M:%S".to_string()];
+        let other = ["%d/%m/%Y %H:%M".to_string()];
+        let mut fast_hits = 0;
+        for s in [
+            "2023-05-01 10:00:00",
+            "2023-05-01T10:00:00",
+            "2023-05-01T10:00:00Z",
+            "2023-05-01 10:00:00Z",
+            "2023-05-01T10:00:00+08:00",
+            "2023-05-01 10:00:00-05:30",
+            "2023-12-31T23:59:59+00:00",
+            "1899-12-31T23:59:59+00:00",
+        ] {
+            for formats in [&[][..], &custom[..], &other[..]] {
+                if let Some(fast) = fast_timestamp(s.as_bytes(), formats, cst) {
+                    fast_hits += 1;
+                    assert_eq!(
+                        Ok(fast),
+                        parse_timestamp_general(s, formats, cst),
+                        "{s} {formats:?}"
+                    );
+                }
+            }
+        }
+        assert!(
+            fast_hits >= 15,
+            "the fast path must cover the common shapes"
+        );
+        assert!(fast_timestamp(b"2023-05-01T10:00:00", &other, cst).is_none());
+        assert!(fast_timestamp(b"2023-05-01 10:00:00+08:60", &[], cst).is_none());
+        assert!(fast_timestamp(b"2023-02-30 10:00:00", &[], cst).is_none());
+        assert_eq!(parse_date("2023-05-01", &[]), Ok(day(2023, 5, 1)));
+        assert!(parse_date("1800-05-01", &[]).is_err());
+        assert_eq!(parse_amount("-12.5"), Ok(-12.5));
+        assert_eq!(parse_amount("1.2.3").ok(), None);
+        assert_eq!(clean(" 'abc "), "abc");
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{3000}a\u{3000}",
+            "a\u{b}",
+            "\u{85}x",
+            "王 ",
+            " 伟",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+        assert_eq!(clean("\u{3000}ＡＢ１"), "AB1");
     }
 
     #[test]

@@ -2,15 +2,18 @@
 //! mapped to canonical values or quarantined with its position, raw bytes and reason.
 
 use std::borrow::Cow;
+use std::io::Read as _;
 use std::path::Path;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, SchemaRef};
 use chrono::FixedOffset;
 use marque_core::canonical::{self, CanonicalField, FieldType};
 
+use crate::chunked;
 use crate::decode::{Encoding, strip_bom};
 use crate::definition::{ConnectorDef, FieldDef, Format};
+use crate::jsonl;
 use crate::parse;
 use crate::rows::{QuarantinedRow, RowBuffer, Value};
 use crate::{ConnectError, Result};
@@ -80,16 +83,14 @@ impl<'a> Mapper<'a> {
     fn map<'t>(
         &self,
         mut text: impl FnMut(usize) -> Option<Cow<'t, str>>,
-    ) -> std::result::Result<Vec<Value>, String> {
+    ) -> std::result::Result<Vec<Value<'t>>, String> {
         let mut out = Vec::with_capacity(self.slots.len());
         for (c, mapped) in &self.slots {
             let Some((f, i)) = mapped else {
                 out.push(Value::Null);
                 continue;
             };
-            let raw = text(*i);
-            let raw = raw.as_deref().map(str::trim).filter(|s| !s.is_empty());
-            let Some(raw) = raw else {
+            let Some(raw) = text(*i).filter(|s| !parse::trim(s).is_empty()) else {
                 if c.required {
                     return Err(format!(
                         "required field {} (column {:?}) is empty",
@@ -101,35 +102,55 @@ impl<'a> Mapper<'a> {
             };
             let why = |e: String| format!("field {} (column {:?}): {e}", c.name, f.column);
             out.push(match c.ty {
-                FieldType::String => Value::Str(parse::clean(raw)),
-                FieldType::Date => Value::Date(parse::parse_date(raw, &f.formats).map_err(why)?),
+                FieldType::String => Value::Str(match raw {
+                    Cow::Borrowed(s) => parse::clean(s),
+                    Cow::Owned(s) => Cow::Owned(parse::clean(&s).into_owned()),
+                }),
+                FieldType::Date => {
+                    Value::Date(parse::parse_date(parse::trim(&raw), &f.formats).map_err(why)?)
+                }
                 FieldType::Timestamp => {
                     let offset = f
                         .timezone
                         .as_deref()
                         .and_then(parse::parse_offset)
                         .unwrap_or(self.offset_default);
-                    Value::Timestamp(parse::parse_timestamp(raw, &f.formats, offset).map_err(why)?)
+                    Value::Timestamp(
+                        parse::parse_timestamp(parse::trim(&raw), &f.formats, offset)
+                            .map_err(why)?,
+                    )
                 }
-                FieldType::Amount => Value::Amount(parse::parse_amount(raw).map_err(why)?),
-                FieldType::Integer => Value::Integer(parse::parse_integer(raw).map_err(why)?),
+                FieldType::Amount => {
+                    Value::Amount(parse::parse_amount(parse::trim(&raw)).map_err(why)?)
+                }
+                FieldType::Integer => {
+                    Value::Integer(parse::parse_integer(parse::trim(&raw)).map_err(why)?)
+                }
             });
         }
         Ok(out)
     }
 }
 
-struct Collector {
+/// The rows one chunk of input produced.
+struct ChunkOut {
     rows: RowBuffer,
     quarantined: Vec<QuarantinedRow>,
     rows_read: u64,
-    header: Option<Vec<u8>>,
 }
 
-impl Collector {
+impl ChunkOut {
+    fn new(ctx: &Ctx<'_>) -> Self {
+        Self {
+            rows: RowBuffer::new(ctx.schema.clone(), ctx.fields, ctx.batch_id, ctx.file_name),
+            quarantined: Vec::new(),
+            rows_read: 0,
+        }
+    }
+
     fn land_or_quarantine(
         &mut self,
-        mapped: std::result::Result<Vec<Value>, String>,
+        mapped: std::result::Result<Vec<Value<'_>>, String>,
         line: u64,
         offset: u64,
         raw: &[u8],
@@ -152,25 +173,52 @@ impl Collector {
             reason,
         });
     }
+}
 
-    fn finish(self) -> Result<ReadOutcome> {
-        let batches = self.rows.finish()?;
-        Ok(ReadOutcome {
-            rows_landed: batches.iter().map(|b| b.num_rows() as u64).sum(),
-            batches,
-            quarantined: self.quarantined,
-            rows_read: self.rows_read,
-            header: self.header,
-        })
+/// What every chunk of one batch shares.
+struct Ctx<'a> {
+    schema: SchemaRef,
+    fields: &'a [CanonicalField],
+    batch_id: &'a str,
+    file_name: &'a str,
+}
+
+/// Counts and quarantined rows of a read whose landed rows went to a callback.
+#[derive(Default)]
+pub struct ReadSummary {
+    pub quarantined: Vec<QuarantinedRow>,
+    /// Records seen in the file (header excluded, blank lines excluded).
+    pub rows_read: u64,
+    pub rows_landed: u64,
+    /// The raw header record of a CSV file with a header row.
+    pub header: Option<Vec<u8>>,
+}
+
+impl ReadSummary {
+    /// Takes in one chunk's rows (in input order), passing its landed batches to `emit`.
+    fn absorb(
+        &mut self,
+        chunk: ChunkOut,
+        emit: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        self.rows_read += chunk.rows_read;
+        self.quarantined.extend(chunk.quarantined);
+        for batch in chunk.rows.finish()? {
+            self.rows_landed += batch.num_rows() as u64;
+            emit(batch)?;
+        }
+        Ok(())
     }
 }
 
 /// The bytes of one batch: a file on disk or a body already in memory (HTTP push, Postgres
 /// rows rendered as JSON Lines, replayed quarantine records).
-#[derive(Debug, Clone, Copy)]
 pub enum Input<'a> {
     File(&'a Path),
     Bytes(&'a [u8]),
+    /// A stream read once, front to back (an object being downloaded). Parquet, which needs
+    /// random access, is read into memory first.
+    Reader(Box<dyn std::io::Read + Send + 'a>),
 }
 
 /// Reads `path` with connector `def`. `file_name` is the path recorded as lineage; `batch_id`
@@ -184,36 +232,76 @@ pub fn read_file(
     read_input(def, Input::File(path), file_name, batch_id)
 }
 
-/// Reads one batch's input with connector `def` (see [`read_file`]).
+/// Reads one batch's input with connector `def` (see [`read_file`]), keeping every landed row
+/// in memory. Big inputs go through [`read_input_with`] instead.
 pub fn read_input(
     def: &ConnectorDef,
     input: Input<'_>,
     file_name: &str,
     batch_id: &str,
 ) -> Result<ReadOutcome> {
+    let mut batches = Vec::new();
+    let summary = read_input_with(def, input, file_name, batch_id, &mut |b| {
+        batches.push(b);
+        Ok(())
+    })?;
+    Ok(ReadOutcome {
+        batches,
+        quarantined: summary.quarantined,
+        rows_read: summary.rows_read,
+        rows_landed: summary.rows_landed,
+        header: summary.header,
+    })
+}
+
+/// Reads one batch's input in bounded chunks mapped on every core, passing the landed rows to
+/// `emit` in input order as Arrow batches of the raw table's schema. Memory stays bounded by a
+/// few chunks whatever the input's size; quarantined rows are returned (with their exact line
+/// and byte offset in the whole input). An error from `emit` stops the read and is returned.
+pub fn read_input_with(
+    def: &ConnectorDef,
+    input: Input<'_>,
+    file_name: &str,
+    batch_id: &str,
+    emit: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<ReadSummary> {
     let source = def.source_domain().map_err(|e| ConnectError::Definition {
         path: def.path.clone(),
         message: e.to_string(),
     })?;
-    let mut out = Collector {
-        rows: RowBuffer::new(
-            canonical::raw_schema(source),
-            canonical::fields(source),
-            batch_id,
-            file_name,
-        ),
-        quarantined: Vec::new(),
-        rows_read: 0,
-        header: None,
+    let ctx = Ctx {
+        schema: canonical::raw_schema(source),
+        fields: canonical::fields(source),
+        batch_id,
+        file_name,
     };
-    let owned;
-    let data: &[u8] = match (input, &def.format) {
-        (Input::Bytes(b), _) => b,
-        (Input::File(_), Format::Parquet) => &[],
-        (Input::File(path), _) => {
-            owned = read_bytes(path)?;
-            &owned
+    let mut summary = ReadSummary::default();
+    let io = |path: &Path, source| ConnectError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let parquet = matches!(def.format, Format::Parquet);
+    // Parquet needs random access: a file, or the whole input in memory.
+    let mut parquet_input: Option<std::result::Result<&Path, bytes::Bytes>> = None;
+    let mut src: Box<dyn std::io::Read + Send + '_> = match input {
+        Input::File(path) if parquet => {
+            parquet_input = Some(Ok(path));
+            Box::new(std::io::empty())
         }
+        Input::File(path) => Box::new(std::fs::File::open(path).map_err(|e| io(path, e))?),
+        Input::Bytes(b) if parquet => {
+            parquet_input = Some(Err(bytes::Bytes::copy_from_slice(b)));
+            Box::new(std::io::empty())
+        }
+        Input::Bytes(b) => Box::new(b),
+        Input::Reader(mut r) if parquet => {
+            let mut all = Vec::new();
+            r.read_to_end(&mut all)
+                .map_err(|e| io(Path::new(file_name), e))?;
+            parquet_input = Some(Err(bytes::Bytes::from(all)));
+            Box::new(std::io::empty())
+        }
+        Input::Reader(r) => r,
     };
     match &def.format {
         Format::Csv {
@@ -226,41 +314,24 @@ pub fn read_input(
                 path: def.path.clone(),
                 message: format!("unknown encoding {encoding:?}"),
             })?;
-            read_csv(
-                def,
-                strip_bom(data),
-                enc,
-                *delimiter,
-                *quote,
-                *header,
-                &mut out,
-            )?;
+            let dialect = Dialect {
+                delimiter: ascii_byte(def, "delimiter", *delimiter)?,
+                quote: ascii_byte(def, "quote", *quote)?,
+                header: *header,
+            };
+            read_csv(def, &mut src, enc, dialect, &ctx, &mut summary, emit)?;
         }
-        Format::Jsonl => read_jsonl(def, data, &mut out)?,
-        Format::Parquet => match input {
-            Input::File(path) => {
-                let file = std::fs::File::open(path).map_err(|source| ConnectError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-                read_parquet(def, path, file, &mut out)?
+        Format::Jsonl => read_jsonl(def, &mut src, &ctx, &mut summary, emit)?,
+        Format::Parquet => match parquet_input {
+            Some(Ok(path)) => {
+                let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
+                read_parquet(def, path, file, &ctx, &mut summary, emit)?
             }
-            Input::Bytes(b) => read_parquet(
-                def,
-                Path::new(file_name),
-                bytes::Bytes::copy_from_slice(b),
-                &mut out,
-            )?,
+            Some(Err(b)) => read_parquet(def, Path::new(file_name), b, &ctx, &mut summary, emit)?,
+            None => {}
         },
     }
-    out.finish()
-}
-
-fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| ConnectError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    Ok(summary)
 }
 
 fn ascii_byte(def: &ConnectorDef, what: &str, c: char) -> Result<u8> {
@@ -273,24 +344,49 @@ fn ascii_byte(def: &ConnectorDef, what: &str, c: char) -> Result<u8> {
         })
 }
 
+#[derive(Clone, Copy)]
+struct Dialect {
+    delimiter: u8,
+    quote: u8,
+    header: bool,
+}
+
+impl Dialect {
+    fn reader<'b>(&self, data: &'b [u8]) -> csv::Reader<&'b [u8]> {
+        csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .quote(self.quote)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(data)
+    }
+}
+
 fn read_csv(
     def: &ConnectorDef,
-    data: &[u8],
+    src: &mut (dyn std::io::Read + Send),
     enc: Encoding,
-    delimiter: char,
-    quote: char,
-    header: bool,
-    out: &mut Collector,
+    dialect: Dialect,
+    ctx: &Ctx<'_>,
+    summary: &mut ReadSummary,
+    emit: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(ascii_byte(def, "delimiter", delimiter)?)
-        .quote(ascii_byte(def, "quote", quote)?)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(data);
-    let mut rec = csv::ByteRecord::new();
+    let what = ctx.file_name;
+    let mut buf = Vec::new();
+    let mut eof = chunked::fill(src, &mut buf, chunked::CHUNK_BYTES, what)?;
+    // Offsets count from after a byte order mark, as if it were not there.
+    let bom = buf.len() - strip_bom(&buf).len();
+    buf.drain(..bom);
     let mut names: Vec<String> = Vec::new();
-    if header {
+    let mut start = chunked::Base { byte: 0, line: 1 };
+    if dialect.header {
+        // The header record must be whole before it is read.
+        while !eof && chunked::split_csv(&buf, dialect.delimiter, dialect.quote).is_none() {
+            let want = buf.len() * 2;
+            eof = chunked::fill(src, &mut buf, want, what)?;
+        }
+        let mut rdr = dialect.reader(&buf);
+        let mut rec = csv::ByteRecord::new();
         let got = rdr
             .read_byte_record(&mut rec)
             .map_err(|e| ConnectError::Definition {
@@ -298,8 +394,8 @@ fn read_csv(
                 message: format!("cannot read the header row: {e}"),
             })?;
         if got {
-            let end = (rdr.position().byte() as usize).min(data.len());
-            out.header = Some(data[..end].to_vec());
+            let end = (rdr.position().byte() as usize).min(buf.len());
+            summary.header = Some(buf[..end].to_vec());
             for (i, field) in rec.iter().enumerate() {
                 let name = enc.decode(field).ok_or_else(|| ConnectError::Definition {
                     path: def.path.clone(),
@@ -310,8 +406,14 @@ fn read_csv(
                 })?;
                 names.push(name.trim().to_string());
             }
+            start = chunked::Base {
+                byte: end as u64,
+                line: rdr.position().line(),
+            };
+            buf.drain(..end);
         }
     }
+    let header = dialect.header;
     let mapper = Mapper::new(def, |col| {
         if header {
             names.iter().position(|n| n == col)
@@ -321,98 +423,174 @@ fn read_csv(
     })?;
     let width = if header { Some(names.len()) } else { None };
     let wanted: Vec<(usize, String)> = mapper.columns().map(|(i, c)| (i, c.to_string())).collect();
-    loop {
-        let start = rdr.position().clone();
-        let got = rdr.read_byte_record(&mut rec);
-        let end = rdr.position().byte() as usize;
-        let mut raw = &data[start.byte() as usize..end.min(data.len())];
-        let (mut line, mut offset) = (start.line(), start.byte());
-        // The reader's position sits before the previous record's line ending; the record
-        // itself starts after it.
-        while let [b'\r' | b'\n', rest @ ..] = raw {
-            if raw[0] == b'\n' {
-                line += 1;
+    let job = CsvJob {
+        mapper: &mapper,
+        enc,
+        dialect,
+        width,
+        wanted: &wanted,
+        ctx,
+    };
+    let (delimiter, quote) = (dialect.delimiter, dialect.quote);
+    chunked::ordered_parallel(
+        |emit_chunk| {
+            if eof {
+                if !buf.is_empty() {
+                    emit_chunk(chunked::Chunk {
+                        data: buf,
+                        base: start,
+                    });
+                }
+                return Ok(());
             }
-            offset += 1;
-            raw = rest;
-        }
-        match got {
-            Ok(false) => break,
-            Err(e) => {
+            chunked::split_chunks(
+                src,
+                what,
+                buf,
+                start,
+                |b| chunked::split_csv(b, delimiter, quote),
+                emit_chunk,
+            )
+        },
+        |chunk| job.run(&chunk),
+        |out| summary.absorb(out, emit),
+    )
+}
+
+/// Maps the records of one CSV chunk.
+struct CsvJob<'a> {
+    mapper: &'a Mapper<'a>,
+    enc: Encoding,
+    dialect: Dialect,
+    width: Option<usize>,
+    wanted: &'a [(usize, String)],
+    ctx: &'a Ctx<'a>,
+}
+
+impl CsvJob<'_> {
+    fn run(&self, chunk: &chunked::Chunk) -> Result<ChunkOut> {
+        let data = &chunk.data[..];
+        let mut out = ChunkOut::new(self.ctx);
+        let mut rdr = self.dialect.reader(data);
+        let mut rec = csv::ByteRecord::new();
+        let enc = self.enc;
+        loop {
+            let start = rdr.position().clone();
+            let got = rdr.read_byte_record(&mut rec);
+            let end = rdr.position().byte() as usize;
+            let mut raw = &data[(start.byte() as usize).min(data.len())..end.min(data.len())];
+            let (mut line, mut offset) = (
+                chunk.base.line + start.line() - 1,
+                chunk.base.byte + start.byte(),
+            );
+            // The reader's position sits before the previous record's line ending; the record
+            // itself starts after it.
+            while let [b'\r' | b'\n', rest @ ..] = raw {
+                if raw[0] == b'\n' {
+                    line += 1;
+                }
+                offset += 1;
+                raw = rest;
+            }
+            match got {
+                Ok(false) => break,
+                Err(e) => {
+                    out.rows_read += 1;
+                    out.quarantine(line, offset, raw, format!("unreadable CSV record: {e}"));
+                    continue;
+                }
+                Ok(true) => {}
+            }
+            if let Some(w) = self.width
+                && rec.len() != w
+            {
                 out.rows_read += 1;
-                out.quarantine(line, offset, raw, format!("unreadable CSV record: {e}"));
+                out.quarantine(
+                    line,
+                    offset,
+                    raw,
+                    format!("expected {w} columns, found {}", rec.len()),
+                );
                 continue;
             }
-            Ok(true) => {}
-        }
-        if let Some(w) = width
-            && rec.len() != w
-        {
-            out.rows_read += 1;
-            out.quarantine(
-                line,
-                offset,
-                raw,
-                format!("expected {w} columns, found {}", rec.len()),
-            );
-            continue;
-        }
-        let mut decoded: Vec<Option<Cow<str>>> = vec![None; rec.len()];
-        let mut bad = None;
-        for (i, col) in &wanted {
-            if let Some(bytes) = rec.get(*i) {
-                match enc.decode(bytes) {
-                    Some(s) => decoded[*i] = Some(s),
-                    None => {
-                        bad = Some(format!(
-                            "column {col:?} has bytes that are not valid {enc:?} text"
-                        ));
-                        break;
+            let mut decoded: Vec<Option<Cow<str>>> = vec![None; rec.len()];
+            let mut bad = None;
+            for (i, col) in self.wanted {
+                if let Some(bytes) = rec.get(*i) {
+                    match enc.decode(bytes) {
+                        Some(s) => decoded[*i] = Some(s),
+                        None => {
+                            bad = Some(format!(
+                                "column {col:?} has bytes that are not valid {enc:?} text"
+                            ));
+                            break;
+                        }
                     }
                 }
             }
+            let mapped = match bad {
+                Some(reason) => Err(reason),
+                None => self
+                    .mapper
+                    .map(|i| decoded.get_mut(i).and_then(Option::take)),
+            };
+            out.land_or_quarantine(mapped, line, offset, raw)?;
         }
-        let mapped = match bad {
-            Some(reason) => Err(reason),
-            None => mapper.map(|i| decoded.get_mut(i).and_then(Option::take)),
-        };
-        out.land_or_quarantine(mapped, line, offset, raw)?;
+        Ok(out)
     }
-    Ok(())
 }
 
-fn read_jsonl(def: &ConnectorDef, data: &[u8], out: &mut Collector) -> Result<()> {
+fn read_jsonl(
+    def: &ConnectorDef,
+    src: &mut (dyn std::io::Read + Send),
+    ctx: &Ctx<'_>,
+    summary: &mut ReadSummary,
+    emit: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
     let keys: Vec<String> = def.fields.iter().map(|f| f.column.clone()).collect();
     let mapper = Mapper::new(def, |col| keys.iter().position(|k| k == col))?;
-    let mut offset = 0usize;
-    for (n, line) in data.split(|&b| b == b'\n').enumerate() {
-        let start = offset;
-        offset += line.len() + 1;
-        let trimmed = line.strip_suffix(b"\r").unwrap_or(line);
-        if trimmed.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let mapped =
-            match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(trimmed) {
+    let what = ctx.file_name;
+    let work = |chunk: chunked::Chunk| -> Result<ChunkOut> {
+        let mut out = ChunkOut::new(ctx);
+        let mut offset = chunk.base.byte as usize;
+        for (n, line) in chunk.data.split(|&b| b == b'\n').enumerate() {
+            let start = offset;
+            offset += line.len() + 1;
+            let trimmed = line.strip_suffix(b"\r").unwrap_or(line);
+            if trimmed.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let mapped = match jsonl::fields(trimmed, &keys) {
                 Err(e) => Err(format!("invalid JSON: {e}")),
-                Ok(obj) => mapper.map(|i| {
-                    obj.get(&keys[i]).and_then(|v| match v {
-                        serde_json::Value::Null => None,
-                        serde_json::Value::String(s) => Some(Cow::Owned(s.clone())),
-                        other => Some(Cow::Owned(other.to_string())),
-                    })
-                }),
+                Ok(mut values) => mapper.map(|i| values.get_mut(i).and_then(Option::take)),
             };
-        out.land_or_quarantine(mapped, n as u64 + 1, start as u64, trimmed)?;
-    }
-    Ok(())
+            out.land_or_quarantine(mapped, chunk.base.line + n as u64, start as u64, trimmed)?;
+        }
+        Ok(out)
+    };
+    chunked::ordered_parallel(
+        |emit_chunk| {
+            chunked::split_chunks(
+                src,
+                what,
+                Vec::new(),
+                chunked::Base { byte: 0, line: 1 },
+                chunked::split_lines,
+                emit_chunk,
+            )
+        },
+        work,
+        |out| summary.absorb(out, emit),
+    )
 }
 
 fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(
     def: &ConnectorDef,
     path: &Path,
     file: R,
-    out: &mut Collector,
+    ctx: &Ctx<'_>,
+    summary: &mut ReadSummary,
+    emit: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let pq = |message: String| ConnectError::Parquet {
@@ -423,12 +601,11 @@ fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(
     let schema = builder.schema().clone();
     let mapper = Mapper::new(def, |col| schema.index_of(col).ok())?;
     let reader = builder
-        .with_batch_size(8192)
+        .with_batch_size(32 * 1024)
         .build()
         .map_err(|e| pq(e.to_string()))?;
-    let mut row_number = 0u64;
-    for batch in reader {
-        let batch = batch.map_err(|e| pq(e.to_string()))?;
+    let work = |(batch, first_row): (RecordBatch, u64)| -> Result<ChunkOut> {
+        let mut out = ChunkOut::new(ctx);
         let mut text: Vec<Option<arrow::array::StringArray>> = vec![None; batch.num_columns()];
         for (i, _) in mapper.columns() {
             let col = arrow::compute::cast(batch.column(i), &DataType::Utf8)
@@ -436,7 +613,6 @@ fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(
             text[i] = Some(col.as_string::<i32>().clone());
         }
         for r in 0..batch.num_rows() {
-            row_number += 1;
             let get = |i: usize| {
                 text[i]
                     .as_ref()
@@ -449,10 +625,26 @@ fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(
             } else {
                 Vec::new()
             };
-            out.land_or_quarantine(mapped, row_number, 0, &raw)?;
+            out.land_or_quarantine(mapped, first_row + r as u64 + 1, 0, &raw)?;
         }
-    }
-    Ok(())
+        Ok(out)
+    };
+    chunked::ordered_parallel(
+        |emit_batch| {
+            let mut rows = 0u64;
+            for batch in reader {
+                let batch = batch.map_err(|e| pq(e.to_string()))?;
+                let n = batch.num_rows() as u64;
+                if !emit_batch((batch, rows)) {
+                    break;
+                }
+                rows += n;
+            }
+            Ok(())
+        },
+        work,
+        |out| summary.absorb(out, emit),
+    )
 }
 
 /// A Parquet row has no bytes of its own; its quarantine record keeps the mapped columns as JSON.

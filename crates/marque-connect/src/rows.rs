@@ -1,6 +1,7 @@
 //! Rows on their way to the lake: typed canonical values collected column-wise into Arrow
 //! batches, and the quarantined rows that did not make it.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -12,11 +13,11 @@ use marque_core::canonical::{CanonicalField, FieldType};
 
 use crate::{ConnectError, Result};
 
-/// One typed canonical value.
+/// One typed canonical value; text borrows from the record it was read from when it can.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
-    Str(String),
+    Str(Cow<'a, str>),
     /// Days since 1970-01-01.
     Date(i32),
     /// Microseconds since the epoch, UTC.
@@ -79,10 +80,10 @@ impl RowBuffer {
     }
 
     /// Appends one row; `values` are in canonical field order and already type-checked.
-    pub fn push(&mut self, values: Vec<Value>, line: u64) -> Result<()> {
+    pub fn push(&mut self, values: Vec<Value<'_>>, line: u64) -> Result<()> {
         for (col, v) in self.columns.iter_mut().zip(values) {
             match (col, v) {
-                (Column::Str(b), Value::Str(s)) => b.append_value(s),
+                (Column::Str(b), Value::Str(s)) => b.append_value(&s),
                 (Column::Date(b), Value::Date(d)) => b.append_value(d),
                 (Column::Ts(b), Value::Timestamp(t)) => b.append_value(t),
                 (Column::F64(b), Value::Amount(x)) => b.append_value(x),

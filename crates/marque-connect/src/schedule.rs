@@ -8,7 +8,8 @@
 //!
 //! [[schedule.job]]
 //! connector = "dms_sales"
-//! cron = "*/15 * * * *"            # minute hour day-of-month month day-of-week (UTC)
+//! cron = "*/15 * * * *"            # minute hour day-of-month month day-of-week (UTC);
+//!                                  # six fields put seconds first: "*/10 * * * * *"
 //! retries = 3                      # optional, default 2
 //! backoff_secs = 30                # optional, default 10; doubles after each failed attempt
 //! ```
@@ -86,11 +87,14 @@ impl ScheduleConfig {
     }
 }
 
-/// A five-field cron expression (minute hour day-of-month month day-of-week), in UTC. Fields
-/// take `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, and lists `a,b`; day-of-week 0 or
-/// 7 is Sunday. When both day fields are restricted, a day matching either runs (as in cron).
+/// A five-field cron expression (minute hour day-of-month month day-of-week), in UTC, or six
+/// fields with seconds first (`second minute hour …`, as in Quartz and most cron libraries).
+/// Fields take `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, and lists `a,b`;
+/// day-of-week 0 or 7 is Sunday. When both day fields are restricted, a day matching either
+/// runs (as in cron).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cron {
+    seconds: u64,
     minutes: u64,
     hours: u64,
     days: u64,
@@ -141,18 +145,23 @@ fn field(text: &str, lo: u32, hi: u32) -> std::result::Result<u64, String> {
 
 impl Cron {
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let f: Vec<&str> = text.split_whitespace().collect();
-        if f.len() != 5 {
-            return Err(format!(
-                "expected 5 fields (minute hour day month weekday), found {}",
-                f.len()
-            ));
-        }
+        let mut f: Vec<&str> = text.split_whitespace().collect();
+        let seconds = match f.len() {
+            5 => 1,
+            6 => field(f.remove(0), 0, 59)?,
+            n => {
+                return Err(format!(
+                    "expected 5 fields (minute hour day month weekday) or 6 (second first), \
+                     found {n}"
+                ));
+            }
+        };
         let mut weekdays = field(f[4], 0, 7)?;
         if weekdays & (1 << 7) != 0 {
             weekdays |= 1;
         }
         Ok(Self {
+            seconds,
             minutes: field(f[0], 0, 59)?,
             hours: field(f[1], 0, 23)?,
             days: field(f[2], 1, 31)?,
@@ -178,15 +187,16 @@ impl Cron {
             && bit(self.months, t.month())
     }
 
-    /// The first minute strictly after `after` that matches (within about four years).
+    /// The first second strictly after `after` that matches (within about four years).
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let mut t =
-            after.with_second(0).and_then(|t| t.with_nanosecond(0))? + chrono::Duration::minutes(1);
-        for _ in 0..(4 * 366 * 24 * 60) {
-            if self.matches(&t) {
-                return Some(t);
+        let mut t = after.with_nanosecond(0)? + chrono::Duration::seconds(1);
+        for _ in 0..=(4 * 366 * 24 * 60) {
+            if self.matches(&t)
+                && let Some(s) = (t.second()..60).find(|s| self.seconds & (1 << s) != 0)
+            {
+                return t.with_second(s);
             }
-            t += chrono::Duration::minutes(1);
+            t = t.with_second(0)? + chrono::Duration::minutes(1);
         }
         None
     }
@@ -336,6 +346,21 @@ mod tests {
             sunday.next_after(at(2024, 6, 3, 0, 0)),
             Some(at(2024, 6, 9, 0, 0))
         );
+        let every10s = Cron::parse("*/10 * * * * *").unwrap();
+        let t = at(2024, 6, 3, 10, 7) + chrono::Duration::seconds(25);
+        assert_eq!(
+            every10s.next_after(t),
+            Some(at(2024, 6, 3, 10, 7) + chrono::Duration::seconds(30))
+        );
+        assert_eq!(
+            every10s.next_after(at(2024, 6, 3, 10, 7) + chrono::Duration::seconds(55)),
+            Some(at(2024, 6, 3, 10, 8))
+        );
+        let every_second = Cron::parse("* * * * * *").unwrap();
+        assert_eq!(
+            every_second.next_after(t),
+            Some(t + chrono::Duration::seconds(1))
+        );
         let listed = Cron::parse("0 6,18 1 1,7 *").unwrap();
         assert_eq!(
             listed.next_after(at(2024, 1, 1, 6, 0)),
@@ -347,6 +372,8 @@ mod tests {
     fn bad_cron_expressions_say_what_is_wrong() {
         for (text, want) in [
             ("* * * *", "expected 5 fields"),
+            ("* * * * * * *", "or 6"),
+            ("60 * * * * *", "outside 0-59"),
             ("60 * * * *", "outside 0-59"),
             ("*/0 * * * *", "bad step"),
             ("a * * * *", "bad value"),

@@ -25,7 +25,7 @@ pub use error::{LakeError, Result};
 pub use location::LakeRoot;
 pub use lock::LakeLock;
 pub use maintenance::{OptimizeSummary, VacuumSummary};
-pub use tables::{Commit, Lake, WriteMode, is_valid_table_name};
+pub use tables::{BatchStream, Commit, Lake, WriteMode, is_valid_table_name, writer_properties};
 
 /// Re-exported so that crates writing to the lake use the same Arrow and Delta versions.
 pub use deltalake;

@@ -76,6 +76,7 @@ impl Lake {
             .optimize()
             .with_type(OptimizeType::Compact)
             .with_target_size(target)
+            .with_writer_properties(crate::writer_properties())
             .await
             .map_err(delta)?;
         summary.files_removed = metrics.num_files_removed;

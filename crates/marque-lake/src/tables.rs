@@ -6,9 +6,19 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::datasource::provider_as_source;
+use datafusion::error::DataFusionError;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::SessionContext;
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
+use deltalake::parquet::basic::Compression;
+use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder};
 use url::Url;
@@ -21,6 +31,84 @@ pub enum WriteMode {
     Append,
     /// Replaces the table's rows in one commit (readers of older versions still see them).
     Overwrite,
+}
+
+/// Record batches produced while a write runs (see [`Lake::write_stream`]); an `Err` item aborts
+/// the write.
+pub type BatchStream =
+    futures::stream::BoxStream<'static, std::result::Result<RecordBatch, String>>;
+
+enum Input {
+    Batches(Vec<RecordBatch>),
+    Stream(SchemaRef, BatchStream),
+}
+
+/// Parquet settings of every data file the lake writes (`marque lake optimize` keeps them).
+/// Snappy: the codec every Delta reader has, and among the cheapest to encode (zstd gives
+/// smaller files for several times the encode time, which ingestion cannot afford).
+/// Dictionary encoding and page statistics stay on, since queries filter and group on
+/// low-cardinality columns, except for the columns unique per row (record ids, line numbers),
+/// where a dictionary only costs time before the writer gives it up.
+pub fn writer_properties() -> WriterProperties {
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by(format!("marque {}", env!("CARGO_PKG_VERSION")));
+    for unique in ["record_id", "_line"] {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(unique), false);
+    }
+    b.build()
+}
+
+/// A logical plan that scans `stream` once.
+fn stream_plan(name: &str, schema: SchemaRef, stream: BatchStream) -> Result<LogicalPlan> {
+    use futures::StreamExt;
+    let query = |source| LakeError::Query {
+        table: name.to_string(),
+        source,
+    };
+    let stream = stream.map(|item| item.map_err(DataFusionError::Execution));
+    let part = OneShot {
+        schema: schema.clone(),
+        stream: std::sync::Mutex::new(Some(Box::pin(RecordBatchStreamAdapter::new(
+            schema.clone(),
+            stream,
+        )))),
+    };
+    let provider = StreamingTable::try_new(schema, vec![Arc::new(part)]).map_err(query)?;
+    LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(provider)), None)
+        .and_then(|b| b.build())
+        .map_err(query)
+}
+
+/// A partition stream that can be executed once; a second execution fails instead of writing
+/// nothing.
+struct OneShot {
+    schema: SchemaRef,
+    stream: std::sync::Mutex<Option<SendableRecordBatchStream>>,
+}
+
+impl std::fmt::Debug for OneShot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OneShot")
+    }
+}
+
+impl PartitionStream for OneShot {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let taken = self.stream.lock().ok().and_then(|mut s| s.take());
+        taken.unwrap_or_else(|| {
+            let failed = futures::stream::once(async {
+                Err(DataFusionError::Execution(
+                    "a one-shot write stream was executed twice".into(),
+                ))
+            });
+            Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), failed))
+        })
+    }
 }
 
 /// What a commit records beside its rows.
@@ -206,6 +294,43 @@ impl Lake {
         mode: WriteMode,
         commit: Commit,
     ) -> Result<Option<i64>> {
+        let batches = if batches.is_empty() {
+            vec![RecordBatch::new_empty(schema)]
+        } else {
+            batches
+        };
+        self.write_input(name, Input::Batches(batches), mode, commit)
+            .await
+    }
+
+    /// Appends the batches of `stream` to table `name` in one commit, encoding and uploading
+    /// them while the stream is still producing, so a big batch needs neither all its rows in
+    /// memory nor a wait between reading and writing. An `Err` item aborts the write: nothing
+    /// is committed and the error is returned. Returns like [`Lake::write`]; when the batch was
+    /// already committed the stream is not read.
+    pub async fn write_stream(
+        &self,
+        name: &str,
+        schema: SchemaRef,
+        stream: BatchStream,
+        commit: Commit,
+    ) -> Result<Option<i64>> {
+        self.write_input(
+            name,
+            Input::Stream(schema, stream),
+            WriteMode::Append,
+            commit,
+        )
+        .await
+    }
+
+    async fn write_input(
+        &self,
+        name: &str,
+        input: Input,
+        mode: WriteMode,
+        commit: Commit,
+    ) -> Result<Option<i64>> {
         let delta = |source| LakeError::Delta {
             table: name.to_string(),
             source,
@@ -229,21 +354,22 @@ impl Lake {
         {
             return Ok(None);
         }
-        let batches = if batches.is_empty() {
-            vec![RecordBatch::new_empty(schema)]
-        } else {
-            batches
-        };
         let mut props = CommitProperties::default().with_metadata(commit.metadata);
         if let Some(id) = &commit.batch_id {
             props = props.with_application_transaction(Transaction::new(id, 1));
         }
-        let mut builder = table
-            .write(batches)
+        let mut builder = match input {
+            Input::Batches(batches) => table.write(batches),
+            Input::Stream(schema, stream) => table
+                .write(Vec::new())
+                .with_input_plan(stream_plan(name, schema, stream)?),
+        };
+        builder = builder
             .with_save_mode(match mode {
                 WriteMode::Append => SaveMode::Append,
                 WriteMode::Overwrite => SaveMode::Overwrite,
             })
+            .with_writer_properties(writer_properties())
             .with_commit_properties(props);
         if !commit.partition_by.is_empty() {
             builder = builder.with_partition_columns(commit.partition_by);
