@@ -88,6 +88,52 @@ fn clv_on_the_cdnow_file_fits_the_published_model_and_scores_every_customer() {
 }
 
 #[test]
+fn clv_pareto_nbd_model_fits_the_published_cdnow_estimates() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = cdnow_csv(dir.path());
+    let out = dir.path().join("scores.csv");
+    let stdout = ok(
+        dir.path(),
+        &[
+            "clv",
+            "--input",
+            input.to_str().expect("path"),
+            "--customer-col",
+            "cust",
+            "--date-col",
+            "day",
+            "--amount-col",
+            "dollars",
+            "--calibration-end",
+            "1997-09-30",
+            "--horizon",
+            "39",
+            "--model",
+            "pareto-nbd",
+            "--output",
+            out.to_str().expect("path"),
+        ],
+    );
+    // Fader, Hardie & Lee: r = 0.55, α = 10.58, s = 0.61, β = 11.67.
+    assert!(stdout.contains("Pareto/NBD"), "{stdout}");
+    assert!(stdout.contains("r = 0.55"), "{stdout}");
+    assert!(
+        stdout.contains("s = 0.60") || stdout.contains("s = 0.61"),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(&out).expect("scores");
+    let first: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("0001,"))
+        .expect("customer 0001")
+        .split(',')
+        .collect();
+    // lifetimes' Pareto/NBD gives 1.455 expected transactions in 39 weeks for this customer.
+    let expected: f64 = first[5].parse().expect("number");
+    assert!((expected - 1.455).abs() < 0.01, "{expected}");
+}
+
+#[test]
 fn clv_bad_inputs_are_clear_errors() {
     let dir = tempfile::tempdir().expect("tmp");
     let input = cdnow_csv(dir.path());

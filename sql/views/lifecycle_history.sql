@@ -13,54 +13,13 @@
 --   referrer             shared in the app (app_share)                       → loyal
 --   recent_first_purchase first purchase ≤ first_purchase_days ago           → first_purchase
 --   owner_active         otherwise                                           → in_use
--- `explanation` spells out the rule and the facts it used.
-WITH first_event AS (
-  SELECT customer_id, min(event_date) AS first_date FROM events GROUP BY customer_id
-),
-grid AS (
-  SELECT f.customer_id, d.snapshot_date, d.kind
-  FROM first_event f JOIN lifecycle_dates d ON d.snapshot_date >= f.first_date
-),
-ev AS (
-  SELECT g.customer_id, g.snapshot_date, g.kind,
-    sum(CASE WHEN e.source = 'sales' THEN 1 ELSE 0 END) AS purchases,
-    min(CASE WHEN e.source = 'sales' THEN e.event_date END) AS first_purchase_date,
-    max(CASE WHEN e.source = 'sales' THEN e.event_date END) AS last_purchase_date,
-    max(CASE WHEN e.source = 'after_sales' THEN e.event_date END) AS last_service_date,
-    max(CASE WHEN e.source = 'marketing' THEN e.event_date END) AS last_lead_date,
-    max(e.event_date) AS last_interaction_date,
-    sum(CASE WHEN e.event_type = 'app_share' THEN 1 ELSE 0 END) AS referrals,
-    sum(CASE WHEN g.snapshot_date - e.event_date < p.at_risk_days THEN 1 ELSE 0 END)
-      AS recent_interactions,
-    sum(CASE WHEN g.snapshot_date - e.event_date >= p.at_risk_days
-              AND g.snapshot_date - e.event_date < 2 * p.at_risk_days THEN 1 ELSE 0 END)
-      AS prior_interactions
-  -- (the one-row marque_params first: DataFusion then streams the big side through the cross join)
-  FROM marque_params p
-  CROSS JOIN grid g
-  JOIN events e ON e.customer_id = g.customer_id AND e.event_date <= g.snapshot_date
-  GROUP BY g.customer_id, g.snapshot_date, g.kind
-),
-own AS (
-  SELECT g.customer_id, g.snapshot_date, g.kind,
-    count(*) AS vehicles_ever,
-    sum(CASE WHEN o.valid_to IS NULL OR o.valid_to > g.snapshot_date THEN 1 ELSE 0 END)
-      AS vehicles_now,
-    max(o.valid_to) AS last_ownership_end
-  FROM grid g
-  JOIN vehicle_ownership o ON o.customer_id = g.customer_id AND o.valid_from <= g.snapshot_date
-  GROUP BY g.customer_id, g.snapshot_date, g.kind
-),
-facts AS (
-  SELECT ev.*, COALESCE(own.vehicles_ever, 0) AS vehicles_ever,
-         COALESCE(own.vehicles_now, 0) AS vehicles_now, own.last_ownership_end,
-         ev.snapshot_date - ev.last_interaction_date AS days_silent,
+-- `explanation` spells out the rule and the facts it used. The facts: view lifecycle_facts.
+WITH facts AS (
+  SELECT f.*, f.snapshot_date - f.last_interaction_date AS days_silent,
          p.lead_alive_days, p.churned_days, p.at_risk_days, p.first_purchase_days,
          p.falling_activity_ratio, p.falling_activity_min_prior
   FROM marque_params p
-  CROSS JOIN ev
-  LEFT JOIN own ON own.customer_id = ev.customer_id AND own.snapshot_date = ev.snapshot_date
-               AND own.kind = ev.kind
+  CROSS JOIN lifecycle_facts f
 ),
 ruled AS (
   SELECT facts.*,

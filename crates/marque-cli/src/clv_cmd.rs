@@ -1,4 +1,5 @@
-//! `marque clv`: fit BG/NBD + Gamma-Gamma lifetime-value models and score customers (issue 5).
+//! `marque clv`: fit BG/NBD (or Pareto/NBD) + Gamma-Gamma lifetime-value models and score
+//! customers (issue 5).
 
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -9,7 +10,7 @@ use marque_clv::datafusion::arrow::array::RecordBatch;
 use marque_clv::datafusion::prelude::SessionContext;
 use marque_clv::rfm::{Rfm, SummaryBuilder, TimeUnit, parse_date};
 use marque_clv::table::{self, FileFormat, TxnColumns};
-use marque_clv::{BgNbd, ClvOptions, GammaGamma, score};
+use marque_clv::{BgNbd, ClvOptions, GammaGamma, ParetoNbd, Score, score_with};
 use marque_lake::{Commit, Lake, WriteMode};
 
 /// Service visits in the lake: one row per repair order, attributed to the customer who is its
@@ -28,14 +29,63 @@ pub enum Unit {
     Weeks,
 }
 
+/// The transaction model: who is still buying, and how often.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Model {
+    /// BG/NBD: customers may drop out only right after a transaction (fast Newton fit).
+    Bgnbd,
+    /// Pareto/NBD: customers may drop out at any time (slower fit, finite-difference BFGS).
+    ParetoNbd,
+}
+
+/// A fitted transaction model.
+enum TxFit {
+    Bg(marque_clv::Fit<BgNbd>),
+    Pareto(marque_clv::Fit<ParetoNbd>),
+}
+
+impl TxFit {
+    /// Model name (as in clv_models), its parameters, log-likelihood, customers, converged.
+    fn summary(&self) -> (&'static str, Vec<(&'static str, f64)>, f64, usize, bool) {
+        match self {
+            TxFit::Bg(f) => (
+                "bgnbd",
+                f.params.params().to_vec(),
+                f.log_likelihood,
+                f.customers,
+                f.converged,
+            ),
+            TxFit::Pareto(f) => (
+                "pareto_nbd",
+                f.params.params().to_vec(),
+                f.log_likelihood,
+                f.customers,
+                f.converged,
+            ),
+        }
+    }
+
+    fn score(
+        &self,
+        gg: &GammaGamma,
+        rows: &[Rfm],
+        opts: &ClvOptions,
+    ) -> anyhow::Result<Vec<Score>> {
+        Ok(match self {
+            TxFit::Bg(f) => score_with(&f.params, gg, rows, opts)?,
+            TxFit::Pareto(f) => score_with(&f.params, gg, rows, opts)?,
+        })
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum OutFormat {
     Csv,
     Parquet,
 }
 
-/// Fits BG/NBD (who is still buying, how often) and Gamma-Gamma (how much per transaction) on
-/// dated transactions, then scores every customer: frequency, recency, T, monetary value,
+/// Fits BG/NBD or Pareto/NBD (who is still buying, how often) and Gamma-Gamma (how much per
+/// transaction) on dated transactions, then scores every customer: frequency, recency, T, monetary value,
 /// expected transactions in the horizon, P(alive), expected spend per transaction and
 /// discounted CLV. Prints the fitted parameters.
 #[derive(Args)]
@@ -66,6 +116,9 @@ pub struct ClvArgs {
     /// customers whose first one is later are left out. Default: the latest transaction date.
     #[arg(long, value_name = "DATE")]
     calibration_end: Option<String>,
+    /// Transaction model: bgnbd (BG/NBD) or pareto-nbd (Pareto/NBD).
+    #[arg(long, value_enum, default_value = "bgnbd")]
+    model: Model,
     /// Unit of recency, T, the horizon and the discounting period.
     #[arg(long, value_enum, default_value = "weeks")]
     time_unit: Unit,
@@ -152,13 +205,16 @@ pub async fn run(lake_root: &str, args: &ClvArgs) -> anyhow::Result<()> {
     let ids: Vec<String> = customers.iter().map(|c| c.customer_id.clone()).collect();
     let rows: Vec<Rfm> = customers.iter().map(|c| c.rfm).collect();
 
-    let bg = BgNbd::fit(&rows).context("fitting BG/NBD")?;
+    let tx = match args.model {
+        Model::Bgnbd => TxFit::Bg(BgNbd::fit(&rows).context("fitting BG/NBD")?),
+        Model::ParetoNbd => TxFit::Pareto(ParetoNbd::fit(&rows).context("fitting Pareto/NBD")?),
+    };
     let spend: Vec<(u32, f64)> = rows
         .iter()
         .map(|r| (r.frequency, r.monetary_value))
         .collect();
     let gg = GammaGamma::fit(&spend).context("fitting Gamma-Gamma")?;
-    let scores = score(&bg.params, &gg.params, &rows, &opts)?;
+    let scores = tx.score(&gg.params, &rows, &opts)?;
     let batch = table::scores_batch(&ids, &rows, &scores)?;
 
     println!(
@@ -170,19 +226,20 @@ pub async fn run(lake_root: &str, args: &ClvArgs) -> anyhow::Result<()> {
         rows.iter().filter(|r| r.frequency > 0).count(),
         unit.as_str()
     );
-    let p = bg.params;
+    let (name, params, ll, _, converged) = tx.summary();
+    let shown: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k} = {v:.4}"))
+        .collect();
     println!(
-        "BG/NBD       r = {:.4}  alpha = {:.4}  a = {:.4}  b = {:.4}  log-likelihood {:.2}{}",
-        p.r,
-        p.alpha,
-        p.a,
-        p.b,
-        bg.log_likelihood,
-        if bg.converged {
-            ""
+        "{:<12} {}  log-likelihood {ll:.2}{}",
+        if name == "bgnbd" {
+            "BG/NBD"
         } else {
-            "  (not converged)"
-        }
+            "Pareto/NBD"
+        },
+        shown.join("  "),
+        if converged { "" } else { "  (not converged)" }
     );
     let g = gg.params;
     println!(
@@ -220,7 +277,7 @@ pub async fn run(lake_root: &str, args: &ClvArgs) -> anyhow::Result<()> {
     }
 
     if args.write_table {
-        write_tables(lake_root, batch, &bg, &gg, &opts).await?;
+        write_tables(lake_root, batch, &tx, &gg, &opts).await?;
         println!(
             "wrote lake tables customer_clv ({} rows) and clv_models",
             rows.len()
@@ -253,17 +310,18 @@ async fn service_visits(lake_root: &str) -> anyhow::Result<Vec<RecordBatch>> {
 async fn write_tables(
     lake_root: &str,
     batch: RecordBatch,
-    bg: &marque_clv::Fit<BgNbd>,
+    tx: &TxFit,
     gg: &marque_clv::Fit<GammaGamma>,
     opts: &ClvOptions,
 ) -> anyhow::Result<()> {
     let lake = Lake::open(lake_root)?;
     let mut params: Vec<(String, String, f64)> = Vec::new();
-    for (k, v) in bg.params.params() {
-        params.push(("bgnbd".into(), k.into(), v));
+    let (name, fitted, ll, customers, _) = tx.summary();
+    for (k, v) in fitted {
+        params.push((name.into(), k.into(), v));
     }
-    params.push(("bgnbd".into(), "log_likelihood".into(), bg.log_likelihood));
-    params.push(("bgnbd".into(), "customers".into(), bg.customers as f64));
+    params.push((name.into(), "log_likelihood".into(), ll));
+    params.push((name.into(), "customers".into(), customers as f64));
     for (k, v) in gg.params.params() {
         params.push(("gamma_gamma".into(), k.into(), v));
     }
@@ -312,7 +370,7 @@ async fn write_tables(
     Ok(())
 }
 
-fn print_top(ids: &[String], rows: &[Rfm], scores: &[marque_clv::Score]) {
+fn print_top(ids: &[String], rows: &[Rfm], scores: &[Score]) {
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by(|&a, &b| scores[b].clv.total_cmp(&scores[a].clv));
     println!(

@@ -5,9 +5,12 @@
 use rayon::prelude::*;
 
 use crate::groups::{CHUNK, Grouped};
-use crate::optim::{Objective, minimize_with_restarts};
+use crate::newton::{HessianObjective, minimize_newton, to_log_space};
+use crate::optim::Objective;
 use crate::rfm::Rfm;
-use crate::special::{digamma, hyp2f1_series, ln_gamma, ln_hyp2f1_positive, log_add_exp, softplus};
+use crate::special::{
+    digamma, hyp2f1_series, ln_gamma, ln_hyp2f1_positive, log_add_exp, softplus, trigamma,
+};
 use crate::{ClvError, Fit, Result};
 
 /// BG/NBD parameters: transaction rates λ ~ Gamma(r, α); dropout probability after each repeat
@@ -65,7 +68,7 @@ impl BgNbd {
     /// Sum of ln L over `rows`.
     pub fn log_likelihood(&self, rows: &[Rfm]) -> f64 {
         let g = Grouped::from_rfm(rows);
-        -BgNbdObjective { g: &g }.value_grad(&self.theta()).0 * g.total
+        -BgNbdObjective::new(&g).value(&self.theta()) * g.total
     }
 
     fn theta(&self) -> [f64; 4] {
@@ -139,8 +142,9 @@ impl BgNbd {
         (a + b + xf - 1.0) / (a - 1.0) * (1.0 - g)
     }
 
-    /// Maximum-likelihood fit on the summaries `rows` (BFGS on log-parameters with analytic
-    /// gradients from two starts, Nelder–Mead where BFGS fails).
+    /// Maximum-likelihood fit on the summaries `rows`: Newton on log-parameters with the
+    /// analytic Hessian; BFGS from two starts (Nelder–Mead where BFGS fails) if it does not
+    /// converge.
     pub fn fit(rows: &[Rfm]) -> Result<Fit<BgNbd>> {
         for r in rows {
             r.validate()?;
@@ -160,8 +164,8 @@ impl BgNbd {
             vec![0.0; 4],
             vec![0.1f64.ln(), scale.ln(), 0.5f64.ln(), 2f64.ln()],
         ];
-        let obj = BgNbdObjective { g: &g };
-        let m = minimize_with_restarts(&obj, &starts, 1e-10);
+        let obj = BgNbdObjective::new(&g);
+        let m = minimize_newton(&obj, &starts, 1e-10);
         let p = BgNbd::new(m.x[0].exp(), m.x[1].exp(), m.x[2].exp(), m.x[3].exp())
             .map_err(|e| ClvError::Fit(format!("BG/NBD fit did not converge: {e}")))?;
         if !m.f.is_finite() {
@@ -180,58 +184,57 @@ impl BgNbd {
     }
 }
 
-/// −ln L / N and its gradient in θ = ln(r, α, a, b).
+/// −ln L / N with its gradient and Hessian in θ = ln(r, α, a, b). Terms that depend on x only
+/// are summed once per distinct x with the total weight of its rows; each distinct row then
+/// costs one exp and one ln_1p.
 struct BgNbdObjective<'a> {
     g: &'a Grouped,
+    /// Total weight of the rows of each distinct frequency.
+    x_weight: Vec<f64>,
 }
 
-/// Terms of the likelihood that depend on x only.
-struct PerX {
-    base: f64,
-    d_base: [f64; 4],
-    /// ln a − ln(b + x − 1), for x > 0.
-    c4: f64,
-    /// 1 / (b + x − 1), for x > 0.
-    inv_bx1: f64,
-}
-
-impl Objective for BgNbdObjective<'_> {
-    fn value_grad(&self, theta: &[f64]) -> (f64, Vec<f64>) {
-        let [r, alpha, a, b] = [
-            theta[0].exp(),
-            theta[1].exp(),
-            theta[2].exp(),
-            theta[3].exp(),
-        ];
-        if ![r, alpha, a, b].iter().all(|v| v.is_finite() && *v > 0.0) {
-            return (f64::INFINITY, vec![0.0; 4]);
+impl<'a> BgNbdObjective<'a> {
+    fn new(g: &'a Grouped) -> Self {
+        let mut x_weight = vec![0.0; g.frequencies.len()];
+        for (k, w) in g.x_index.iter().zip(&g.weight) {
+            x_weight[*k as usize] += w;
         }
+        BgNbdObjective { g, x_weight }
+    }
+
+    /// ln L, its gradient and its Hessian (upper triangle, row-major 4 × 4) in (r, α, a, b).
+    fn natural(&self, [r, alpha, a, b]: [f64; 4]) -> (f64, [f64; 4], [f64; 16]) {
         let g = self.g;
-        let (ln_alpha, psi_r, psi_ab, psi_b) = (alpha.ln(), digamma(r), digamma(a + b), digamma(b));
+        let ln_alpha = alpha.ln();
+        let (psi_r, psi_ab, psi_b) = (digamma(r), digamma(a + b), digamma(b));
+        let (tri_r, tri_ab, tri_b) = (trigamma(r), trigamma(a + b), trigamma(b));
         let lg_const = -ln_gamma(r) + r * ln_alpha + ln_gamma(a + b) - ln_gamma(b);
-        let per_x: Vec<PerX> = g
-            .frequencies
-            .iter()
-            .map(|&x| {
-                let xf = f64::from(x);
-                let psi_abx = digamma(a + b + xf);
-                PerX {
-                    base: lg_const + ln_gamma(r + xf) + ln_gamma(b + xf) - ln_gamma(a + b + xf),
-                    d_base: [
-                        digamma(r + xf) - psi_r + ln_alpha,
-                        r / alpha,
-                        psi_ab - psi_abx,
-                        digamma(b + xf) - psi_abx - psi_b + psi_ab,
-                    ],
-                    c4: if x > 0 {
-                        a.ln() - (b + xf - 1.0).ln()
-                    } else {
-                        0.0
-                    },
-                    inv_bx1: if x > 0 { 1.0 / (b + xf - 1.0) } else { 0.0 },
-                }
-            })
-            .collect();
+        let mut ll = 0.0;
+        let mut gr = [0.0; 4];
+        let mut h = [0.0; 16];
+        // ln c4 = ln a − ln(b + x − 1) and 1/(b + x − 1) per distinct x (x > 0).
+        let mut c4 = vec![0.0; g.frequencies.len()];
+        let mut inv_bx1 = vec![0.0; g.frequencies.len()];
+        for (k, &x) in g.frequencies.iter().enumerate() {
+            let xf = f64::from(x);
+            let w = self.x_weight[k];
+            let (psi_abx, tri_abx) = (digamma(a + b + xf), trigamma(a + b + xf));
+            ll += w * (lg_const + ln_gamma(r + xf) + ln_gamma(b + xf) - ln_gamma(a + b + xf));
+            gr[0] += w * (digamma(r + xf) - psi_r + ln_alpha);
+            gr[1] += w * r / alpha;
+            gr[2] += w * (psi_ab - psi_abx);
+            gr[3] += w * (digamma(b + xf) - psi_abx - psi_b + psi_ab);
+            h[0] += w * (trigamma(r + xf) - tri_r);
+            h[1] += w / alpha;
+            h[5] -= w * r / (alpha * alpha);
+            h[10] += w * (tri_ab - tri_abx);
+            h[11] += w * (tri_ab - tri_abx);
+            h[15] += w * (trigamma(b + xf) - tri_abx - tri_b + tri_ab);
+            if x > 0 {
+                c4[k] = a.ln() - (b + xf - 1.0).ln();
+                inv_bx1[k] = 1.0 / (b + xf - 1.0);
+            }
+        }
         // ln(α + T), 1/(α + T) per distinct T, and the same for t_x.
         let tables = |values: &[f64]| -> (Vec<f64>, Vec<f64>) {
             values
@@ -241,59 +244,114 @@ impl Objective for BgNbdObjective<'_> {
         };
         let (ln_at, inv_at) = tables(&g.t_values);
         let (ln_atx, inv_atx) = tables(&g.tx_values);
-        let partials: Vec<[f64; 5]> = (0..g.len())
+        let inv_a = 1.0 / a;
+        // Accumulators: ll, ∇ (4), then the Hessian entries (r,α) (α,α) (a,a) (b,b) of the
+        // two exponents, then the 10 entries of Σ w₃w₄ δδᵀ.
+        let partials: Vec<[f64; 19]> = (0..g.len())
             .into_par_iter()
             .step_by(CHUNK)
             .map(|start| {
                 let end = (start + CHUNK).min(g.len());
-                let mut acc = [0.0; 5];
+                let mut acc = [0.0; 19];
                 for i in start..end {
                     let w = g.weight[i];
                     let k = g.x_index[i] as usize;
-                    let px = &per_x[k];
                     let xf = f64::from(g.frequencies[k]);
                     let rx = r + xf;
-                    let (ti, txi) = (g.t_index[i] as usize, g.tx_index[i] as usize);
-                    let a3 = -rx * ln_at[ti];
-                    let (ll, w3, w4) = if xf > 0.0 {
-                        let a4 = px.c4 - rx * ln_atx[txi];
-                        // log-sum-exp and the two softmax weights from one exp.
-                        let (hi, lo) = if a3 > a4 { (a3, a4) } else { (a4, a3) };
-                        let e = (lo - hi).exp();
-                        let (w_hi, w_lo) = (1.0 / (1.0 + e), e / (1.0 + e));
-                        let lse = hi + e.ln_1p();
-                        if a3 > a4 {
-                            (lse, w_hi, w_lo)
-                        } else {
-                            (lse, w_lo, w_hi)
+                    let ti = g.t_index[i] as usize;
+                    let (l3, i3) = (ln_at[ti], inv_at[ti]);
+                    let a3 = -rx * l3;
+                    if g.frequencies[k] == 0 {
+                        acc[0] += w * a3;
+                        acc[1] -= w * l3;
+                        acc[2] -= w * rx * i3;
+                        acc[5] -= w * i3;
+                        acc[6] += w * rx * i3 * i3;
+                        continue;
+                    }
+                    let txi = g.tx_index[i] as usize;
+                    let (l4, i4) = (ln_atx[txi], inv_atx[txi]);
+                    let a4 = c4[k] - rx * l4;
+                    // log-sum-exp and the two softmax weights from one exp.
+                    let (hi, lo) = if a3 > a4 { (a3, a4) } else { (a4, a3) };
+                    let e = (lo - hi).exp();
+                    let (w_hi, w_lo) = (1.0 / (1.0 + e), e / (1.0 + e));
+                    let (w3, w4) = if a3 > a4 { (w_hi, w_lo) } else { (w_lo, w_hi) };
+                    let ib = inv_bx1[k];
+                    acc[0] += w * (hi + e.ln_1p());
+                    acc[1] -= w * (w3 * l3 + w4 * l4);
+                    acc[2] -= w * rx * (w3 * i3 + w4 * i4);
+                    acc[3] += w * w4;
+                    acc[4] -= w * w4 * ib;
+                    acc[5] -= w * (w3 * i3 + w4 * i4);
+                    acc[6] += w * rx * (w3 * i3 * i3 + w4 * i4 * i4);
+                    acc[7] += w * w4;
+                    acc[8] += w * w4 * ib * ib;
+                    // δ = ∇a₃ − ∇a₄ = (l4 − l3, rx (i4 − i3), −1/a, ib).
+                    let v = w * w3 * w4;
+                    let d = [l4 - l3, rx * (i4 - i3), -inv_a, ib];
+                    let mut n = 9;
+                    for p in 0..4 {
+                        for q in p..4 {
+                            acc[n] += v * d[p] * d[q];
+                            n += 1;
                         }
-                    } else {
-                        (a3, 1.0, 0.0)
-                    };
-                    acc[0] += w * (px.base + ll);
-                    acc[1] += w * (px.d_base[0] - w3 * ln_at[ti] - w4 * ln_atx[txi]);
-                    acc[2] += w * (px.d_base[1] - rx * (w3 * inv_at[ti] + w4 * inv_atx[txi]));
-                    acc[3] += w * (px.d_base[2] + w4 / a);
-                    acc[4] += w * (px.d_base[3] - w4 * px.inv_bx1);
+                    }
                 }
                 acc
             })
             .collect();
-        let mut tot = [0.0; 5];
+        let mut tot = [0.0; 19];
         for p in &partials {
             for (t, v) in tot.iter_mut().zip(p) {
                 *t += v;
             }
         }
-        let n = g.total;
-        let f = -tot[0] / n;
-        let grad = vec![
-            -tot[1] * r / n,
-            -tot[2] * alpha / n,
-            -tot[3] * a / n,
-            -tot[4] * b / n,
+        ll += tot[0];
+        gr[0] += tot[1];
+        gr[1] += tot[2];
+        gr[2] += tot[3] * inv_a;
+        gr[3] += tot[4];
+        h[1] += tot[5];
+        h[5] += tot[6];
+        h[10] -= tot[7] * inv_a * inv_a;
+        h[15] += tot[8];
+        let mut n = 9;
+        for p in 0..4 {
+            for q in p..4 {
+                h[p * 4 + q] += tot[n];
+                n += 1;
+            }
+        }
+        (ll, gr, h)
+    }
+}
+
+impl HessianObjective for BgNbdObjective<'_> {
+    fn value_grad_hess(&self, theta: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
+        let p = [
+            theta[0].exp(),
+            theta[1].exp(),
+            theta[2].exp(),
+            theta[3].exp(),
         ];
-        (if f.is_nan() { f64::INFINITY } else { f }, grad)
+        if !p.iter().all(|v| v.is_finite() && *v > 0.0) {
+            return (f64::INFINITY, vec![0.0; 4], vec![0.0; 16]);
+        }
+        let (ll, g, mut h) = self.natural(p);
+        for i in 0..4 {
+            for j in 0..i {
+                h[i * 4 + j] = h[j * 4 + i];
+            }
+        }
+        to_log_space(&p, ll, &g, &h, self.g.total)
+    }
+}
+
+impl Objective for BgNbdObjective<'_> {
+    fn value_grad(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        let (f, g, _) = self.value_grad_hess(theta);
+        (f, g)
     }
 }
 
@@ -328,9 +386,21 @@ mod tests {
             },
         ];
         let g = Grouped::from_rfm(&rows);
-        let obj = BgNbdObjective { g: &g };
+        let obj = BgNbdObjective::new(&g);
         let theta = [-1.2, 1.4, -0.2, 0.9];
-        let (_, grad) = obj.value_grad(&theta);
+        let (f, grad, hess) = obj.value_grad_hess(&theta);
+        let m = BgNbd::new(
+            theta[0].exp(),
+            theta[1].exp(),
+            theta[2].exp(),
+            theta[3].exp(),
+        )
+        .expect("params");
+        let direct: f64 = rows
+            .iter()
+            .map(|r| m.log_likelihood_one(r.frequency, r.recency, r.t))
+            .sum();
+        assert!((f + direct / 3.0).abs() < 1e-12, "{f} vs {direct}");
         for k in 0..4 {
             let h = 1e-6;
             let mut up = theta;
@@ -343,6 +413,16 @@ mod tests {
                 "k={k}: {numeric} vs {}",
                 grad[k]
             );
+            // Hessian row k against differences of the analytic gradient.
+            let (gu, gd) = (obj.value_grad(&up).1, obj.value_grad(&down).1);
+            for j in 0..4 {
+                let numeric = (gu[j] - gd[j]) / (2.0 * h);
+                assert!(
+                    (numeric - hess[k * 4 + j]).abs() < 1e-6,
+                    "H[{k}][{j}]: {numeric} vs {}",
+                    hess[k * 4 + j]
+                );
+            }
         }
     }
 

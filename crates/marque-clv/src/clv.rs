@@ -1,13 +1,39 @@
 //! Scoring: per-customer P(alive), expected transactions, expected spend and discounted CLV,
 //! in parallel, with the 2F1 work shared by customers of equal (x, T).
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use rayon::prelude::*;
 
 use crate::bgnbd::BgNbd;
 use crate::gamma_gamma::GammaGamma;
+use crate::pareto_nbd::ParetoNbd;
 use crate::rfm::Rfm;
+
+/// What scoring needs of a transaction model (BG/NBD or Pareto/NBD): P(alive), and the
+/// expected transactions of a customer alive at T, which depend on (x, T) only.
+pub trait TransactionModel: Sync {
+    fn p_alive(&self, x: u32, t_x: f64, t: f64) -> f64;
+    fn expected_if_alive(&self, horizon: f64, x: u32, t: f64) -> f64;
+}
+
+impl TransactionModel for BgNbd {
+    fn p_alive(&self, x: u32, t_x: f64, t: f64) -> f64 {
+        BgNbd::p_alive(self, x, t_x, t)
+    }
+    fn expected_if_alive(&self, horizon: f64, x: u32, t: f64) -> f64 {
+        BgNbd::expected_if_alive(self, horizon, x, t)
+    }
+}
+
+impl TransactionModel for ParetoNbd {
+    fn p_alive(&self, x: u32, t_x: f64, t: f64) -> f64 {
+        ParetoNbd::p_alive(self, x, t_x, t)
+    }
+    fn expected_if_alive(&self, horizon: f64, x: u32, t: f64) -> f64 {
+        ParetoNbd::expected_if_alive(self, horizon, x, t)
+    }
+}
 use crate::{ClvError, Result};
 
 /// What to score: the horizon and how its value is discounted.
@@ -65,16 +91,26 @@ pub struct Score {
     pub clv: f64,
 }
 
-/// Scores every row. Fails on inconsistent summaries or options; never returns NaN for valid
-/// inputs.
+/// Scores every row with BG/NBD. Fails on inconsistent summaries or options; never returns NaN
+/// for valid inputs.
 pub fn score(bg: &BgNbd, gg: &GammaGamma, rows: &[Rfm], opts: &ClvOptions) -> Result<Vec<Score>> {
+    score_with(bg, gg, rows, opts)
+}
+
+/// Scores every row with any [`TransactionModel`] and Gamma-Gamma spend.
+pub fn score_with<M: TransactionModel>(
+    bg: &M,
+    gg: &GammaGamma,
+    rows: &[Rfm],
+    opts: &ClvOptions,
+) -> Result<Vec<Score>> {
     opts.validate()?;
     for r in rows {
         r.validate()?;
     }
     let ends = opts.period_ends();
     // Expected transactions if alive, per distinct (x, T), at every period end.
-    let mut key_index: HashMap<(u32, u64), usize> = HashMap::new();
+    let mut key_index: HashMap<(u32, u64), usize> = HashMap::with_capacity(1024);
     let mut keys: Vec<(u32, f64)> = Vec::new();
     let row_key: Vec<usize> = rows
         .iter()

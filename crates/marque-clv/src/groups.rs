@@ -1,7 +1,7 @@
 //! Sufficient statistics for fitting: identical summaries are folded into one weighted row, and
 //! per-frequency terms are computed once per distinct frequency.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use crate::rfm::Rfm;
 
@@ -34,14 +34,12 @@ impl Grouped {
         let mut weight: Vec<f64> = Vec::new();
         for r in rows {
             let key = (r.frequency, r.recency.to_bits(), r.t.to_bits());
-            match index.get(&key) {
-                Some(&i) => weight[i] += 1.0,
-                None => {
-                    index.insert(key, keys.len());
-                    keys.push((r.frequency, r.recency, r.t));
-                    weight.push(1.0);
-                }
-            }
+            let i = *index.entry(key).or_insert_with(|| {
+                keys.push((r.frequency, r.recency, r.t));
+                weight.push(0.0);
+                keys.len() - 1
+            });
+            weight[i] += 1.0;
         }
         let mut frequencies: Vec<u32> = keys.iter().map(|k| k.0).collect();
         frequencies.sort_unstable();

@@ -7,9 +7,14 @@
 //!
 //! * [`rfm`]: dated transactions → (frequency, recency, T, monetary value), same-day purchases
 //!   merged, the first purchase excluded from the monetary value (the CDNOW conventions).
+//! * [`pareto_nbd`]: Pareto/NBD (Schmittlein et al. 1987, in Fader & Hardie's 2005 form), with
+//!   its hypergeometric terms in log space for α < β, α = β and α > β; fitted by BFGS with
+//!   central-difference gradients. [`score_with`] scores with either transaction model.
 //! * [`bgnbd`]: BG/NBD (Fader, Hardie & Lee 2005), [`gamma_gamma`]: Gamma-Gamma spend (Fader,
-//!   Hardie & Lee 2005, "RFM and CLV"). Both fit by maximum likelihood: BFGS on log-parameters
-//!   with analytic gradients, from two starts, with Nelder–Mead where BFGS fails ([`optim`]).
+//!   Hardie & Lee 2005, "RFM and CLV"). Both fit by maximum likelihood: Newton on
+//!   log-parameters with analytic gradients and Hessians, safeguarded by a Levenberg–Marquardt
+//!   shift and backtracking ([`newton`]), about ten likelihood evaluations per fit; BFGS from two
+//!   starts with Nelder–Mead as its fallback ([`optim`]) where Newton does not converge.
 //!   Identical (x, t_x, T) rows are folded into weighted rows and every term that depends on x
 //!   alone is computed once per distinct x, so a fit costs a few transcendental functions per
 //!   distinct row and evaluation.
@@ -47,17 +52,24 @@
 //! reached age k without a repurchase by their owner, the share that saw one during year k),
 //! optionally split by mileage band and warranty status. A customer's repurchase propensity
 //! over the next year is the hazard at their vehicle's current age (the
-//! `replacement_candidates` segment approximates it with vehicle age 4–6 years plus service
-//! activity). [`repurchase::life_table`] computes that hazard from (vehicle age,
-//! repurchased or censored) spells; wiring it to the lake's vehicle history is left to the
-//! analytics views.
+//! `replacement_candidates` segment selects vehicle age 4–6 years plus service activity).
+//! [`repurchase::life_table`] computes that hazard from (vehicle age, repurchased or censored)
+//! spells. On the lake the same estimator is the SQL view `repurchase_hazard` (sql/views): a
+//! spell runs from each vehicle purchase to the same customer's next purchase, or is censored
+//! at the as-of date; `replacement_candidates` shows the hazard at each vehicle's current year
+//! of age. It is a view rather than a Rust fit because it is a count per age — a group-by the
+//! engine does over the whole lake in one pass, reproducible by analysts, with no parameters to
+//! estimate; the split by mileage band and warranty status is a further GROUP BY key away, not
+//! done yet (the generated lake records warranty claims but no warranty expiry dates).
 
 pub mod bgnbd;
 pub mod clv;
 mod error;
 pub mod gamma_gamma;
 pub mod groups;
+pub mod newton;
 pub mod optim;
+pub mod pareto_nbd;
 pub mod repurchase;
 pub mod rfm;
 pub mod sim;
@@ -72,9 +84,10 @@ pub mod table;
 pub use datafusion;
 
 pub use bgnbd::BgNbd;
-pub use clv::{ClvOptions, Score, score};
+pub use clv::{ClvOptions, Score, TransactionModel, score, score_with};
 pub use error::{ClvError, Result};
 pub use gamma_gamma::GammaGamma;
+pub use pareto_nbd::ParetoNbd;
 pub use rfm::{CustomerRfm, Rfm, SummaryBuilder, TimeUnit};
 
 /// A fitted model with how the fit went.

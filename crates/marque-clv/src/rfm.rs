@@ -232,11 +232,18 @@ pub fn read_summary_csv<R: Read>(input: R) -> Result<Vec<(String, Rfm)>> {
     );
     let mi = col("monetary_value");
     let mut out = Vec::new();
-    for (n, rec) in r.records().enumerate() {
-        let line = n + 2;
-        let rec = rec.map_err(|e| ClvError::Input(format!("summary CSV line {line}: {e}")))?;
+    // One reused byte record: no allocation per line but the customer id.
+    let mut rec = csv::ByteRecord::new();
+    for line in 2.. {
+        let more = r
+            .read_byte_record(&mut rec)
+            .map_err(|e| ClvError::Input(format!("summary CSV line {line}: {e}")))?;
+        if !more {
+            break;
+        }
         let num = |i: usize, what: &str| -> Result<f64> {
             rec.get(i)
+                .and_then(|v| std::str::from_utf8(v).ok())
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .ok_or_else(|| ClvError::Input(format!("summary CSV line {line}: bad {what}")))
         };
@@ -257,7 +264,11 @@ pub fn read_summary_csv<R: Read>(input: R) -> Result<Vec<(String, Rfm)>> {
         };
         rfm.validate()
             .map_err(|e| ClvError::Input(format!("summary CSV line {line}: {e}")))?;
-        out.push((rec.get(ci).unwrap_or_default().to_string(), rfm));
+        let id = rec.get(ci).unwrap_or_default();
+        let id = std::str::from_utf8(id).map_err(|_| {
+            ClvError::Input(format!("summary CSV line {line}: customer_id is not UTF-8"))
+        })?;
+        out.push((id.to_string(), rfm));
     }
     Ok(out)
 }

@@ -52,6 +52,23 @@ pub fn digamma(mut x: f64) -> f64 {
     acc + x.ln() - 0.5 * inv - series
 }
 
+/// ψ₁(x) = d²/dx² ln Γ(x) for x > 0.
+pub fn trigamma(mut x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        return f64::NAN;
+    }
+    let mut acc = 0.0;
+    while x < 12.0 {
+        acc += 1.0 / (x * x);
+        x += 1.0;
+    }
+    let inv = 1.0 / x;
+    let inv2 = inv * inv;
+    // 1/x + 1/(2x²) + Σ B₂ₖ / x^(2k+1), Bernoulli numbers up to B₁₂.
+    let tail = 1.0 / 42.0 - inv2 * (1.0 / 30.0 - inv2 * (5.0 / 66.0 - inv2 * 691.0 / 2730.0));
+    acc + inv + 0.5 * inv2 + inv * inv2 * (1.0 / 6.0 - inv2 * (1.0 / 30.0 - inv2 * tail))
+}
+
 /// ln(e^a + e^b) without overflow or underflow.
 pub fn log_add_exp(a: f64, b: f64) -> f64 {
     if a == f64::NEG_INFINITY {
@@ -159,6 +176,18 @@ mod tests {
         let h = 1e-5;
         let numeric = (ln_gamma(x + h) - ln_gamma(x - h)) / (2.0 * h);
         assert!(close(digamma(x), numeric, 1e-8));
+    }
+
+    #[test]
+    fn trigamma_matches_known_values_and_the_derivative_of_digamma() {
+        assert!(close(trigamma(1.0), PI * PI / 6.0, 1e-13));
+        assert!(close(trigamma(0.5), PI * PI / 2.0, 1e-13));
+        for x in [0.3, 3.7, 25.0] {
+            let h = 1e-5;
+            let numeric = (digamma(x + h) - digamma(x - h)) / (2.0 * h);
+            assert!(close(trigamma(x), numeric, 1e-7), "x={x}");
+        }
+        assert!(trigamma(0.0).is_nan());
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! |---|---|
 //! | `bgnbd_expected(r, alpha, a, b, x, t_x, t_cal, horizon)` | expected transactions in the horizon |
 //! | `bgnbd_p_alive(r, alpha, a, b, x, t_x, t_cal)` | P(alive) |
+//! | `pnbd_expected(r, alpha, s, beta, x, t_x, t_cal, horizon)` | Pareto/NBD expected transactions in the horizon |
+//! | `pnbd_p_alive(r, alpha, s, beta, x, t_x, t_cal)` | Pareto/NBD P(alive) |
 //! | `gg_expected_spend(p, q, gamma, x, m)` | expected value of one future transaction |
 //! | `clv_discounted(r, alpha, a, b, p, q, gamma, x, t_x, t_cal, m, horizon, period, discount_rate, margin)` | discounted CLV |
 //!
@@ -23,6 +25,7 @@ use datafusion::prelude::SessionContext;
 use crate::bgnbd::BgNbd;
 use crate::clv::{ClvOptions, score};
 use crate::gamma_gamma::GammaGamma;
+use crate::pareto_nbd::ParetoNbd;
 use crate::rfm::Rfm;
 
 /// Registers every CLV function on `ctx`.
@@ -44,6 +47,18 @@ pub fn udfs() -> Vec<ScalarUDF> {
         }),
         udf("bgnbd_p_alive", 7, |v| {
             let m = BgNbd::new(v[0], v[1], v[2], v[3]).ok()?;
+            let r = summary(v[4], v[5], v[6])?;
+            Some(m.p_alive(r.frequency, r.recency, r.t))
+        }),
+        udf("pnbd_expected", 8, |v| {
+            let m = ParetoNbd::new(v[0], v[1], v[2], v[3]).ok()?;
+            let r = summary(v[4], v[5], v[6])?;
+            let h = v[7];
+            (h.is_finite() && h >= 0.0)
+                .then(|| m.expected_transactions(h, r.frequency, r.recency, r.t))
+        }),
+        udf("pnbd_p_alive", 7, |v| {
+            let m = ParetoNbd::new(v[0], v[1], v[2], v[3]).ok()?;
             let r = summary(v[4], v[5], v[6])?;
             Some(m.p_alive(r.frequency, r.recency, r.t))
         }),
@@ -183,6 +198,28 @@ mod tests {
         assert!((spend[1].expect("value") - expected).abs() < 1e-9);
         assert_eq!(spend[2], None);
         let bad = column("SELECT gg_expected_spend(6.25, 0.5, 15.44, 1, 10)").await;
+        assert_eq!(bad, vec![None]);
+    }
+
+    #[tokio::test]
+    async fn pareto_nbd_functions_match_lifetimes() {
+        // lifetimes 0.11.3 ParetoNBDFitter on CDNOW: 1.4551 expected, P(alive) 0.8691.
+        let v = column(
+            "SELECT pnbd_expected(0.55328178, 10.57765531, 0.60617647, 11.66676565, 2, 30.43, \
+             38.86, 39), pnbd_p_alive(0.55328178, 10.57765531, 0.60617647, 11.66676565, 2, \
+             30.43, 38.86)",
+        )
+        .await;
+        let e = v[0].expect("value");
+        assert!((e - 1.455133573293042).abs() < 1e-6, "{e}");
+        let p = column(
+            "SELECT pnbd_p_alive(0.55328178, 10.57765531, 0.60617647, 11.66676565, 2, 30.43, \
+             38.86)",
+        )
+        .await[0]
+            .expect("value");
+        assert!((p - 0.8691230344082799).abs() < 1e-6, "{p}");
+        let bad = column("SELECT pnbd_p_alive(0.5, 10, -1, 11, 2, 30, 38)").await;
         assert_eq!(bad, vec![None]);
     }
 
