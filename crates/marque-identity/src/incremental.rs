@@ -111,10 +111,13 @@ pub struct Affected {
 
 /// Finds the customers sharing a key with `new` mentions (known hub phones excluded) and
 /// registers `_affected_records` for [`crate::mentions::Scope::Some`].
+/// `keyless_name` tells the names the keyless pass may link on (rare ones): only those pull in
+/// the customers holding the same name in the same city.
 pub async fn affected(
     ctx: &SessionContext,
     new: &[Mention],
     hubs: &HashSet<String>,
+    keyless_name: impl Fn(&str) -> bool,
 ) -> Result<Affected> {
     // (SQL expression over `mentions`, the values new mentions bring for it). Besides the
     // keys, a masked phone pulls in the customers holding a mobile with its visible digits (and
@@ -153,7 +156,9 @@ pub async fn affected(
             }
         }
         keys[6].1.extend(m.masked_phone.clone());
-        if let (false, Some(city)) = (m.name_key.is_empty(), &m.city) {
+        if let (false, Some(city)) = (m.name_key.is_empty(), &m.city)
+            && keyless_name(&m.name_key)
+        {
             keys[7].1.insert(format!("{}|{city}", m.name_key));
         }
     }

@@ -162,7 +162,14 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         let fresh =
             mentions::load_scoped(&ctx, &tables, &opts.resident_id_salt, &scope, &keep_apart)
                 .await?;
-        let affected = incremental::affected(&ctx, &fresh, &stored_hubs).await?;
+        let rare = opts.link.keyless_max_name_frequency;
+        let keyless_name = |name: &str| {
+            stored
+                .as_ref()
+                .and_then(|m| m.name_frequency.get(name))
+                .is_some_and(|&f| f <= rare)
+        };
+        let affected = incremental::affected(&ctx, &fresh, &stored_hubs, keyless_name).await?;
         drop(fresh);
         let records: HashSet<String> = affected.previous.keys().cloned().collect();
         let scope = Scope::Some {
