@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::cluster::UnionFind;
 use crate::compare::{NameKind, compare, name_kind};
-use crate::link::{Edge, EdgeKind, LinkConfig, LinkStats, Units, signature};
+use crate::link::{Edge, EdgeKind, LinkConfig, LinkStats, Units, join_pass_edge, signature};
 use crate::mentions::Mention;
 use crate::model::Model;
 
@@ -72,10 +72,6 @@ pub(crate) fn keyless_pass(
             vector: Some(v),
             name_frequency: freq,
         };
-        match uf.union(k, target) {
-            Some(true) => kept.push(e),
-            Some(false) => {}
-            None => stats.refused_conflicts += 1,
-        }
+        join_pass_edge(uf, e, kept, stats);
     }
 }

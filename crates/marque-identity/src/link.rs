@@ -146,6 +146,21 @@ pub struct Linked {
     pub model: Model,
 }
 
+/// Joins the clusters of a late pass's edge (keyless, masked phone) and keeps the edge, or
+/// counts the refusal when the clusters' labels conflict.
+pub(crate) fn join_pass_edge(
+    uf: &mut UnionFind,
+    e: Edge,
+    kept: &mut Vec<Edge>,
+    stats: &mut LinkStats,
+) {
+    match uf.union(e.a, e.b) {
+        Some(true) => kept.push(e),
+        Some(false) => {}
+        None => stats.refused_conflicts += 1,
+    }
+}
+
 /// Marks phones seen with `hub_min_names` or more different full names; returns them.
 pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usize)> {
     let mut names: HashMap<&str, HashSet<&str>> = HashMap::new();

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::cluster::UnionFind;
 use crate::compare::{Comparison, NameKind, compare, name_kind, name_level};
-use crate::link::{Edge, EdgeKind, LinkConfig, LinkStats, Units};
+use crate::link::{Edge, EdgeKind, LinkConfig, LinkStats, Units, join_pass_edge};
 use crate::mentions::Mention;
 use crate::model::Model;
 
@@ -96,10 +96,6 @@ pub(crate) fn masked_pass(
             vector: Some(v),
             name_frequency: freq,
         };
-        match uf.union(k, target) {
-            Some(true) => kept.push(e),
-            Some(false) => {}
-            None => stats.refused_conflicts += 1,
-        }
+        join_pass_edge(uf, e, kept, stats);
     }
 }
