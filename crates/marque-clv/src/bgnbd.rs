@@ -388,7 +388,7 @@ mod tests {
         let g = Grouped::from_rfm(&rows);
         let obj = BgNbdObjective::new(&g);
         let theta = [-1.2, 1.4, -0.2, 0.9];
-        let (f, grad, hess) = obj.value_grad_hess(&theta);
+        let f = obj.value(&theta);
         let m = BgNbd::new(
             theta[0].exp(),
             theta[1].exp(),
@@ -401,29 +401,7 @@ mod tests {
             .map(|r| m.log_likelihood_one(r.frequency, r.recency, r.t))
             .sum();
         assert!((f + direct / 3.0).abs() < 1e-12, "{f} vs {direct}");
-        for k in 0..4 {
-            let h = 1e-6;
-            let mut up = theta;
-            let mut down = theta;
-            up[k] += h;
-            down[k] -= h;
-            let numeric = (obj.value(&up) - obj.value(&down)) / (2.0 * h);
-            assert!(
-                (numeric - grad[k]).abs() < 1e-7,
-                "k={k}: {numeric} vs {}",
-                grad[k]
-            );
-            // Hessian row k against differences of the analytic gradient.
-            let (gu, gd) = (obj.value_grad(&up).1, obj.value_grad(&down).1);
-            for j in 0..4 {
-                let numeric = (gu[j] - gd[j]) / (2.0 * h);
-                assert!(
-                    (numeric - hess[k * 4 + j]).abs() < 1e-6,
-                    "H[{k}][{j}]: {numeric} vs {}",
-                    hess[k * 4 + j]
-                );
-            }
-        }
+        crate::newton::assert_derivatives(&obj, &theta);
     }
 
     #[test]

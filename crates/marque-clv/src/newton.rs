@@ -7,6 +7,35 @@
 use crate::optim::{Minimum, Objective, minimize_with_restarts};
 
 /// An objective that also gives its Hessian (row-major, n × n).
+/// Test aid: checks `obj`'s analytic gradient against central differences of its value, and
+/// its Hessian against central differences of the gradient, at `theta`.
+#[cfg(test)]
+pub(crate) fn assert_derivatives(obj: &impl HessianObjective, theta: &[f64]) {
+    let n = theta.len();
+    let (_, grad, hess) = obj.value_grad_hess(theta);
+    for k in 0..n {
+        let h = 1e-6;
+        let (mut up, mut down) = (theta.to_vec(), theta.to_vec());
+        up[k] += h;
+        down[k] -= h;
+        let numeric = (obj.value(&up) - obj.value(&down)) / (2.0 * h);
+        assert!(
+            (numeric - grad[k]).abs() < 1e-7,
+            "k={k}: {numeric} vs {}",
+            grad[k]
+        );
+        let (gu, gd) = (obj.value_grad(&up).1, obj.value_grad(&down).1);
+        for j in 0..n {
+            let numeric = (gu[j] - gd[j]) / (2.0 * h);
+            assert!(
+                (numeric - hess[k * n + j]).abs() < 1e-6,
+                "H[{k}][{j}]: {numeric} vs {}",
+                hess[k * n + j]
+            );
+        }
+    }
+}
+
 pub trait HessianObjective: Objective {
     fn value_grad_hess(&self, x: &[f64]) -> (f64, Vec<f64>, Vec<f64>);
 }
