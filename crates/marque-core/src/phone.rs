@@ -52,20 +52,15 @@ impl Phone {
     /// mobile and every masked form of it that shows at least those digits; `None` for
     /// landlines, placeholders and masks that hide them.
     pub fn block_pattern(&self) -> Option<String> {
-        let (head, tail) = match self {
-            Phone::Mobile(e) => {
-                let national = e.strip_prefix("+86")?;
-                (
-                    national.get(..3)?,
-                    national.get(national.len().checked_sub(4)?..)?,
-                )
-            }
-            Phone::Masked { prefix, suffix } if suffix.len() >= 4 => {
-                (prefix.get(..3)?, &suffix[suffix.len() - 4..])
-            }
-            _ => return None,
-        };
-        Some(format!("{head}****{tail}"))
+        match self {
+            Phone::Mobile(e) => mobile_block_pattern(e),
+            Phone::Masked { prefix, suffix } if suffix.len() >= 4 => Some(format!(
+                "{}****{}",
+                prefix.get(..3)?,
+                &suffix[suffix.len() - 4..]
+            )),
+            _ => None,
+        }
     }
 
     /// True when a masked number is consistent with a full mobile (its visible prefix and
@@ -93,6 +88,14 @@ impl Phone {
             _ => self.key().is_some() && self.key() == other.key(),
         }
     }
+}
+
+/// The block pattern (`139****5678`, see [`Phone::block_pattern`]) of a mobile in E.164
+/// (`+8613912345678`); `None` for anything else.
+pub fn mobile_block_pattern(e164: &str) -> Option<String> {
+    let national = e164.strip_prefix("+861")?;
+    (national.len() == 10 && national.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("1{}****{}", &national[..2], &national[6..]))
 }
 
 /// A parsed phone field with the extension a landline was written with (021-61234567 转 123).
@@ -425,6 +428,11 @@ mod tests {
         assert_eq!(masked.block_pattern(), full.block_pattern());
         assert_eq!(parse("1391234**78").block_pattern(), None);
         assert_eq!(parse("021-61234567").block_pattern(), None);
+        assert_eq!(
+            mobile_block_pattern("+8613912345678").as_deref(),
+            Some("139****5678")
+        );
+        assert_eq!(mobile_block_pattern("+862161234567"), None);
     }
 
     #[test]

@@ -119,30 +119,27 @@ pub async fn affected(
     hubs: &HashSet<String>,
     keyless_name: impl Fn(&str) -> bool,
 ) -> Result<Affected> {
-    // (SQL expression over `mentions`, the values new mentions bring for it). Besides the
-    // keys, a masked phone pulls in the customers holding a mobile with its visible digits (and
-    // a mobile the masked mentions showing its digits), and a full name with a city the
-    // customers with that name there: the masked and keyless passes choose among exactly
-    // those, so the incremental run must see all of them to decide as a full run does.
-    let mut keys: [(&str, HashSet<String>); 8] = [
+    // (column of `mentions`, the values new mentions bring for it). Besides the keys, the
+    // visible-digits pattern of a phone (masked or full) pulls in the customers on the other
+    // side of the masked pass, and a rare full name with a city the customers with that name
+    // there: the masked and keyless passes choose among exactly those, so the incremental run
+    // must see them to decide as a full run does.
+    let mut keys: [(&str, HashSet<String>); 7] = [
         ("phone", HashSet::new()),
         ("vin", HashSet::new()),
         ("resident_id_hash", HashSet::new()),
         ("app_user_id", HashSet::new()),
         ("unionid", HashSet::new()),
-        ("masked_phone", HashSet::new()),
-        (
-            "CASE WHEN phone LIKE '+861%' AND length(phone) = 14 \
-             THEN concat(substr(phone, 4, 3), '****', substr(phone, 11, 4)) END",
-            HashSet::new(),
-        ),
+        ("phone_pattern", HashSet::new()),
         ("concat(lower(name), '|', city)", HashSet::new()),
     ];
     for m in new {
-        if let Some(p) = m.phone.as_ref().filter(|p| !hubs.contains(*p)) {
+        let usable = m.phone.as_ref().filter(|p| !hubs.contains(*p));
+        if let Some(p) = usable {
             keys[0].1.insert(p.clone());
-            let pattern = marque_core::phone::Phone::Mobile(p.clone()).block_pattern();
-            keys[5].1.extend(pattern);
+        }
+        if usable.is_some() || m.masked_phone.is_some() {
+            keys[5].1.extend(m.phone_pattern());
         }
         let others = [
             m.vin.as_ref(),
@@ -155,11 +152,10 @@ pub async fn affected(
                 keys[i + 1].1.insert(v.clone());
             }
         }
-        keys[6].1.extend(m.masked_phone.clone());
         if let (false, Some(city)) = (m.name_key.is_empty(), &m.city)
             && keyless_name(&m.name_key)
         {
-            keys[7].1.insert(format!("{}|{city}", m.name_key));
+            keys[6].1.insert(format!("{}|{city}", m.name_key));
         }
     }
     let mut union = Vec::new();

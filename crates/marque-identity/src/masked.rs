@@ -43,7 +43,7 @@ pub(crate) fn masked_pass(
         };
         if let Some(pattern) = m
             .usable_phone()
-            .and_then(|p| marque_core::phone::Phone::Mobile(p.to_string()).block_pattern())
+            .and_then(marque_core::phone::mobile_block_pattern)
         {
             index.entry((pattern, surname)).or_default().push(u);
         } else if m.phone.is_none() && m.masked_phone.is_some() {

@@ -72,6 +72,14 @@ impl Mention {
         }
     }
 
+    /// The visible-digits pattern (`139****5678`) this mention shares with the masked and full
+    /// forms of its mobile: the masked pass's block key.
+    pub fn phone_pattern(&self) -> Option<String> {
+        self.masked_phone
+            .clone()
+            .or_else(|| self.phone.as_deref().and_then(phone::mobile_block_pattern))
+    }
+
     /// The phone when it is evidence (not a hub).
     pub fn usable_phone(&self) -> Option<&str> {
         self.phone.as_deref().filter(|_| !self.phone_is_hub)

@@ -83,7 +83,7 @@ pub fn mentions_schema() -> SchemaRef {
         Field::new("city", DataType::Utf8, true),
         Field::new("first_seen", ts(), true),
         Field::new("last_seen", ts(), true),
-        Field::new("masked_phone", DataType::Utf8, true),
+        Field::new("phone_pattern", DataType::Utf8, true),
     ]))
 }
 
@@ -163,7 +163,7 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
         for (i, v) in values.iter().enumerate() {
             b[i].append_option(*v);
         }
-        masked.append_option(m.masked_phone.as_deref());
+        masked.append_option(m.phone_pattern());
         count.append_value(m.record_ids.len() as i64);
         first.append_option(m.first_seen);
         last.append_option(m.last_seen);

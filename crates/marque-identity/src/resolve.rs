@@ -136,11 +136,11 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         ]
         .iter()
         .all(|t| has(t))
-        // Lakes resolved before masked phones were kept need one full run to record them.
+        // Lakes resolved before phone patterns were kept need one full run to record them.
         && ctx
             .table("mentions")
             .await
-            .is_ok_and(|t| t.schema().has_column_with_unqualified_name("masked_phone"));
+            .is_ok_and(|t| t.schema().has_column_with_unqualified_name("phone_pattern"));
 
     let mut run = if incremental {
         let done = incremental::resolved_batches(&ctx).await?;
