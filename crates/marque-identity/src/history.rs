@@ -39,15 +39,26 @@ pub struct IdChange {
 /// Returns the id of each cluster and the id changes.
 pub fn assign(overlap: &[HashMap<String, u64>], fresh: &[String]) -> (Vec<String>, Vec<IdChange>) {
     // Greedy by overlap: the cluster holding most of an old customer's records keeps its id.
-    let mut claims: Vec<(u64, &str, usize)> = overlap
+    // On a tie the part holding the mention the id was derived from wins, then the smaller
+    // fresh id: never the cluster's position, which differs between full and incremental runs.
+    let mut claims: Vec<(u64, &str, bool, &str, usize)> = overlap
         .iter()
         .enumerate()
-        .flat_map(|(c, ids)| ids.iter().map(move |(id, &n)| (n, id.as_str(), c)))
+        .flat_map(|(c, ids)| {
+            ids.iter()
+                .map(move |(id, &n)| (n, id.as_str(), fresh[c] != *id, fresh[c].as_str(), c))
+        })
         .collect();
-    claims.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)).then(a.2.cmp(&b.2)));
+    claims.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(a.1.cmp(b.1))
+            .then(a.2.cmp(&b.2))
+            .then(a.3.cmp(b.3))
+            .then(a.4.cmp(&b.4))
+    });
     let mut ids: Vec<Option<String>> = vec![None; overlap.len()];
     let mut taken: HashSet<String> = HashSet::new();
-    for (_, id, c) in claims {
+    for (_, id, _, _, c) in claims {
         if ids[c].is_none() && !taken.contains(id) {
             ids[c] = Some(id.to_string());
             taken.insert(id.to_string());
@@ -126,6 +137,23 @@ mod tests {
         assert_eq!(ids[1], "A");
         assert_ne!(ids[0], "A", "a fresh id never reuses a surviving one");
         assert_eq!(changes[0].change, Change::Split);
+    }
+
+    #[test]
+    fn an_even_split_keeps_the_id_on_the_part_holding_its_anchor_whatever_the_cluster_order() {
+        // Regression: the tie went to the first cluster, and full and incremental runs list
+        // clusters in different orders, so they named the two parts differently.
+        for order in [[0, 1], [1, 0]] {
+            let parts = [
+                (o(&[("A", 2)]), "A".to_string()),
+                (o(&[("A", 2)]), "Z".to_string()),
+            ];
+            let overlap: Vec<_> = order.iter().map(|&i| parts[i].0.clone()).collect();
+            let fresh: Vec<_> = order.iter().map(|&i| parts[i].1.clone()).collect();
+            let (ids, _) = assign(&overlap, &fresh);
+            let anchor = order.iter().position(|&i| i == 0).unwrap();
+            assert_eq!(ids[anchor], "A");
+        }
     }
 
     #[test]

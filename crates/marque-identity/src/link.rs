@@ -232,9 +232,27 @@ pub(crate) struct Units {
     pub(crate) size: Vec<u32>,
 }
 
+/// A mention's place in the canonical order: a hash of its source, role and naming record, the
+/// same whichever other mentions a run loads.
+fn stable_key(m: &Mention) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    (m.source, m.role, m.key_record()).hash(&mut h);
+    h.finish()
+}
+
+/// Groups mentions with the same evidence into units, numbered in canonical order.
+///
+/// Every tie in linking (equal weights, the first of several candidates, the order late passes
+/// visit units) falls back on unit numbers, so they must not depend on the order mentions were
+/// loaded: an incremental run loads a different subset in a different order and has to decide
+/// as a full run does. Units are therefore numbered by the smallest [`stable_key`] of their
+/// members, and that member represents the unit.
 fn units(mentions: &[Mention], isolate: &HashSet<u32>) -> Units {
     let mut by_sig: HashMap<Signature<'_>, u32> = HashMap::new();
-    let (mut of, mut rep, mut size) = (Vec::with_capacity(mentions.len()), vec![], vec![]);
+    let mut of = Vec::with_capacity(mentions.len());
+    let mut size: Vec<u32> = vec![];
+    let mut best: Vec<(u64, u32)> = vec![];
     for (i, m) in mentions.iter().enumerate() {
         let i = i as u32;
         let sig = if isolate.contains(&i) {
@@ -242,19 +260,31 @@ fn units(mentions: &[Mention], isolate: &HashSet<u32>) -> Units {
         } else {
             signature(m)
         };
-        let next = rep.len() as u32;
+        let next = size.len() as u32;
         let u = match sig {
             Some(s) => *by_sig.entry(s).or_insert(next),
             None => next,
         };
+        let key = (stable_key(m), i);
         if u == next {
-            rep.push(i);
             size.push(0);
+            best.push(key);
         }
         size[u as usize] += m.weight();
+        best[u as usize] = best[u as usize].min(key);
         of.push(u);
     }
-    Units { of, rep, size }
+    let mut order: Vec<u32> = (0..size.len() as u32).collect();
+    order.sort_unstable_by_key(|&u| best[u as usize]);
+    let mut renumber = vec![0u32; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        renumber[old as usize] = new as u32;
+    }
+    Units {
+        of: of.into_iter().map(|u| renumber[u as usize]).collect(),
+        rep: order.iter().map(|&u| best[u as usize].1).collect(),
+        size: order.iter().map(|&u| size[u as usize]).collect(),
+    }
 }
 
 /// Links `mentions` (hubs already marked by [`mark_hubs`]). With `model` the given parameters
@@ -541,7 +571,12 @@ fn cluster(
         s.0 += e.weight;
     }
     let mut supported: Vec<_> = support.iter().collect();
-    supported.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(a.0.cmp(b.0)));
+    // Ties go to the representative edge's units, which (unlike cluster roots) are numbered
+    // the same in full and incremental runs.
+    supported.sort_by(|a, b| {
+        let ends = |i: usize| (weak[i].a, weak[i].b);
+        b.1.0.total_cmp(&a.1.0).then(ends(a.1.1).cmp(&ends(b.1.1)))
+    });
     for (_, &(sum, i)) in supported {
         if sum >= cfg.strong_weight {
             join(&mut uf, weak[i], stats);
@@ -557,6 +592,8 @@ fn cluster(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
     use crate::mentions::{resident, test_mention};
 
@@ -595,6 +632,54 @@ mod tests {
         );
         assert!(same(&l, 0, 3), "王先生 joins the one 王 on the phone");
         assert!(same(&l, 4, 5));
+    }
+
+    #[test]
+    fn units_are_numbered_and_represented_the_same_whatever_the_load_order() {
+        // Regression: units were numbered in load order, and every tie in linking (equal
+        // weights, the first of several candidates of the masked and keyless passes) fell to
+        // the lower number, so an incremental run, which loads a different subset in another
+        // order, decided some ties differently from a full run.
+        let named = |name: &str, phone: Option<&str>, id: &str| {
+            let mut x = m(name, phone, None);
+            x.record_ids = vec![id.into()];
+            x
+        };
+        let p = Some("+8615893707855");
+        let ms = vec![
+            named("张勇", p, "s1"),
+            named("张勇", p, "r1"),
+            named("林凤桂", p, "r2"),
+            named("林女士", p, "l2"),
+            named("张先生", p, "l1"),
+            named("王芳", None, "k1"),
+            named("王芳", None, "k0"),
+        ];
+        let numbering = |ms: &[Mention]| {
+            let u = units(ms, &HashSet::new());
+            let reps: Vec<String> = u
+                .rep
+                .iter()
+                .map(|&r| ms[r as usize].key_record().to_string())
+                .collect();
+            let of: BTreeSet<(String, u32)> = ms
+                .iter()
+                .zip(&u.of)
+                .map(|(m, &u)| (m.key_record().to_string(), u))
+                .collect();
+            (reps, of)
+        };
+        let first = numbering(&ms);
+        assert_eq!(
+            first.0.len(),
+            6,
+            "the two 张勇 records on one phone are one unit"
+        );
+        for shift in 1..ms.len() {
+            let mut order = ms.clone();
+            order.rotate_left(shift);
+            assert_eq!(numbering(&order), first, "rotation {shift}");
+        }
     }
 
     #[test]
