@@ -11,7 +11,7 @@ use crate::model::Model;
 
 /// The surname a mention's name states, when its name is evidence (a full name, an honorific
 /// form, or a nickname built on the surname such as 小王).
-fn stated_surname(m: &Mention) -> Option<&str> {
+pub(crate) fn stated_surname(m: &Mention) -> Option<&str> {
     m.name_is_evidence
         .then_some(m.name.surname.as_deref())
         .flatten()
