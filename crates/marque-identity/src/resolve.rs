@@ -291,54 +291,55 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         elapsed_s = started.elapsed().as_secs_f64(),
         "ids and golden records"
     );
+    let commit = || {
+        Commit::default()
+            .with("operation", "resolve")
+            .with("incremental", run.affected.is_some())
+    };
+    // Each output table is built, written and dropped before the next: holding all four at
+    // once next to the mentions was the run's peak memory.
+    let incremental = run.affected.is_some();
+    let replace = |name: &'static str, schema: SchemaRef, batch: RecordBatch| {
+        let ctx = &ctx;
+        async move {
+            let mut batches = Vec::new();
+            if incremental && has(name) {
+                for b in incremental::untouched_rows(ctx, name).await? {
+                    batches.push(conform(name, &schema, &b)?);
+                }
+            }
+            batches.push(batch);
+            lake.write(name, schema, batches, WriteMode::Overwrite, commit())
+                .await?;
+            Ok::<_, IdentityError>(())
+        }
+    };
+    replace(
+        "mentions",
+        output::mentions_schema(),
+        output::mention_rows(&ms, &ids)?,
+    )
+    .await?;
     let map = output::customer_map(&ms, &ids)?;
     let mention_count = map.num_rows() as u64;
-    let n_customers = customers.len() as u64;
+    replace("customer_map", output::customer_map_schema(), map).await?;
     let edges = tables::match_edges(
         &linked.edges,
         &ms,
         |m| ids[m as usize].to_string(),
         &linked.model,
     )?;
-    let outputs = [
-        (
-            "mentions",
-            output::mentions_schema(),
-            output::mention_rows(&ms, &ids)?,
-        ),
-        ("customer_map", output::customer_map_schema(), map),
-        (
-            "customers",
-            output::customers_schema(),
-            output::customers(&customers)?,
-        ),
-        ("match_edges", tables::match_edges_schema(), edges),
-    ];
-    // The mentions and golden records are the run's largest state; the writes below need
-    // only the Arrow batches.
+    replace("match_edges", tables::match_edges_schema(), edges).await?;
     drop(ids);
     drop(ms);
+    let n_customers = customers.len() as u64;
+    let rows = output::customers(&customers)?;
     drop(customers);
+    replace("customers", output::customers_schema(), rows).await?;
     tracing::info!(
         elapsed_s = started.elapsed().as_secs_f64(),
-        "output tables built"
+        "output tables written"
     );
-    let commit = || {
-        Commit::default()
-            .with("operation", "resolve")
-            .with("incremental", run.affected.is_some())
-    };
-    for (name, schema, batch) in outputs {
-        let mut batches = Vec::new();
-        if run.affected.is_some() && has(name) {
-            for b in incremental::untouched_rows(&ctx, name).await? {
-                batches.push(conform(name, &schema, &b)?);
-            }
-        }
-        batches.push(batch);
-        lake.write(name, schema, batches, WriteMode::Overwrite, commit())
-            .await?;
-    }
     let write = |name: &'static str, schema, batch, mode| async move {
         lake.write(name, schema, vec![batch], mode, commit()).await
     };
