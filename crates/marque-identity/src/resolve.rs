@@ -112,7 +112,13 @@ impl std::fmt::Display for ResolveSummary {
 /// commit each) and appends id changes to `customer_id_history`.
 pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummary> {
     let started = Instant::now();
-    let ctx = SessionContext::new();
+    // Filters evaluated inside the Parquet scan: an incremental run reads the new batches' rows
+    // (`_batch_id IN …`) out of tables that are mostly old, so the other columns are decoded
+    // only for the rows that pass.
+    let mut config = datafusion::prelude::SessionConfig::new();
+    config.options_mut().execution.parquet.pushdown_filters = true;
+    config.options_mut().execution.parquet.reorder_filters = true;
+    let ctx = SessionContext::new_with_config(config);
     let tables = lake.register_all(&ctx).await?;
     if !tables.iter().any(|t| t.starts_with("raw_")) {
         return Err(IdentityError::NothingToResolve);
@@ -169,8 +175,19 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
                 .and_then(|m| m.name_frequency.get(name))
                 .is_some_and(|&f| f <= rare)
         };
+        tracing::info!(
+            mentions = fresh.len(),
+            elapsed_s = started.elapsed().as_secs_f64(),
+            "new mentions loaded"
+        );
         let affected = incremental::affected(&ctx, &fresh, &stored_hubs, keyless_name).await?;
         drop(fresh);
+        tracing::info!(
+            customers = affected.customers.len(),
+            records = affected.previous.len(),
+            elapsed_s = started.elapsed().as_secs_f64(),
+            "affected customers found"
+        );
         let records: HashSet<String> = affected.previous.keys().cloned().collect();
         let scope = Scope::Some {
             batches: &new,
