@@ -411,3 +411,76 @@ fn common_strings(batches: &[arrow::array::RecordBatch], column: &str) -> Vec<St
         })
         .collect()
 }
+
+#[test]
+fn connectors_check_samples_an_s3_source_like_the_same_local_file() {
+    let s3 = SeaweedFs::start();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let src_s = src.to_str().unwrap();
+    common::ok(
+        &dir.path().join("unused-lake"),
+        &["gen", "--persons", "200", "--seed", "5", "--out", src_s],
+    );
+    let csv = std::fs::read(src.join("after_sales/repair_orders.csv")).unwrap();
+    put_object(&s3, "check/ro/repair_orders.csv", csv);
+    let def = dir.path().join("s3_ro.toml");
+    let url = format!("s3://{BUCKET}/check/ro/*.csv");
+    std::fs::write(&def, connector_reading("repair_orders.toml", "s3_ro", &url)).unwrap();
+    let def_s = def.to_str().unwrap();
+    let lake = dir.path().join("lake");
+    let lake_s = lake.to_str().unwrap();
+    let remote = s3.ok(lake_s, &["connectors", "check", def_s, "--limit", "2"]);
+    assert!(
+        remote.contains("s3://marque/check/ro/repair_orders.csv: "),
+        "{remote}"
+    );
+    assert!(remote.contains("mapped rows (first 2)"), "{remote}");
+    assert!(
+        !lake.exists(),
+        "a check writes nothing, not even the lake folder"
+    );
+
+    // The same file checked from local disk maps and quarantines the same rows.
+    let reference =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../connectors/repair_orders.toml");
+    let local = common::ok(
+        &lake,
+        &[
+            "connectors",
+            "check",
+            reference.to_str().unwrap(),
+            "--input",
+            src_s,
+            "--limit",
+            "2",
+        ],
+    );
+    let total = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("total: "))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    assert!(!total(&remote).is_empty() && !total(&remote).starts_with("total: 0 "));
+    assert_eq!(total(&remote), total(&local));
+
+    // No matching object: a non-zero exit that says so.
+    let none = dir.path().join("none.toml");
+    std::fs::write(
+        &none,
+        connector_reading(
+            "repair_orders.toml",
+            "s3_none",
+            &format!("s3://{BUCKET}/check/nothing/*.csv"),
+        ),
+    )
+    .unwrap();
+    let failed = s3.marque(lake_s, &["connectors", "check", none.to_str().unwrap()]);
+    assert!(!failed.status.success());
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("no object matches"),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+}

@@ -86,27 +86,20 @@ pub fn ordered_parallel<T: Send, R: Send>(
 /// Reads from `src` into `buf` until it holds at least `want` bytes or the input ends; returns
 /// whether the input ended.
 pub fn fill(src: &mut dyn Read, buf: &mut Vec<u8>, want: usize, what: &str) -> Result<bool> {
-    let io = |source| ConnectError::Io {
-        path: what.into(),
-        source,
-    };
-    while buf.len() < want {
-        let start = buf.len();
-        buf.resize(want.max(start + 64 * 1024), 0);
-        match src.read(&mut buf[start..]) {
-            Ok(0) => {
-                buf.truncate(start);
-                return Ok(true);
-            }
-            Ok(k) => buf.truncate(start + k),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
-            Err(e) => {
-                buf.truncate(start);
-                return Err(io(e));
-            }
-        }
+    if buf.len() >= want {
+        return Ok(false);
     }
-    Ok(false)
+    let missing = want - buf.len();
+    // `read_to_end` reads into spare capacity without zeroing it first, and retries on
+    // interruptions.
+    let got = src
+        .take(missing as u64)
+        .read_to_end(buf)
+        .map_err(|source| ConnectError::Io {
+            path: what.into(),
+            source,
+        })?;
+    Ok(got < missing)
 }
 
 /// Where a chunk starts in its input: byte offset and 1-based line of its first byte.

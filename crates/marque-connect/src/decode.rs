@@ -25,14 +25,13 @@ impl Encoding {
     /// In a GBK file, a field that is valid multi-byte UTF-8 is read as UTF-8: such rows come
     /// from copy-paste out of UTF-8 systems, and genuine GBK text is almost never valid UTF-8.
     pub fn decode<'a>(self, bytes: &'a [u8]) -> Option<Cow<'a, str>> {
-        if bytes.is_ascii() {
-            return std::str::from_utf8(bytes).ok().map(Cow::Borrowed);
-        }
-        match self {
-            Encoding::Utf8 => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
-            Encoding::Gb18030 => match std::str::from_utf8(bytes) {
-                Ok(s) => Some(Cow::Borrowed(s)),
-                Err(_) => {
+        // One validation pass: `from_utf8` has its own ASCII fast path, and ASCII is valid in
+        // both encodings.
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Some(Cow::Borrowed(s)),
+            Err(_) => match self {
+                Encoding::Utf8 => None,
+                Encoding::Gb18030 => {
                     encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes)
                 }
             },

@@ -248,16 +248,31 @@ async fn ingest_file(
     path: &Path,
     rel: &str,
 ) -> Result<BatchReport> {
-    let (size, sha) = fingerprint(path)?;
-    ingest_batch(
+    // Hashing the file (one full read) runs while its first chunks are already being mapped.
+    let (file, connector, name) = (path.to_path_buf(), def.name.clone(), rel.to_string());
+    let identity = async move {
+        let (size, sha) = tokio::task::spawn_blocking(move || fingerprint(&file))
+            .await
+            .map_err(|e| ConnectError::Internal(format!("hashing {name} stopped: {e}")))??;
+        let id = batch_id(&connector, &name, size, &sha);
+        Ok((Identity { size, sha, id }, true))
+    };
+    land_batch(
         lake,
         def,
         BatchInput::File(path.to_path_buf()),
         rel,
-        size,
-        &sha,
+        identity,
+        None,
     )
     .await
+}
+
+/// What identifies a batch: the input's size and content hash, and the batch id made of them.
+struct Identity {
+    size: u64,
+    sha: String,
+    id: String,
 }
 
 /// Ingests the objects of an `s3://` source not yet loaded, one batch each.
@@ -334,34 +349,64 @@ pub(crate) async fn ingest_batch_with_id(
     id: String,
     watermark: Option<Watermark>,
 ) -> Result<BatchReport> {
-    let started = Instant::now();
-    let started_at = now_micros();
-    let mut report = BatchReport {
+    // The id is known: a batch already loaded is not even opened.
+    if lake.committed(BATCHES_TABLE, &id).await? {
+        return Ok(already_loaded(def, rel, id));
+    }
+    let identity = Identity {
+        size,
+        sha: sha.to_string(),
+        id,
+    };
+    let identity = async { Ok((identity, false)) };
+    land_batch(lake, def, input, rel, identity, watermark).await
+}
+
+fn already_loaded(def: &ConnectorDef, rel: &str, id: String) -> BatchReport {
+    BatchReport {
         connector: def.name.clone(),
         file: rel.to_string(),
-        batch_id: id.clone(),
+        batch_id: id,
         rows_read: 0,
         rows_landed: 0,
         rows_quarantined: 0,
-        status: BatchStatus::Landed,
+        status: BatchStatus::AlreadyLoaded,
         duration_ms: 0,
         rejected: Vec::new(),
-    };
-    if lake.committed(BATCHES_TABLE, &id).await? {
-        report.status = BatchStatus::AlreadyLoaded;
-        return Ok(report);
     }
+}
+
+/// Lands one batch exactly once (see [`ingest_batch`]). The input is read and mapped while
+/// `identity` is being computed; the mapped rows wait for the batch id before they reach the
+/// writer. `identity` also says whether the log must still be asked for the batch id: when the
+/// batch turns out to be loaded already the read stops.
+async fn land_batch(
+    lake: &Lake,
+    def: &ConnectorDef,
+    input: BatchInput,
+    rel: &str,
+    identity: impl std::future::Future<Output = Result<(Identity, bool)>>,
+    watermark: Option<Watermark>,
+) -> Result<BatchReport> {
+    let started = Instant::now();
+    let started_at = now_micros();
     let source = def.source_domain().map_err(|e| ConnectError::Definition {
         path: def.path.clone(),
         message: e.to_string(),
     })?;
     let table = canonical::raw_table(source);
+    let id_column = canonical::raw_schema(source)
+        .index_of("_batch_id")
+        .map_err(|e| ConnectError::Internal(format!("raw schema without _batch_id: {e}")))?;
     // Rows stream from the reader (on blocking threads, every core) into the Delta writer while
     // it encodes: one commit per batch, memory bounded by a few chunks.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::result::Result<RecordBatch, String>>(4);
-    let (def2, rel2, id2) = (def.clone(), rel.to_string(), id.clone());
+    let (id_tx, id_rx) = tokio::sync::oneshot::channel::<String>();
+    let (def2, rel2) = (def.clone(), rel.to_string());
     let handle = tokio::runtime::Handle::current();
     let reader = tokio::task::spawn_blocking(move || {
+        let mut id_rx = Some(id_rx);
+        let mut id: Option<String> = None;
         let read = (|| {
             let input = match &input {
                 BatchInput::File(p) => Input::File(p),
@@ -370,9 +415,14 @@ pub(crate) async fn ingest_batch_with_id(
                     Input::Reader(Box::new(crate::object_source::blocking_reader(handle, o)?))
                 }
             };
-            read_input_with(&def2, input, &rel2, &id2, &mut |batch| {
-                tx.blocking_send(Ok(batch))
-                    .map_err(|_| ConnectError::Internal("the lake writer stopped".into()))
+            read_input_with(&def2, input, &rel2, "", &mut |batch| {
+                let stopped = || ConnectError::Internal("the lake writer stopped".into());
+                if id.is_none() {
+                    let got = id_rx.take().map(|rx| rx.blocking_recv());
+                    id = Some(got.and_then(|r| r.ok()).ok_or_else(stopped)?);
+                }
+                let batch = with_batch_id(batch, id_column, id.as_deref().unwrap_or_default())?;
+                tx.blocking_send(Ok(batch)).map_err(|_| stopped())
             })
         })();
         if let Err(e) = &read {
@@ -381,6 +431,20 @@ pub(crate) async fn ingest_batch_with_id(
         }
         read
     });
+    // Dropping `id_tx` and `rx` (an early return) stops the reader at its next batch.
+    let (Identity { size, sha, id }, unchecked) = identity.await?;
+    let sha = sha.as_str();
+    let mut report = BatchReport {
+        status: BatchStatus::Landed,
+        ..already_loaded(def, rel, id.clone())
+    };
+    if unchecked && lake.committed(BATCHES_TABLE, &id).await? {
+        drop((id_tx, rx));
+        let _ = reader.await;
+        return Ok(already_loaded(def, rel, id));
+    }
+    // The reader stops by itself if this fails: the writer below then reports the error.
+    let _ = id_tx.send(id.clone());
     // Rows already committed by an earlier, interrupted run are read again (to count them and
     // find the quarantined ones) but not written.
     let landed_before = lake.committed(table, &id).await?;
@@ -479,6 +543,18 @@ pub(crate) async fn ingest_batch_with_id(
 
 pub(crate) fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
+}
+
+/// `batch` with every row's `_batch_id` (column `col`) set to `id`.
+fn with_batch_id(batch: RecordBatch, col: usize, id: &str) -> Result<RecordBatch> {
+    let mut columns = batch.columns().to_vec();
+    if let Some(c) = columns.get_mut(col) {
+        *c = Arc::new(crate::rows::repeated(id, batch.num_rows()));
+    }
+    RecordBatch::try_new(batch.schema(), columns).map_err(|source| ConnectError::Arrow {
+        table: "raw".into(),
+        source,
+    })
 }
 
 fn quarantine_batch(

@@ -65,20 +65,36 @@ pub fn clean(raw: &str) -> Cow<'_, str> {
     Cow::Owned(s[a..b].to_string())
 }
 
-/// `str::trim`, without decoding characters when both ends are plain ASCII (nearly always).
+/// `str::trim`, without decoding characters when neither end can be white space (nearly
+/// always).
 pub fn trim(s: &str) -> &str {
     let b = s.as_bytes();
-    let solid = |c: &u8| c.is_ascii() && !c.is_ascii_whitespace() && *c != 0x0B;
-    match (b.first(), b.last()) {
-        (Some(f), Some(l)) if solid(f) && solid(l) => s,
+    // The lead byte of the last character: at most three continuation bytes back.
+    let last = b.iter().rev().take(4).find(|c| !(0x80..=0xBF).contains(*c));
+    match (b.first(), last) {
+        (Some(f), Some(l)) if solid_lead(*f) && solid_lead(*l) => s,
         _ => s.trim(),
+    }
+}
+
+/// Whether a character starting with lead byte `c` is certainly not white space: Unicode white
+/// space is ASCII (tab to carriage return, space) or starts with 0xC2 (U+0085, U+00A0), 0xE1
+/// (U+1680), 0xE2 (U+2000–U+205F) or 0xE3 (U+3000).
+fn solid_lead(c: u8) -> bool {
+    if c.is_ascii() {
+        !c.is_ascii_whitespace() && c != 0x0B
+    } else {
+        !matches!(c, 0xC2 | 0xE1 | 0xE2 | 0xE3)
     }
 }
 
 /// Whether `s` may hold a character [`halfwidth`] rewrites: all of them are encoded with lead
 /// byte 0xEF (U+FF01–U+FF5E) or 0xE3 (U+3000).
 fn may_have_fullwidth(s: &str) -> bool {
-    !s.is_ascii() && s.bytes().any(|b| b == 0xEF || b == 0xE3) && s.chars().any(is_fullwidth)
+    !s.is_ascii()
+        && s.bytes()
+            .fold(false, |seen, b| seen | (b == 0xEF) | (b == 0xE3))
+        && s.chars().any(is_fullwidth)
 }
 
 /// The characters [`halfwidth`] rewrites.
@@ -324,6 +340,22 @@ fn fast_timestamp(b: &[u8], formats: &[String], offset: FixedOffset) -> Option<i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_agrees_with_str_trim_for_every_kind_of_end() {
+        let ends = [
+            "", "a", " ", "\t", "\u{0B}", "\u{85}", "\u{A0}", "\u{1680}", "\u{2003}", "\u{205F}",
+            "\u{3000}", "王", "é", "\u{FF21}", "😀", "\u{E000}",
+        ];
+        for a in ends {
+            for b in ends {
+                for mid in ["", "x", "李 娜"] {
+                    let s = format!("{a}{mid}{b}");
+                    assert_eq!(trim(&s), s.trim(), "trim({s:?})");
+                }
+            }
+        }
+    }
 
     fn day(y: i32, m: u32, d: u32) -> i32 {
         NaiveDate::from_ymd_opt(y, m, d)

@@ -6,7 +6,7 @@ use std::io::Read as _;
 use std::path::Path;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::{DataType, Float64Type, SchemaRef, TimeUnit, TimestampMicrosecondType};
 use chrono::FixedOffset;
 use marque_core::canonical::{self, CanonicalField, FieldType};
 
@@ -35,7 +35,8 @@ pub struct ReadOutcome {
 struct Mapper<'a> {
     /// Per canonical field: the mapping and the index of its source column, if mapped.
     slots: Vec<(CanonicalField, Option<(&'a FieldDef, usize)>)>,
-    offset_default: FixedOffset,
+    /// Per slot: the time zone of its timestamps (the field's, else +08:00).
+    offsets: Vec<FixedOffset>,
 }
 
 impl<'a> Mapper<'a> {
@@ -67,10 +68,18 @@ impl<'a> Mapper<'a> {
             };
             slots.push((*c, mapped));
         }
-        Ok(Self {
-            slots,
-            offset_default: parse::parse_offset("+08:00").expect("static offset"),
-        })
+        let china = FixedOffset::east_opt(8 * 3600).ok_or_else(|| {
+            ConnectError::Internal("the default offset +08:00 is out of range".into())
+        })?;
+        let offsets = slots
+            .iter()
+            .map(|(_, m)| {
+                m.and_then(|(f, _)| f.timezone.as_deref())
+                    .and_then(parse::parse_offset)
+                    .unwrap_or(china)
+            })
+            .collect();
+        Ok(Self { slots, offsets })
     }
 
     /// The source column indices the mapper reads.
@@ -80,17 +89,39 @@ impl<'a> Mapper<'a> {
             .filter_map(|(_, m)| m.map(|(f, i)| (i, f.column.as_str())))
     }
 
+    /// Whether every field mapped from source column `i` has type `ty`.
+    fn column_is_only(&self, i: usize, ty: FieldType) -> bool {
+        self.slots
+            .iter()
+            .filter(|(_, m)| m.is_some_and(|(_, j)| j == i))
+            .all(|(c, _)| c.ty == ty)
+    }
+
+    /// Maps one record into `out` (emptied first), or says why it cannot be landed.
     fn map<'t>(
         &self,
-        mut text: impl FnMut(usize) -> Option<Cow<'t, str>>,
-    ) -> std::result::Result<Vec<Value<'t>>, String> {
-        let mut out = Vec::with_capacity(self.slots.len());
-        for (c, mapped) in &self.slots {
+        mut text: impl FnMut(usize) -> Option<Cell<'t>>,
+        out: &mut Vec<Value<'t>>,
+    ) -> std::result::Result<(), String> {
+        out.clear();
+        for ((c, mapped), offset) in self.slots.iter().zip(&self.offsets) {
             let Some((f, i)) = mapped else {
                 out.push(Value::Null);
                 continue;
             };
-            let Some(raw) = text(*i).filter(|s| !parse::trim(s).is_empty()) else {
+            let raw = match text(*i) {
+                Some(Cell::Text(s)) => Some(s),
+                Some(Cell::Instant(t)) => {
+                    out.push(Value::Timestamp(t));
+                    continue;
+                }
+                Some(Cell::Amount(x)) => {
+                    out.push(Value::Amount(x));
+                    continue;
+                }
+                None => None,
+            };
+            let Some(raw) = raw.filter(|s| !parse::trim(s).is_empty()) else {
                 if c.required {
                     return Err(format!(
                         "required field {} (column {:?}) is empty",
@@ -109,17 +140,9 @@ impl<'a> Mapper<'a> {
                 FieldType::Date => {
                     Value::Date(parse::parse_date(parse::trim(&raw), &f.formats).map_err(why)?)
                 }
-                FieldType::Timestamp => {
-                    let offset = f
-                        .timezone
-                        .as_deref()
-                        .and_then(parse::parse_offset)
-                        .unwrap_or(self.offset_default);
-                    Value::Timestamp(
-                        parse::parse_timestamp(parse::trim(&raw), &f.formats, offset)
-                            .map_err(why)?,
-                    )
-                }
+                FieldType::Timestamp => Value::Timestamp(
+                    parse::parse_timestamp(parse::trim(&raw), &f.formats, *offset).map_err(why)?,
+                ),
                 FieldType::Amount => {
                     Value::Amount(parse::parse_amount(parse::trim(&raw)).map_err(why)?)
                 }
@@ -128,8 +151,25 @@ impl<'a> Mapper<'a> {
                 }
             });
         }
-        Ok(out)
+        Ok(())
     }
+}
+
+/// One source value as the mapper gets it: text to parse, or (from typed sources such as
+/// Parquet, and only for fields of that type) a value that needs no parsing.
+enum Cell<'t> {
+    Text(Cow<'t, str>),
+    /// A timestamp field's instant, microseconds since the epoch, UTC.
+    Instant(i64),
+    /// An amount field's value, already rounded to cents like [`parse::parse_amount`].
+    Amount(f64),
+}
+
+/// An empty vector that reuses the allocation of `v` (same element layout, other lifetime):
+/// the per-record vectors of a chunk are allocated once, not once per record.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 /// The rows one chunk of input produced.
@@ -139,25 +179,39 @@ struct ChunkOut {
     rows_read: u64,
 }
 
+/// Input bytes per row assumed when sizing a chunk's builders (the reference exports average
+/// 130–230 bytes per record).
+const BYTES_PER_ROW_GUESS: usize = 128;
+
 impl ChunkOut {
-    fn new(ctx: &Ctx<'_>) -> Self {
+    /// Output of a chunk of `bytes` bytes of input.
+    fn new(ctx: &Ctx<'_>, bytes: usize) -> Self {
         Self {
-            rows: RowBuffer::new(ctx.schema.clone(), ctx.fields, ctx.batch_id, ctx.file_name),
+            rows: RowBuffer::with_capacity(
+                ctx.schema.clone(),
+                ctx.fields,
+                ctx.batch_id,
+                ctx.file_name,
+                bytes / BYTES_PER_ROW_GUESS,
+                bytes,
+            ),
             quarantined: Vec::new(),
             rows_read: 0,
         }
     }
 
+    /// Lands the record mapped into `values` (emptying it), or quarantines it.
     fn land_or_quarantine(
         &mut self,
-        mapped: std::result::Result<Vec<Value<'_>>, String>,
+        mapped: std::result::Result<(), String>,
+        values: &mut Vec<Value<'_>>,
         line: u64,
         offset: u64,
         raw: &[u8],
     ) -> Result<()> {
         self.rows_read += 1;
         match mapped {
-            Ok(values) => self.rows.push(values, line),
+            Ok(()) => self.rows.push(values, line),
             Err(reason) => {
                 self.quarantine(line, offset, raw, reason);
                 Ok(())
@@ -429,6 +483,7 @@ fn read_csv(
         dialect,
         width,
         wanted: &wanted,
+        max_wanted: wanted.iter().map(|(i, _)| *i).max().unwrap_or(0),
         ctx,
     };
     let (delimiter, quote) = (dialect.delimiter, dialect.quote);
@@ -464,16 +519,20 @@ struct CsvJob<'a> {
     dialect: Dialect,
     width: Option<usize>,
     wanted: &'a [(usize, String)],
+    /// The highest index in `wanted`.
+    max_wanted: usize,
     ctx: &'a Ctx<'a>,
 }
 
 impl CsvJob<'_> {
     fn run(&self, chunk: &chunked::Chunk) -> Result<ChunkOut> {
         let data = &chunk.data[..];
-        let mut out = ChunkOut::new(self.ctx);
+        let mut out = ChunkOut::new(self.ctx, data.len());
         let mut rdr = self.dialect.reader(data);
         let mut rec = csv::ByteRecord::new();
         let enc = self.enc;
+        let mut spare_text: Vec<Option<Cow<'static, str>>> = Vec::new();
+        let mut spare_values: Vec<Value<'static>> = Vec::new();
         loop {
             let start = rdr.position().clone();
             let got = rdr.read_byte_record(&mut rec);
@@ -513,28 +572,48 @@ impl CsvJob<'_> {
                 );
                 continue;
             }
-            let mut decoded: Vec<Option<Cow<str>>> = vec![None; rec.len()];
+            // A record that is valid UTF-8 as a whole (nearly every one) is validated in one
+            // pass; otherwise each wanted field is decoded on its own in the declared encoding.
+            let (text, bytes) = match csv::StringRecord::from_byte_record(std::mem::take(&mut rec))
+            {
+                Ok(t) => (Some(t), None),
+                Err(e) => (None, Some(e.into_byte_record())),
+            };
+            let mut decoded: Vec<Option<Cow<str>>> = recycle(std::mem::take(&mut spare_text));
+            decoded.resize(self.width.unwrap_or(0).max(self.max_wanted + 1), None);
             let mut bad = None;
             for (i, col) in self.wanted {
-                if let Some(bytes) = rec.get(*i) {
-                    match enc.decode(bytes) {
-                        Some(s) => decoded[*i] = Some(s),
-                        None => {
-                            bad = Some(format!(
-                                "column {col:?} has bytes that are not valid {enc:?} text"
-                            ));
-                            break;
-                        }
+                let field = match (&text, &bytes) {
+                    (Some(t), _) => t.get(*i).map(|s| Some(Cow::Borrowed(s))),
+                    (_, Some(b)) => b.get(*i).map(|b| enc.decode(b)),
+                    (None, None) => None,
+                };
+                match field {
+                    Some(Some(s)) => decoded[*i] = Some(s),
+                    Some(None) => {
+                        bad = Some(format!(
+                            "column {col:?} has bytes that are not valid {enc:?} text"
+                        ));
+                        break;
                     }
+                    None => {}
                 }
             }
+            let mut values = recycle(std::mem::take(&mut spare_values));
             let mapped = match bad {
                 Some(reason) => Err(reason),
-                None => self
-                    .mapper
-                    .map(|i| decoded.get_mut(i).and_then(Option::take)),
+                None => self.mapper.map(
+                    |i| decoded.get_mut(i).and_then(Option::take).map(Cell::Text),
+                    &mut values,
+                ),
             };
-            out.land_or_quarantine(mapped, line, offset, raw)?;
+            out.land_or_quarantine(mapped, &mut values, line, offset, raw)?;
+            spare_values = recycle(values);
+            spare_text = recycle(decoded);
+            rec = text
+                .map(csv::StringRecord::into_byte_record)
+                .or(bytes)
+                .unwrap_or_default();
         }
         Ok(out)
     }
@@ -551,8 +630,9 @@ fn read_jsonl(
     let mapper = Mapper::new(def, |col| keys.iter().position(|k| k == col))?;
     let what = ctx.file_name;
     let work = |chunk: chunked::Chunk| -> Result<ChunkOut> {
-        let mut out = ChunkOut::new(ctx);
+        let mut out = ChunkOut::new(ctx, chunk.data.len());
         let mut offset = chunk.base.byte as usize;
+        let mut values = Vec::new();
         for (n, line) in chunk.data.split(|&b| b == b'\n').enumerate() {
             let start = offset;
             offset += line.len() + 1;
@@ -562,9 +642,18 @@ fn read_jsonl(
             }
             let mapped = match jsonl::fields(trimmed, &keys) {
                 Err(e) => Err(format!("invalid JSON: {e}")),
-                Ok(mut values) => mapper.map(|i| values.get_mut(i).and_then(Option::take)),
+                Ok(mut texts) => {
+                    let get = |i: usize| texts.get_mut(i).and_then(Option::take).map(Cell::Text);
+                    mapper.map(get, &mut values)
+                }
             };
-            out.land_or_quarantine(mapped, chunk.base.line + n as u64, start as u64, trimmed)?;
+            out.land_or_quarantine(
+                mapped,
+                &mut values,
+                chunk.base.line + n as u64,
+                start as u64,
+                trimmed,
+            )?;
         }
         Ok(out)
     };
@@ -605,27 +694,38 @@ fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(
         .build()
         .map_err(|e| pq(e.to_string()))?;
     let work = |(batch, first_row): (RecordBatch, u64)| -> Result<ChunkOut> {
-        let mut out = ChunkOut::new(ctx);
-        let mut text: Vec<Option<arrow::array::StringArray>> = vec![None; batch.num_columns()];
+        let mut out = ChunkOut::new(ctx, batch.num_rows() * BYTES_PER_ROW_GUESS);
+        let mut cols: Vec<Option<SourceColumn>> = vec![None; batch.num_columns()];
         for (i, _) in mapper.columns() {
-            let col = arrow::compute::cast(batch.column(i), &DataType::Utf8)
-                .map_err(|e| pq(e.to_string()))?;
-            text[i] = Some(col.as_string::<i32>().clone());
+            let col = batch.column(i);
+            cols[i] = Some(match col.data_type() {
+                // UTC microseconds already: no round trip through text.
+                DataType::Timestamp(TimeUnit::Microsecond, Some(_))
+                    if mapper.column_is_only(i, FieldType::Timestamp) =>
+                {
+                    SourceColumn::Instants(col.clone())
+                }
+                DataType::Float64 if mapper.column_is_only(i, FieldType::Amount) => {
+                    SourceColumn::Amounts(col.clone())
+                }
+                _ => SourceColumn::Text(
+                    arrow::compute::cast(col, &DataType::Utf8)
+                        .map_err(|e| pq(e.to_string()))?
+                        .as_string::<i32>()
+                        .clone(),
+                ),
+            });
         }
+        let mut values = Vec::new();
         for r in 0..batch.num_rows() {
-            let get = |i: usize| {
-                text[i]
-                    .as_ref()
-                    .filter(|a| a.is_valid(r))
-                    .map(|a| Cow::Borrowed(a.value(r)))
-            };
-            let mapped = mapper.map(get);
+            let get = |i: usize| cols[i].as_ref().and_then(|c| c.cell(r));
+            let mapped = mapper.map(get, &mut values);
             let raw = if mapped.is_err() {
-                row_as_json(&text, &schema, r)
+                row_as_json(&cols, &schema, r)
             } else {
                 Vec::new()
             };
-            out.land_or_quarantine(mapped, first_row + r as u64 + 1, 0, &raw)?;
+            out.land_or_quarantine(mapped, &mut values, first_row + r as u64 + 1, 0, &raw)?;
         }
         Ok(out)
     };
@@ -647,22 +747,160 @@ fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(
     )
 }
 
+/// A mapped column of a Parquet batch.
+#[derive(Clone)]
+enum SourceColumn {
+    Text(arrow::array::StringArray),
+    /// Timestamp(Microsecond, time zone) feeding timestamp fields only.
+    Instants(arrow::array::ArrayRef),
+    /// Float64 feeding amount fields only.
+    Amounts(arrow::array::ArrayRef),
+}
+
+/// The range of instants RFC 3339 text can carry (years 0000–9999): a value outside it goes
+/// through text like any other, and is quarantined the same way.
+const RFC3339_MICROS: std::ops::RangeInclusive<i64> =
+    -62_167_219_200_000_000..=253_402_300_799_999_999;
+
+impl SourceColumn {
+    fn cell(&self, r: usize) -> Option<Cell<'_>> {
+        match self {
+            SourceColumn::Text(a) => a.is_valid(r).then(|| Cell::Text(Cow::Borrowed(a.value(r)))),
+            SourceColumn::Instants(a) => {
+                let v = a.as_primitive::<TimestampMicrosecondType>();
+                let t = v.is_valid(r).then(|| v.value(r))?;
+                Some(if RFC3339_MICROS.contains(&t) {
+                    Cell::Instant(t)
+                } else {
+                    Cell::Text(Cow::Owned(self.text(r)?))
+                })
+            }
+            SourceColumn::Amounts(a) => {
+                let v = a.as_primitive::<Float64Type>();
+                let x = v.is_valid(r).then(|| v.value(r))?;
+                Some(if x.is_finite() {
+                    Cell::Amount((x * 100.0).round() / 100.0)
+                } else {
+                    Cell::Text(Cow::Owned(self.text(r)?))
+                })
+            }
+        }
+    }
+
+    /// The value of row `r` as text, as a cast to Utf8 writes it; `None` when null.
+    fn text(&self, r: usize) -> Option<String> {
+        match self {
+            SourceColumn::Text(a) => a.is_valid(r).then(|| a.value(r).to_string()),
+            SourceColumn::Instants(a) | SourceColumn::Amounts(a) => a
+                .is_valid(r)
+                .then(|| arrow::util::display::array_value_to_string(a, r).ok())
+                .flatten(),
+        }
+    }
+}
+
 /// A Parquet row has no bytes of its own; its quarantine record keeps the mapped columns as JSON.
 fn row_as_json(
-    text: &[Option<arrow::array::StringArray>],
+    cols: &[Option<SourceColumn>],
     schema: &arrow::datatypes::Schema,
     r: usize,
 ) -> Vec<u8> {
     let mut obj = serde_json::Map::new();
-    for (i, col) in text.iter().enumerate() {
-        if let Some(a) = col {
-            let v = if a.is_valid(r) {
-                serde_json::Value::String(a.value(r).to_string())
-            } else {
-                serde_json::Value::Null
-            };
+    for (i, col) in cols.iter().enumerate() {
+        if let Some(c) = col {
+            let v = c
+                .text(r)
+                .map_or(serde_json::Value::Null, serde_json::Value::String);
             obj.insert(schema.field(i).name().clone(), v);
         }
     }
     serde_json::Value::Object(obj).to_string().into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Float64Array, StringArray, TimestampMicrosecondArray};
+    use std::sync::Arc;
+
+    #[test]
+    fn typed_parquet_columns_land_like_their_text_and_quarantine_the_same_rows() {
+        let def = ConnectorDef::parse(
+            r#"
+name = "app"
+domain = "app"
+source = { path = "x.parquet" }
+format = { kind = "parquet" }
+[[field]]
+name = "record_id"
+column = "id"
+[[field]]
+name = "app_user_id"
+column = "user"
+[[field]]
+name = "event_time"
+column = "at"
+[[field]]
+name = "amount"
+column = "amount"
+"#,
+            Path::new("app.toml"),
+        )
+        .unwrap();
+        let at: ArrayRef = Arc::new(
+            TimestampMicrosecondArray::from(vec![
+                Some(1_700_000_000_123_456),
+                None,
+                Some(i64::MAX),
+            ])
+            .with_timezone("Asia/Shanghai"),
+        );
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            ("id", Arc::new(StringArray::from(vec!["a", "b", "c"]))),
+            ("user", Arc::new(StringArray::from(vec!["u", "u", "u"]))),
+            ("at", at.clone()),
+            (
+                "amount",
+                Arc::new(Float64Array::from(vec![Some(12.345), Some(f64::NAN), None])),
+            ),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let mut file = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+
+        let out = read_input(&def, Input::Bytes(&file), "x.parquet", "b").unwrap();
+        assert_eq!((out.rows_read, out.rows_landed), (3, 1));
+        let landed = &out.batches[0];
+        let schema = landed.schema();
+        let col = |name: &str| landed.column(schema.index_of(name).unwrap()).clone();
+        // The text route: the value as a cast to Utf8 writes it, parsed like CSV text.
+        let text = arrow::util::display::array_value_to_string(&at, 0).unwrap();
+        let offset = FixedOffset::east_opt(8 * 3600).unwrap();
+        let expected = parse::parse_timestamp(&text, &[], offset).unwrap();
+        let event_time = col("event_time");
+        assert_eq!(
+            event_time
+                .as_primitive::<TimestampMicrosecondType>()
+                .value(0),
+            expected
+        );
+        assert_eq!(expected, 1_700_000_000_123_456);
+        let amount = col("amount");
+        assert_eq!(
+            amount.as_primitive::<Float64Type>().value(0),
+            parse::parse_amount("12.345").unwrap()
+        );
+        let lines: Vec<u64> = out.quarantined.iter().map(|q| q.line).collect();
+        assert_eq!(lines, [2, 3]);
+        assert!(
+            out.quarantined[0]
+                .reason
+                .contains("required field event_time")
+        );
+        let raw = String::from_utf8(out.quarantined[0].raw.clone()).unwrap();
+        assert!(raw.contains(r#""amount":"NaN""#), "{raw}");
+        assert!(out.quarantined[1].reason.contains("field event_time"));
+    }
 }

@@ -5,9 +5,10 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
+    ArrayRef, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringArray, StringBuilder,
     TimestampMicrosecondBuilder,
 };
+use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::SchemaRef;
 use marque_core::canonical::{CanonicalField, FieldType};
 
@@ -50,13 +51,14 @@ enum Column {
 /// Collects canonical rows of one domain plus lineage into Arrow record batches.
 pub struct RowBuffer {
     schema: SchemaRef,
+    fields: Vec<FieldType>,
     columns: Vec<Column>,
     batch_id: String,
     file: String,
-    batch_id_col: StringBuilder,
-    file_col: StringBuilder,
     line_col: Int64Builder,
     rows: usize,
+    /// Expected rows per batch and text bytes per string column, to size the builders once.
+    capacity: (usize, usize),
     done: Vec<RecordBatch>,
 }
 
@@ -64,24 +66,41 @@ pub struct RowBuffer {
 const BATCH_ROWS: usize = 65_536;
 
 impl RowBuffer {
-    pub fn new(schema: SchemaRef, fields: &[CanonicalField], batch_id: &str, file: &str) -> Self {
-        let columns = fields.iter().map(|f| new_column(f.ty)).collect();
+    /// A buffer whose builders start with room for `rows` rows of `bytes` bytes of input: the
+    /// builders of a chunk then grow (and copy) rarely.
+    pub fn with_capacity(
+        schema: SchemaRef,
+        fields: &[CanonicalField],
+        batch_id: &str,
+        file: &str,
+        rows: usize,
+        bytes: usize,
+    ) -> Self {
+        let rows = rows.clamp(1, BATCH_ROWS);
+        let text = fields.iter().filter(|f| f.ty == FieldType::String).count();
+        let per_column = (bytes / text.max(1)).clamp(1024, 4 << 20);
+        let fields: Vec<FieldType> = fields.iter().map(|f| f.ty).collect();
+        let columns = fields
+            .iter()
+            .map(|ty| new_column(*ty, rows, per_column))
+            .collect();
         Self {
             schema,
+            fields,
             columns,
             batch_id: batch_id.to_string(),
             file: file.to_string(),
-            batch_id_col: StringBuilder::new(),
-            file_col: StringBuilder::new(),
-            line_col: Int64Builder::new(),
+            line_col: Int64Builder::with_capacity(rows),
             rows: 0,
+            capacity: (rows, per_column),
             done: Vec::new(),
         }
     }
 
-    /// Appends one row; `values` are in canonical field order and already type-checked.
-    pub fn push(&mut self, values: Vec<Value<'_>>, line: u64) -> Result<()> {
-        for (col, v) in self.columns.iter_mut().zip(values) {
+    /// Appends one row and empties `values` (so its allocation can be reused); `values` are in
+    /// canonical field order and already type-checked.
+    pub fn push(&mut self, values: &mut Vec<Value<'_>>, line: u64) -> Result<()> {
+        for (col, v) in self.columns.iter_mut().zip(values.drain(..)) {
             match (col, v) {
                 (Column::Str(b), Value::Str(s)) => b.append_value(&s),
                 (Column::Date(b), Value::Date(d)) => b.append_value(d),
@@ -95,8 +114,6 @@ impl RowBuffer {
                 (Column::I64(b), _) => b.append_null(),
             }
         }
-        self.batch_id_col.append_value(&self.batch_id);
-        self.file_col.append_value(&self.file);
         self.line_col.append_value(line as i64);
         self.rows += 1;
         if self.rows == BATCH_ROWS {
@@ -122,8 +139,8 @@ impl RowBuffer {
                 }
             })
             .collect();
-        arrays.push(Arc::new(self.batch_id_col.finish()));
-        arrays.push(Arc::new(self.file_col.finish()));
+        arrays.push(Arc::new(repeated(&self.batch_id, self.rows)));
+        arrays.push(Arc::new(repeated(&self.file, self.rows)));
         arrays.push(Arc::new(self.line_col.finish()));
         let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(|source| {
             ConnectError::Arrow {
@@ -133,6 +150,10 @@ impl RowBuffer {
         })?;
         self.done.push(batch);
         self.rows = 0;
+        let (rows, per_column) = self.capacity;
+        for (col, ty) in self.columns.iter_mut().zip(&self.fields) {
+            *col = new_column(*ty, rows, per_column);
+        }
         Ok(())
     }
 
@@ -143,12 +164,101 @@ impl RowBuffer {
     }
 }
 
-fn new_column(ty: FieldType) -> Column {
+/// A string column holding `value` `rows` times, built in one pass.
+pub(crate) fn repeated(value: &str, rows: usize) -> StringArray {
+    let offsets = (0..=rows).map(|i| i * value.len());
+    let Ok(offsets) = offsets
+        .map(i32::try_from)
+        .collect::<std::result::Result<Vec<i32>, _>>()
+    else {
+        // Too long for 32-bit offsets (never with real paths): build it value by value, which
+        // reports the overflow like any other builder.
+        return StringArray::from_iter_values(std::iter::repeat_n(value, rows));
+    };
+    StringArray::new(
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Buffer::from(value.repeat(rows).into_bytes()),
+        None,
+    )
+}
+
+fn new_column(ty: FieldType, rows: usize, text_bytes: usize) -> Column {
     match ty {
-        FieldType::String => Column::Str(StringBuilder::new()),
-        FieldType::Date => Column::Date(Date32Builder::new()),
-        FieldType::Timestamp => Column::Ts(TimestampMicrosecondBuilder::new()),
-        FieldType::Amount => Column::F64(Float64Builder::new()),
-        FieldType::Integer => Column::I64(Int64Builder::new()),
+        FieldType::String => Column::Str(StringBuilder::with_capacity(rows, text_bytes)),
+        FieldType::Date => Column::Date(Date32Builder::with_capacity(rows)),
+        FieldType::Timestamp => Column::Ts(TimestampMicrosecondBuilder::with_capacity(rows)),
+        FieldType::Amount => Column::F64(Float64Builder::with_capacity(rows)),
+        FieldType::Integer => Column::I64(Int64Builder::with_capacity(rows)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, AsArray};
+    use marque_core::Source;
+    use marque_core::canonical::{fields, raw_schema};
+
+    #[test]
+    fn rows_land_in_order_with_lineage_across_batch_boundaries() {
+        let src = Source::Marketing;
+        let n = fields(src).len();
+        let mut buf =
+            RowBuffer::with_capacity(raw_schema(src), fields(src), "b-1", "f.jsonl", 8, 64);
+        let mut values = Vec::new();
+        let total = BATCH_ROWS + 3;
+        for i in 0..total {
+            values.push(Value::Str(Cow::Owned(format!("id{i}"))));
+            values.push(Value::Timestamp(i as i64));
+            values.resize(n, Value::Null);
+            buf.push(&mut values, i as u64 + 2).unwrap();
+            assert!(values.is_empty(), "push empties the row for reuse");
+        }
+        let batches = buf.finish().unwrap();
+        assert_eq!(
+            batches.iter().map(|b| b.num_rows()).collect::<Vec<_>>(),
+            [BATCH_ROWS, 3]
+        );
+        let last = &batches[1];
+        assert_eq!(
+            last.column(0).as_string::<i32>().value(2),
+            format!("id{}", total - 1)
+        );
+        assert!(last.column(2).is_null(0));
+        let lineage = n;
+        assert_eq!(last.column(lineage).as_string::<i32>().value(2), "b-1");
+        assert_eq!(
+            last.column(lineage + 1).as_string::<i32>().value(0),
+            "f.jsonl"
+        );
+        let line = last
+            .column(lineage + 2)
+            .as_primitive::<arrow::datatypes::Int64Type>();
+        assert_eq!(line.value(2), total as i64 + 1);
+        assert_eq!(repeated("", 3).value(2), "");
+    }
+
+    #[test]
+    fn the_lake_plain_encodes_only_canonical_columns_of_the_listed_kind() {
+        // The lake's Parquet settings name raw-table columns; a renamed canonical field must
+        // not silently fall back to dictionary encoding and statistics.
+        let columns: Vec<(&str, bool)> = Source::ALL
+            .iter()
+            .flat_map(|s| fields(*s))
+            .map(|f| (f.name, f.ty == FieldType::String))
+            .chain([("_line", false)])
+            .collect();
+        for c in marque_lake::HIGH_CARDINALITY_TEXT_COLUMNS {
+            assert!(
+                columns.contains(&(c, true)),
+                "{c} is no canonical text column"
+            );
+        }
+        for c in marque_lake::HIGH_CARDINALITY_NUMBER_COLUMNS {
+            assert!(
+                columns.contains(&(c, false)),
+                "{c} is no canonical number column"
+            );
+        }
     }
 }
