@@ -53,6 +53,10 @@ print("index: %s customers, %s mentions, %s keys, %.0f MB (%s), built in %.1f s"
     ", ".join("%s %.0f MB" % (k, v / 2**20) for k, v in r.get("index_parts", {}).items()),
     r.get("build_secs", 0)))
 print("build phases: " + ", ".join("%s %.1f s" % (n, t) for n, t in r.get("build_phases", [])))
+s = r.get("segments") or {}
+if s: print("segments: %s, computed %s for as-of %s, from %s, %s unmatched member ids" % (
+    s.get("state"), s.get("computed_at"), s.get("as_of_date"), s.get("computed_from"),
+    s.get("unmatched_members")))
 for w in r.get("warnings", []): print("warning: " + w)
 ' || curl -s "http://127.0.0.1:$PORT/readyz" | head -c 600
 rss() { awk '/VmRSS/ {printf "%d", $2/1024}' /proc/$SERVER/status; }

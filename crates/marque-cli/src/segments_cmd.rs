@@ -1,6 +1,13 @@
-//! `marque segments`: list, show, query and snapshot the named segments of `sql/segments/`.
+//! `marque segments`: list, show, query and snapshot the named segments of `sql/segments/`, and
+//! refresh their materialised membership (lake table `segment_members`, what the service reads).
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::bail;
 use clap::{Args, Subcommand};
+use marque_engine::Engine;
+use marque_lake::Lake;
 
 use crate::sql_cmd::{OutputArgs, SessionArgs};
 
@@ -37,9 +44,46 @@ pub enum SegmentsCommand {
         /// The segment.
         name: String,
     },
+    /// Compute every segment once and overwrite the lake table segment_members (segment,
+    /// customer_id, as_of_date, computed_at, resolution_version, table_versions) in one commit,
+    /// and customer_lifecycle (each customer's lifecycle stage and the dates behind it, from the
+    /// same computation).
+    /// Run it after `marque resolve` (and `marque clv`): `marque serve` takes profile segments
+    /// and segment members from this table and reports it as stale when the resolution moved
+    /// on. The shared views (events, vehicle_ownership, vehicles, lifecycle, ltv) are computed
+    /// once into Parquet in a scratch directory, then every segment runs on those files. A
+    /// segment that fails is left out of the table and makes the command exit non-zero.
+    Refresh {
+        /// Directory for the intermediate Parquet files, removed afterwards (needs room for
+        /// the events of the lake) [default: the system temporary directory].
+        #[arg(long, value_name = "DIR")]
+        scratch: Option<PathBuf>,
+        /// Memory pool for the queries in MiB (sorts and aggregations spill to the scratch
+        /// disk beyond it) [default: unbounded].
+        #[arg(long, value_name = "MIB")]
+        memory_limit_mb: Option<usize>,
+        /// Longest any one stage or segment query may run, in seconds.
+        #[arg(long, default_value_t = 3600, value_name = "SECS")]
+        timeout_secs: u64,
+    },
 }
 
 pub async fn run(lake_root: &str, args: &SegmentsArgs) -> anyhow::Result<()> {
+    if let SegmentsCommand::Refresh {
+        scratch,
+        memory_limit_mb,
+        timeout_secs,
+    } = &args.command
+    {
+        let opts = marque_engine::EngineOptions {
+            memory_limit: memory_limit_mb.map(|m| m.saturating_mul(1024 * 1024)),
+            query_timeout: Some(Duration::from_secs(*timeout_secs)),
+            ..args.session.options()?
+        };
+        let engine = Engine::open(Lake::open(lake_root)?, opts).await?;
+        let scratch = scratch.clone().unwrap_or_else(std::env::temp_dir);
+        return refresh(&engine, &scratch).await;
+    }
     let engine = args.session.open(lake_root).await?;
     match &args.command {
         SegmentsCommand::List => {
@@ -91,6 +135,60 @@ pub async fn run(lake_root: &str, args: &SegmentsArgs) -> anyhow::Result<()> {
                     .unwrap_or_else(|| "-".into())
             );
         }
+        SegmentsCommand::Refresh { .. } => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+/// `marque segments refresh`: materialise every segment into `segment_members`.
+async fn refresh(engine: &Engine, scratch: &std::path::Path) -> anyhow::Result<()> {
+    if engine.segments().is_empty() {
+        bail!(
+            "no segment to refresh: no sql/segments directory, or none of its segments plans on \
+             this lake (see `marque segments list`)"
+        );
+    }
+    let done = engine.refresh_segment_members(None, scratch).await?;
+    for (name, rows, secs) in &done.stages {
+        println!("shared view {name:<20} {rows:>11} rows  {secs:>8.1} s");
+    }
+    if let Some(rows) = done.lifecycle_rows {
+        println!("customer_lifecycle: {rows} customers");
+    }
+    for s in &done.segments {
+        match (&s.members, &s.error) {
+            (Some(n), _) => println!("segment {:<24} {n:>9} members  {:>8.1} s", s.name, s.secs),
+            (None, e) => println!(
+                "segment {:<24} FAILED: {}",
+                s.name,
+                e.as_deref().unwrap_or("unknown error")
+            ),
+        }
+    }
+    println!(
+        "segment_members version {} (as of {}, resolution: customer_map version {})",
+        done.lake_version
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "- (nothing written)".into()),
+        done.as_of_date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "-".into()),
+        done.table_versions
+            .get("customer_map")
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "-".into()),
+    );
+    let failures = done.failures();
+    if !failures.is_empty() {
+        bail!(
+            "{} segment(s) failed and are missing from segment_members: {}",
+            failures.len(),
+            failures
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! Named segments: `sql/segments/NAME.sql` holds one `SELECT` returning at least `customer_id`;
 //! the engine registers it as view `NAME`, lists it with its header comment, and can materialise
-//! its members as a snapshot in the lake table `segment_snapshots`.
+//! its members as a snapshot in the lake table `segment_snapshots`. [`Engine::refresh_segment_members`] materialises the
+//! membership of every segment at once in `segment_members`, which is what services read.
+
+mod members;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +17,11 @@ use marque_lake::{Commit, WriteMode};
 
 use crate::views::{self, ViewFile};
 use crate::{Engine, EngineError, Result};
+
+pub use members::{
+    LIFECYCLE_COLUMNS, LIFECYCLE_TABLE, MEMBERS_TABLE, MembersRefresh, RESOLUTION_INPUTS,
+    SHARED_VIEWS, SegmentOutcome, members_schema,
+};
 
 /// The lake table segment snapshots are appended to.
 pub const SNAPSHOT_TABLE: &str = "segment_snapshots";

@@ -10,14 +10,20 @@
 //!
 //! | route | who | answer |
 //! |---|---|---|
-//! | `GET /v1/profiles/{id}` | service, admin | golden record, mention counts per source, vehicles, lifecycle, CLV, segments (`?include=mentions`: every mention); `308` for a merged-away id |
+//! | `GET /v1/profiles/{id}` | service, admin | golden record, mention counts per source, vehicles, lifecycle, CLV, segments with `segments_state` and `segments_as_of` (`?include=mentions`: every mention); `308` for a merged-away id |
 //! | `GET /v1/profiles?phone=…` (`vin`, `app_user_id`, `unionid`, `email`; `include`) | service, admin | `{key, value, profiles}` |
 //! | `GET /v1/profiles/{id}/timeline`, `/explain` | service, admin | mentions over time (cursor pages); match edges and evidence |
 //! | `POST /v1/sql` | analyst, admin | streamed rows; analysts see masked phones and no resident ids ([`mask`]) |
-//! | `GET /v1/segments`, `/v1/segments/{name}/members` | analyst, admin | segments of `sql/segments/`, paged or streamed |
+//! | `GET /v1/segments`, `/v1/segments/{name}/members` | analyst, admin | segments of `sql/segments/` with member counts and pages from the `segment_members` table; `?format=`: the definition's result streamed |
 //! | `POST /v1/admin/refresh` | admin | re-read the lake now |
 //! | `POST /v1/ingest/{connector}` | service, admin | NDJSON events landed as one batch: `202` |
-//! | `/healthz`, `/readyz`, `/metrics`, `/openapi.json` | anyone | liveness, readiness, Prometheus, OpenAPI |
+//! | `/healthz`, `/readyz`, `/metrics`, `/openapi.json` | anyone | liveness, readiness (index size and build phases, segment freshness), Prometheus, OpenAPI |
+//!
+//! **Segments** are materialised outside the serving path: `marque segments refresh` writes the
+//! lake table `segment_members`, and the index reads it (never running the definitions, which
+//! at a million customers take minutes and more memory than the SQL pool). Its freshness —
+//! `current`, `stale` (computed from other resolution versions), `missing` — is shown in
+//! profiles, segment answers, `/readyz` and `/metrics` ([`index::SegmentsAsOf`]).
 //!
 //! **Following the lake** ([`refresh`]): table versions are polled; a new commit refreshes the
 //! SQL sessions, and a new resolution builds a new index in the background, swapped in

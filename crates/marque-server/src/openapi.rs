@@ -43,8 +43,15 @@ pub struct Profile {
     /// p_alive, expected_spend, clv), or null.
     #[schema(value_type = Option<Object>)]
     pub clv: Option<serde_json::Value>,
-    /// Segments the customer is a member of.
+    /// Segments the customer is a member of, from the lake table `segment_members`
+    /// (`marque segments refresh`).
     pub segments: Vec<String>,
+    /// How fresh `segments` is: `current` (computed from the resolution served), `stale`
+    /// (computed from an older one), `missing` (never materialised: `segments` is empty for
+    /// want of data, not membership) or `unreadable`.
+    pub segments_state: String,
+    /// When the segment membership was computed (RFC 3339), or null when missing.
+    pub segments_as_of: Option<String>,
 }
 
 /// One source record in one role.

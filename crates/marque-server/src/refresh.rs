@@ -131,11 +131,6 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<bool, EngineError>
             .map(|(k, v)| (k.clone(), *v))
             .collect();
         let opts = BuildOptions {
-            segments: state
-                .segments
-                .iter()
-                .map(|s| (s.name.clone(), s.sql.clone()))
-                .collect(),
             query_timeout: state.cfg.query_timeout,
         };
         let started = std::time::Instant::now();

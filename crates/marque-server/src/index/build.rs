@@ -21,16 +21,20 @@ pub const RESOLUTION_TABLES: &[&str] = &[
     "match_edges",
     "customer_clv",
     "lifecycle",
+    "segment_members",
+    "customer_lifecycle",
 ];
 
-/// Extra per-customer tables or views shown in profiles when present: (profile key, name,
-/// columns kept — `None`: all). The lifecycle view's long explanation and fact columns stay in
-/// SQL (`SELECT * FROM lifecycle WHERE customer_id = …`): a profile carries the stage and the
-/// dates that decided it.
-const EXTRAS: &[(&str, &str, Option<&[&str]>)] = &[
+/// Extra per-customer tables or views shown in profiles when present: (profile key, names in
+/// order of preference, columns kept — `None`: all). The lifecycle comes from the table
+/// `customer_lifecycle` that `marque segments refresh` materialises, else from the view (which
+/// at a million customers takes a minute and gigabytes of the SQL pool). Its long explanation
+/// and fact columns stay in SQL (`SELECT * FROM lifecycle WHERE customer_id = …`): a profile
+/// carries the stage and the dates that decided it.
+const EXTRAS: &[ExtraSource] = &[
     (
         "lifecycle",
-        "lifecycle",
+        &["customer_lifecycle", "lifecycle"],
         Some(&[
             "customer_id",
             "stage",
@@ -41,14 +45,20 @@ const EXTRAS: &[(&str, &str, Option<&[&str]>)] = &[
             "days_silent",
         ]),
     ),
-    ("clv", "customer_clv", None),
+    ("clv", &["customer_clv"], None),
 ];
 
-/// What goes into an index beside the resolution tables.
+/// (profile key, table or view names in order of preference, columns kept).
+type ExtraSource = (
+    &'static str,
+    &'static [&'static str],
+    Option<&'static [&'static str]>,
+);
+
+/// How an index is built. Segment membership is read from the lake table `segment_members`
+/// (`marque segments refresh`); the segment definitions never run here.
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
-    /// Segments as (name, SQL); members are precomputed for profiles and paging.
-    pub segments: Vec<(String, String)>,
     /// Longest any one query of the build may run.
     pub query_timeout: Option<Duration>,
 }
@@ -292,8 +302,15 @@ pub async fn build(
     }
 
     // Lifecycle stage, CLV: one row per customer, kept as Arrow and written per request.
-    for (key, name, columns) in EXTRAS {
-        let Some(df) = engine.table(name).await? else {
+    for (key, names, columns) in EXTRAS {
+        let mut found = None;
+        for name in names.iter() {
+            if let Some(df) = engine.table(name).await? {
+                found = Some((*name, df));
+                break;
+            }
+        }
+        let Some((name, df)) = found else {
             continue;
         };
         if !has_column(&df, "customer_id") {
@@ -345,27 +362,19 @@ pub async fn build(
         lap(&mut ix, name);
     }
 
-    // Segment membership.
+    // Segment membership, as materialised by `marque segments refresh` (never computed here).
+    let read = super::members::read(engine, &ix.ids, &ix.versions, timeout).await;
     let mut memberships: Vec<(u32, u16)> = Vec::new();
-    for (name, sql) in &opts.segments {
-        let members = match segment_members(engine, sql, timeout, &ix.ids).await {
-            Ok(mut m) => {
-                m.sort_unstable_by(|a, b| ix.ids.get(*a).cmp(ix.ids.get(*b)));
-                m.dedup();
-                m.shrink_to_fit();
-                let s = ix.segment_names.len() as u16;
-                memberships.extend(m.iter().map(|&c| (c, s)));
-                Some(m)
-            }
-            Err(e) => {
-                ix.warnings.push(format!("segment {name}: {e}"));
-                None
-            }
-        };
-        ix.segment_names.push(name.clone());
-        ix.segment_members.push(members);
-        lap(&mut ix, &format!("segment {name}"));
+    for (s, m) in read.members.iter().enumerate() {
+        memberships.extend(m.iter().map(|&c| (c, s as u16)));
     }
+    ix.segment_names = read.names;
+    ix.segment_members = read.members.into_iter().map(Some).collect();
+    if let Some(w) = read.as_of.warning() {
+        ix.warnings.push(w);
+    }
+    ix.set_segments_as_of(read.as_of);
+    lap(&mut ix, "segment_members");
     memberships.sort_unstable();
     let (offsets, segment_ids) = csr(ix.len(), &memberships);
     ix.segment_offsets = offsets;
@@ -448,38 +457,11 @@ fn too_big(_: ArenaFull) -> EngineError {
     )
 }
 
-async fn segment_members(
-    engine: &Engine,
-    sql: &str,
-    timeout: Option<Duration>,
-    ids: &StrTable,
-) -> Result<Vec<u32>, EngineError> {
-    let df = engine.query(sql).await?;
-    if !has_column(&df, "customer_id") {
-        return Err(EngineError::InvalidQuery(
-            "the segment's query has no customer_id column".into(),
-        ));
-    }
-    let df = df.select_columns(&["customer_id"])?;
-    let mut out = Vec::new();
-    for_each_batch(df, timeout, |batch| {
-        let col = batch.column(0);
-        for row in 0..batch.num_rows() {
-            if let Some(i) = str_at(col, row).and_then(|c| ids.find(c)) {
-                out.push(i);
-            }
-        }
-        Ok(())
-    })
-    .await?;
-    Ok(out)
-}
-
-fn has_column(df: &DataFrame, name: &str) -> bool {
+pub(super) fn has_column(df: &DataFrame, name: &str) -> bool {
     df.schema().fields().iter().any(|f| f.name() == name)
 }
 
-fn select_present(df: DataFrame, wanted: &[&str]) -> Result<DataFrame, EngineError> {
+pub(super) fn select_present(df: DataFrame, wanted: &[&str]) -> Result<DataFrame, EngineError> {
     let present: Vec<&str> = wanted
         .iter()
         .copied()
@@ -504,7 +486,7 @@ fn push(arena: &mut String, s: &str) -> Result<Span, EngineError> {
 }
 
 /// Runs `df` batch by batch (never collecting it), normalising each batch, under `timeout`.
-async fn for_each_batch(
+pub(super) async fn for_each_batch(
     df: DataFrame,
     timeout: Option<Duration>,
     mut f: impl FnMut(&RecordBatch) -> Result<(), EngineError>,

@@ -13,6 +13,7 @@
 
 mod build;
 pub mod cells;
+mod members;
 mod render;
 pub mod strtab;
 
@@ -22,6 +23,7 @@ use arrow::array::RecordBatch;
 use serde_json::{Value, json};
 
 pub use build::{BuildOptions, RESOLUTION_TABLES, build};
+pub use members::{SegmentsAsOf, SegmentsState};
 pub use render::Include;
 
 use strtab::StrTable;
@@ -192,6 +194,10 @@ pub struct ProfileIndex {
     /// `segment_ids[segment_offsets[i]..segment_offsets[i+1]]`: customer `i`'s segments.
     segment_offsets: Vec<u32>,
     segment_ids: Vec<u16>,
+    /// Where the segment membership came from, and how fresh it is.
+    segments_as_of: SegmentsAsOf,
+    /// `,"segments_state":…,"segments_as_of":…` for profiles.
+    segments_tail: Vec<u8>,
     /// Whether the lake had `match_edges` at build time.
     pub has_match_edges: bool,
     /// Warnings met while building (a view that failed, a missing table).
@@ -233,6 +239,8 @@ impl ProfileIndex {
             segment_members: Vec::new(),
             segment_offsets: vec![0],
             segment_ids: Vec::new(),
+            segments_as_of: SegmentsAsOf::default(),
+            segments_tail: segments_tail(&SegmentsAsOf::default()),
             has_match_edges: false,
             warnings: Vec::new(),
         }
@@ -416,6 +424,21 @@ impl ProfileIndex {
             .collect()
     }
 
+    /// Where the segment membership came from, and how fresh it is.
+    pub fn segments_as_of(&self) -> &SegmentsAsOf {
+        &self.segments_as_of
+    }
+
+    fn set_segments_as_of(&mut self, as_of: SegmentsAsOf) {
+        self.segments_tail = segments_tail(&as_of);
+        self.segments_as_of = as_of;
+    }
+
+    /// Whether segment `name` has materialised members in this index.
+    pub fn has_segment(&self, name: &str) -> bool {
+        self.segment_names.iter().any(|n| n == name)
+    }
+
     /// Segment names known at build time, sorted, with their member counts (`None` when the
     /// segment's query failed).
     pub fn segments(&self) -> Vec<(&str, Option<usize>)> {
@@ -444,6 +467,16 @@ impl ProfileIndex {
             .collect();
         Some((page, members.len()))
     }
+}
+
+/// The profile fields that say how fresh its segments are.
+fn segments_tail(as_of: &SegmentsAsOf) -> Vec<u8> {
+    format!(
+        ",\"segments_state\":\"{}\",\"segments_as_of\":{}",
+        as_of.state.as_str(),
+        as_of.computed_at_json()
+    )
+    .into_bytes()
 }
 
 #[cfg(test)]

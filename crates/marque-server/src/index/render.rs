@@ -44,8 +44,8 @@ fn visible(role: Role, name: &str) -> bool {
 
 impl ProfileIndex {
     /// Writes the profile of customer `idx` as `role` may see it to `out`: `{customer_id,
-    /// golden, mention_counts, vehicles, lifecycle, clv, segments}` plus `mentions` when
-    /// included.
+    /// golden, mention_counts, vehicles, lifecycle, clv, segments, segments_state,
+    /// segments_as_of}` plus `mentions` when included.
     pub fn write_profile(&self, out: &mut Vec<u8>, idx: u32, role: Role, include: Include) {
         out.extend_from_slice(b"{\"customer_id\":");
         write_str(out, self.id(idx));
@@ -155,7 +155,10 @@ impl ProfileIndex {
             }
             write_str(out, &self.segment_names[s as usize]);
         }
-        out.extend_from_slice(b"]}");
+        out.push(b']');
+        // `,"segments_state":…,"segments_as_of":…`, written once per index.
+        out.extend_from_slice(&self.segments_tail);
+        out.push(b'}');
     }
 
     /// The profile of customer `idx` as a JSON value (tests and tools; the routes write bytes).

@@ -21,7 +21,7 @@ pub async fn healthz() -> Json<Value> {
 /// `200` once the profile index is built, with what it holds; `503` before.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, description = "{status: ready, customers, mentions, keys, index_bytes, build_secs, build_phases, versions, built_at, warnings, last_error}"),
+        (status = 200, description = "{status: ready, customers, mentions, keys, index_bytes, build_secs, build_phases, versions, built_at, segments: {state, computed_at, as_of_date, computed_from, served, stale_tables, unmatched_members, error}, warnings, last_error}"),
         (status = 503, description = "Still loading", body = crate::openapi::ErrorBody),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
@@ -47,6 +47,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "build_phases": ix.build_phases,
         "versions": ix.versions,
         "built_at": ix.built_at.to_rfc3339(),
+        "segments": ix.segments_as_of().to_json(&ix.versions),
         "warnings": ix.warnings,
         "last_error": last_error,
     }))
@@ -88,6 +89,20 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             "marque_profile_index_builds_total",
             "Index builds since start.",
             state.live.builds.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "marque_segments_current",
+            "1 when the served segment membership was computed from the served resolution.",
+            f64::from(u8::from(
+                ix.segments_as_of().state == crate::index::SegmentsState::Current,
+            )),
+        ),
+        (
+            "marque_segments_computed_timestamp_seconds",
+            "When the served segment membership was computed (0: never).",
+            ix.segments_as_of()
+                .computed_at
+                .map_or(0.0, |t| t.timestamp() as f64),
         ),
         (
             "marque_sql_slots_available",

@@ -356,6 +356,30 @@ pub fn segments_dir(dir: &std::path::Path) -> std::path::PathBuf {
     d
 }
 
+/// Materialises the segments of `segments` into `segment_members`, as `marque segments refresh`
+/// does (with `opts`' views, without its memory limit).
+pub async fn refresh_segments(
+    lake: &Lake,
+    segments: &std::path::Path,
+    opts: &EngineOptions,
+) -> marque_engine::segments::MembersRefresh {
+    let engine = Engine::open(
+        lake.clone(),
+        EngineOptions {
+            segments_dir: Some(segments.to_path_buf()),
+            memory_limit: None,
+            ..opts.clone()
+        },
+    )
+    .await
+    .unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    engine
+        .refresh_segment_members(None, scratch.path())
+        .await
+        .unwrap()
+}
+
 pub struct Server {
     pub base: String,
     pub engine: Engine,
@@ -383,7 +407,20 @@ impl Server {
         Self::start_on(dir, lake, EngineOptions::default(), tweak).await
     }
 
+    /// A server over `lake` whose segments (the fixture's) are materialised first, as
+    /// `marque segments refresh` does.
     pub async fn start_on(
+        dir: tempfile::TempDir,
+        lake: Lake,
+        opts: EngineOptions,
+        tweak: impl FnOnce(&mut ServerConfig),
+    ) -> Self {
+        refresh_segments(&lake, &segments_dir(dir.path()), &opts).await;
+        Self::start_unrefreshed(dir, lake, opts, tweak).await
+    }
+
+    /// A server over `lake` as it is (no segment refresh).
+    pub async fn start_unrefreshed(
         dir: tempfile::TempDir,
         lake: Lake,
         opts: EngineOptions,
