@@ -30,12 +30,19 @@ struct ClvOnly {
     args: crate::clv_cmd::ClvArgs,
 }
 
+/// `marque segments` options, parsed the same way.
+#[derive(Parser)]
+struct SegmentsOnly {
+    #[command(flatten)]
+    args: crate::segments_cmd::SegmentsArgs,
+}
+
 pub async fn demo(lake: &str, args: &DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     // Sources live beside the tables; a leading underscore keeps them from being read as one.
     let sources = PathBuf::from(lake).join("_sources");
     println!(
-        "== 1/5 generating {} persons (seed {}) into {}",
+        "== 1/6 generating {} persons (seed {}) into {}",
         args.persons,
         args.seed,
         sources.display()
@@ -49,7 +56,7 @@ pub async fn demo(lake: &str, args: &DemoArgs) -> anyhow::Result<()> {
         list_dirt: false,
     };
     pipeline::generate(&gen_args)?;
-    println!("\n== 2/5 ingesting into the lake at {lake}");
+    println!("\n== 2/6 ingesting into the lake at {lake}");
     let ingest_args = pipeline::IngestArgs {
         input: sources.clone(),
         connectors: None,
@@ -57,12 +64,15 @@ pub async fn demo(lake: &str, args: &DemoArgs) -> anyhow::Result<()> {
         quiet: false,
     };
     pipeline::ingest(lake, &ingest_args).await?;
-    println!("\n== 3/5 resolving identities");
+    println!("\n== 3/6 resolving identities");
     pipeline::resolve(lake).await?;
-    println!("\n== 4/5 fitting lifetime-value models on service visits");
+    println!("\n== 4/6 fitting lifetime-value models on service visits");
     let clv = ClvOnly::try_parse_from(["clv", "--from-lake", "--write-table"])?;
     crate::clv_cmd::run(lake, &clv.args).await?;
-    println!("\n== 5/5 scoring against the generator's ground truth");
+    println!("\n== 5/6 materialising segment members for the profiles");
+    let segments = SegmentsOnly::try_parse_from(["segments", "refresh"])?;
+    crate::segments_cmd::run(lake, &segments.args).await?;
+    println!("\n== 6/6 scoring against the generator's ground truth");
     let report = pipeline::evaluate(lake, &sources).await?;
     print!("{report}");
     println!(
