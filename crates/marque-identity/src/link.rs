@@ -370,7 +370,10 @@ pub fn link(
         .into_iter()
         .filter(|(a, b)| !isolated.contains(a) && !isolated.contains(b))
         .collect();
-    pairs.sort_unstable();
+    // Compared in load order of their representatives: mentions (and their strings) sit in
+    // memory in that order, while unit numbers are hashed. Every decision below sorts its own
+    // way, so this order only decides how fast the comparisons run.
+    pairs.sort_unstable_by_key(|&(a, b)| (units.rep[a as usize], units.rep[b as usize]));
     stats.candidate_pairs = pairs.len();
 
     let vectors: Vec<Vector> = pairs
