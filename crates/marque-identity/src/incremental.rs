@@ -164,38 +164,7 @@ pub async fn affected(
             keys[6].1.insert(format!("{}|{city}", m.name_key));
         }
     }
-    let mut customers = holders(ctx, keys).await?;
-    // Second hop: the old mentions of those customers are linked again too, and their own
-    // masked-phone and keyless decisions choose among the holders of their (visible digits,
-    // surname) and (rare name, city): pull those in as well, or the incremental run sees
-    // fewer candidates than a full run and links where the full run finds two.
-    register_list(
-        ctx,
-        "_affected_customers",
-        "id",
-        customers.iter().cloned().collect(),
-    )?;
-    let rows = strings(
-        ctx,
-        "mentions",
-        "SELECT DISTINCT concat(phone_pattern, '|', surname), lower(name), city FROM mentions \
-         WHERE customer_id IN (SELECT id FROM _affected_customers)",
-    )
-    .await?;
-    let mut second: [(&str, HashSet<String>); 2] = [
-        ("concat(phone_pattern, '|', surname)", HashSet::new()),
-        ("concat(lower(name), '|', city)", HashSet::new()),
-    ];
-    for r in rows {
-        // `strings` turns NULL into "": a concat with a NULL part is NULL, an empty name none.
-        if !r[0].is_empty() {
-            second[0].1.insert(r[0].clone());
-        }
-        if !r[1].is_empty() && !r[2].is_empty() && keyless_name(&r[1]) {
-            second[1].1.insert(format!("{}|{}", r[1], r[2]));
-        }
-    }
-    customers.extend(holders(ctx, second).await?);
+    let customers = holders(ctx, keys).await?;
     register_list(
         ctx,
         "_affected_customers",

@@ -173,8 +173,7 @@ async fn ingest_all(lake: &Lake, input: &Path) {
 async fn incremental_equals_full_when_every_third_record_arrives_in_a_later_batch() {
     // Regression: with records of every source spread over two batches, an incremental run
     // decided ties differently from a full run (units numbered in load order; an even split
-    // of a customer kept its id on whichever part came first) and missed candidates of the
-    // masked-phone and keyless passes for old mentions it re-linked, so 7–95 records of 3,000
+    // of a customer kept its id on whichever part came first), so 7–95 records of 3,000
     // persons landed in another customer or under another id.
     let dir = tempfile::tempdir().unwrap();
     let (src, first, second) = (
