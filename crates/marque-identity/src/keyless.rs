@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use crate::cluster::UnionFind;
 use crate::compare::{NameKind, compare, name_kind};
-use crate::link::{Edge, EdgeKind, LinkConfig, LinkStats, Units, join_pass_edge, signature};
+use crate::link::{Edge, EdgeKind, LinkConfig, LinkStats, join_pass_edge};
 use crate::mentions::Mention;
 use crate::model::Model;
+use crate::units::{Units, signature};
 
 /// Links each unit that has a full name and a city but no key (a lead without a phone) to the
 /// one cluster holding the same name in the same city, when there is exactly one and the

@@ -43,6 +43,7 @@ pub mod overrides;
 mod resolve;
 pub mod tables;
 pub mod train;
+mod units;
 
 pub use error::{IdentityError, Result};
 pub use link::LinkConfig;

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use crate::cluster::UnionFind;
 use crate::compare::{Comparison, NameKind, compare, name_kind, name_level};
-use crate::link::{Edge, EdgeKind, LinkConfig, LinkStats, Units, join_pass_edge};
+use crate::link::{Edge, EdgeKind, LinkConfig, LinkStats, join_pass_edge};
 use crate::mentions::Mention;
 use crate::model::Model;
+use crate::units::Units;
 
 /// The surname a mention's name states, when its name is evidence (a full name, an honorific
 /// form, or a nickname built on the surname such as 小王).

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use rand::{Rng, SeedableRng};
 
 use crate::compare::{Comparison, NameKind, Vector, compare, name_kind};
-use crate::link::{LinkConfig, Units};
+use crate::link::LinkConfig;
 use crate::mentions::Mention;
 use crate::model::{Model, UCounts, agreement_probability};
+use crate::units::Units;
 
 /// Estimates u from random unit pairs (agreement on phone, VIN, name and birth date from value
 /// frequencies) and m and the prior by EM over the candidate pairs.
