@@ -124,21 +124,7 @@ impl Engine {
             segment.name
         );
         let (_, batches) = self.sql(&sql).await?;
-        let mut ids = Vec::new();
-        for batch in &batches {
-            let col = cast(batch.column(0), &DataType::Utf8)
-                .map_err(|e| EngineError::Internal(e.to_string()))?;
-            let col = col
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .ok_or_else(|| EngineError::Internal("customer_id is not a string".into()))?;
-            ids.extend(
-                (0..col.len())
-                    .filter(|&i| col.is_valid(i))
-                    .map(|i| col.value(i).to_string()),
-            );
-        }
-        Ok(ids)
+        first_column_ids(&batches)
     }
 
     /// Materialises segment `name`: appends its members, with the lake table versions and the
@@ -214,4 +200,23 @@ impl Engine {
                 .map(|a| a.value(0))
         }))
     }
+}
+
+/// The non-null values of the first column (a customer id of any type), as strings.
+fn first_column_ids(batches: &[arrow::array::RecordBatch]) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for batch in batches {
+        let col = cast(batch.column(0), &DataType::Utf8)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let col = col
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| EngineError::Internal("customer_id is not a string".into()))?;
+        ids.extend(
+            (0..col.len())
+                .filter(|&i| col.is_valid(i))
+                .map(|i| col.value(i).to_string()),
+        );
+    }
+    Ok(ids)
 }

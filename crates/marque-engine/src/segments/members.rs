@@ -351,21 +351,7 @@ impl Engine {
             ))
             .await?;
         let (_, batches) = self.collect(df).await?;
-        let mut ids = Vec::new();
-        for batch in &batches {
-            let col = cast(batch.column(0), &DataType::Utf8)
-                .map_err(|e| EngineError::Internal(e.to_string()))?;
-            let col = col
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .ok_or_else(|| EngineError::Internal("customer_id is not a string".into()))?;
-            ids.extend(
-                (0..col.len())
-                    .filter(|&i| col.is_valid(i))
-                    .map(|i| col.value(i).to_string()),
-            );
-        }
-        Ok(ids)
+        super::first_column_ids(&batches)
     }
 }
 
