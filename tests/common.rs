@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs `marque ARGS` with the lake at `lake`; returns its output.
@@ -63,4 +63,16 @@ pub fn sum_i64(lake: &Path, table: &str, column: &str) -> i64 {
                 .sum::<i64>()
         })
         .sum()
+}
+
+/// Generates `persons` synthetic persons (seed `seed`) into `dir/src` and returns that folder.
+pub fn generate(dir: &Path, persons: u32, seed: u32) -> PathBuf {
+    let src = dir.join("src");
+    let (persons, seed) = (persons.to_string(), seed.to_string());
+    let out = src.to_str().expect("temporary paths are UTF-8");
+    ok(
+        &dir.join("unused-lake"),
+        &["gen", "--persons", &persons, "--seed", &seed, "--out", out],
+    );
+    src
 }

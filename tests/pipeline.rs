@@ -12,12 +12,8 @@ use common::{count, ok, raw_rows, sum_i64};
 fn the_pipeline_lands_every_row_once_resolves_and_scores() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let src = dir.path().join("src");
+    let src = common::generate(dir.path(), 400, 7);
     let src_s = src.to_str().unwrap();
-    ok(
-        &lake,
-        &["gen", "--persons", "400", "--seed", "7", "--out", src_s],
-    );
 
     let first = ok(&lake, &["ingest", "--input", src_s]);
     assert!(first.contains("landed"), "{first}");

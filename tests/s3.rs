@@ -175,12 +175,8 @@ fn rows(batches: &[arrow::array::RecordBatch]) -> usize {
 fn the_lake_on_s3_lands_every_file_once_and_reads_back() {
     let s3 = SeaweedFs::start();
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
+    let src = common::generate(dir.path(), 150, 11);
     let src_s = src.to_str().unwrap();
-    common::ok(
-        &dir.path().join("unused-lake"),
-        &["gen", "--persons", "150", "--seed", "11", "--out", src_s],
-    );
     let root = format!("s3://{BUCKET}/lakes/test");
 
     let first = s3.ok(&root, &["ingest", "--quiet", "--input", src_s]);
@@ -293,12 +289,8 @@ fn connector_reading(file: &str, name: &str, source: &str) -> String {
 fn an_s3_source_lands_each_object_once_like_the_same_local_file() {
     let s3 = SeaweedFs::start();
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
+    let src = common::generate(dir.path(), 200, 5);
     let src_s = src.to_str().unwrap();
-    common::ok(
-        &dir.path().join("unused-lake"),
-        &["gen", "--persons", "200", "--seed", "5", "--out", src_s],
-    );
     let csv = std::fs::read(src.join("after_sales/repair_orders.csv")).unwrap();
     let parquet = std::fs::read(src.join("app/app_events-00000.parquet")).unwrap();
     put_object(&s3, "exports/ro/2026-11/repair_orders.csv", csv.clone());
@@ -416,12 +408,8 @@ fn common_strings(batches: &[arrow::array::RecordBatch], column: &str) -> Vec<St
 fn connectors_check_samples_an_s3_source_like_the_same_local_file() {
     let s3 = SeaweedFs::start();
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
+    let src = common::generate(dir.path(), 200, 5);
     let src_s = src.to_str().unwrap();
-    common::ok(
-        &dir.path().join("unused-lake"),
-        &["gen", "--persons", "200", "--seed", "5", "--out", src_s],
-    );
     let csv = std::fs::read(src.join("after_sales/repair_orders.csv")).unwrap();
     put_object(&s3, "check/ro/repair_orders.csv", csv);
     let def = dir.path().join("s3_ro.toml");

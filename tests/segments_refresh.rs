@@ -18,12 +18,8 @@ const SEGMENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/segments"
 fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let src = dir.path().join("src");
+    let src = common::generate(dir.path(), 600, 11);
     let src_s = src.to_str().unwrap();
-    ok(
-        &lake,
-        &["gen", "--persons", "600", "--seed", "11", "--out", src_s],
-    );
     ok(&lake, &["ingest", "--quiet", "--input", src_s]);
     ok(&lake, &["resolve"]);
     let scratch = dir.path().join("scratch");
