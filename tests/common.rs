@@ -76,3 +76,34 @@ pub fn generate(dir: &Path, persons: u32, seed: u32) -> PathBuf {
     );
     src
 }
+
+/// A `marque serve` child process on a free loopback port, killed when dropped (also when a
+/// test panics).
+pub struct Served {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+/// Starts `marque --lake LAKE serve --addr 127.0.0.1:PORT EXTRA…`; the caller waits for it.
+pub fn serve(lake: &Path, extra: &[&str]) -> Served {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_marque"))
+        .args(["--lake", lake.to_str().unwrap(), "serve", "--addr", &addr])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("marque serve starts");
+    Served { child, port }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}

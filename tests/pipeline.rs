@@ -56,22 +56,12 @@ fn the_pipeline_lands_every_row_once_resolves_and_scores() {
     );
 
     // The same customers over HTTP.
-    let port = free_port();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_marque"))
-        .args([
-            "--lake",
-            lake.to_str().unwrap(),
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let body = post_sql(port, r#"{"sql":"SELECT count(*) AS n FROM customers"}"#);
-    server.kill().ok();
-    server.wait().ok();
+    let server = common::serve(&lake, &[]);
+    let body = post_sql(
+        server.port,
+        r#"{"sql":"SELECT count(*) AS n FROM customers"}"#,
+    );
+    drop(server);
     let answer: serde_json::Value =
         serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(
@@ -79,14 +69,6 @@ fn the_pipeline_lands_every_row_once_resolves_and_scores() {
         Some(customers as u64),
         "{body}"
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// POSTs to /v1/sql once the server accepts connections (up to 60 s); returns the raw response.

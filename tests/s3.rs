@@ -329,28 +329,10 @@ fn an_s3_source_lands_each_object_once_like_the_same_local_file() {
 
     // The same files ingested from local disk land the same rows and quarantine the same ones.
     let local = dir.path().join("local-lake");
-    common::ok(
-        &local,
-        &[
-            "ingest",
-            "--quiet",
-            "--input",
-            src_s,
-            "--only",
-            "repair_orders",
-        ],
-    );
-    common::ok(
-        &local,
-        &[
-            "ingest",
-            "--quiet",
-            "--input",
-            src_s,
-            "--only",
-            "app_events",
-        ],
-    );
+    for connector in ["repair_orders", "app_events"] {
+        let args = ["ingest", "--quiet", "--input", src_s, "--only", connector];
+        common::ok(&local, &args);
+    }
     for table in ["raw_service_orders", "raw_app_events", "quarantine"] {
         assert_eq!(
             common::count(&lake, table),

@@ -101,25 +101,8 @@ fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it(
 async fn serve_and_check(lake: &std::path::Path, table: &BTreeMap<String, BTreeSet<String>>) {
     let at_risk = table["at_risk"].iter().next().expect("someone is at risk");
     // The service reads the table.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_marque"))
-        .args([
-            "--lake",
-            lake.to_str().unwrap(),
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--segments",
-            SEGMENTS,
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let server = common::serve(lake, &["--segments", SEGMENTS]);
+    let port = server.port;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -171,6 +154,5 @@ async fn serve_and_check(lake: &std::path::Path, table: &BTreeMap<String, BTreeS
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
     assert_eq!(served, table["at_risk"]);
-    server.kill().ok();
-    server.wait().ok();
+    drop(server);
 }

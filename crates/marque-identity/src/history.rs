@@ -1,6 +1,7 @@
 //! Stable customer ids across runs: a new cluster inherits the previous id that most of its
 //! mentions carried, and every merge and split is recorded as `old id → new id`.
 
+use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 
 /// The previous run's id of each mention record, keyed by (source, record id, role).
@@ -41,21 +42,22 @@ pub fn assign(overlap: &[HashMap<String, u64>], fresh: &[String]) -> (Vec<String
     // Greedy by overlap: the cluster holding most of an old customer's records keeps its id.
     // On a tie the part holding the mention the id was derived from wins, then the smaller
     // fresh id: never the cluster's position, which differs between full and incremental runs.
-    let mut claims: Vec<(u64, &str, bool, &str, usize)> = overlap
+    let mut claims: Vec<(Reverse<u64>, &str, bool, &str, usize)> = overlap
         .iter()
         .enumerate()
         .flat_map(|(c, ids)| {
-            ids.iter()
-                .map(move |(id, &n)| (n, id.as_str(), fresh[c] != *id, fresh[c].as_str(), c))
+            ids.iter().map(move |(id, &n)| {
+                (
+                    Reverse(n),
+                    id.as_str(),
+                    fresh[c] != *id,
+                    fresh[c].as_str(),
+                    c,
+                )
+            })
         })
         .collect();
-    claims.sort_by(|a, b| {
-        b.0.cmp(&a.0)
-            .then(a.1.cmp(b.1))
-            .then(a.2.cmp(&b.2))
-            .then(a.3.cmp(b.3))
-            .then(a.4.cmp(&b.4))
-    });
+    claims.sort_unstable();
     let mut ids: Vec<Option<String>> = vec![None; overlap.len()];
     let mut taken: HashSet<String> = HashSet::new();
     for (_, id, _, _, c) in claims {

@@ -308,19 +308,19 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         elapsed_s = started.elapsed().as_secs_f64(),
         "ids and golden records"
     );
+    let is_incremental = run.affected.is_some();
     let commit = || {
         Commit::default()
             .with("operation", "resolve")
-            .with("incremental", run.affected.is_some())
+            .with("incremental", is_incremental)
     };
     // Each output table is built, written and dropped before the next: holding all four at
     // once next to the mentions was the run's peak memory.
-    let incremental = run.affected.is_some();
     let replace = |name: &'static str, schema: SchemaRef, batch: RecordBatch| {
         let ctx = &ctx;
         async move {
             let mut batches = Vec::new();
-            if incremental && has(name) {
+            if is_incremental && has(name) {
                 for b in incremental::untouched_rows(ctx, name).await? {
                     batches.push(conform(name, &schema, &b)?);
                 }
@@ -393,7 +393,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         )
         .await?;
     }
-    let mode = if run.affected.is_some() {
+    let mode = if is_incremental {
         WriteMode::Append
     } else {
         WriteMode::Overwrite
@@ -419,7 +419,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         oversize_clusters: stats.oversize.len(),
         candidate_pairs: stats.candidate_pairs,
         trained,
-        incremental: run.affected.is_some(),
+        incremental: is_incremental,
         id_changes: changes.len(),
         stale_overrides,
         duration: started.elapsed(),
