@@ -1,7 +1,7 @@
 //! The golden record: each customer's best values chosen from its mentions by per-field
 //! survivorship rules, with the source record each value came from.
 
-use std::collections::HashMap;
+use crate::hashing::HashMap;
 
 use marque_core::Source;
 use marque_core::name::Gender;
@@ -129,7 +129,7 @@ fn survive<'a, T: Ord + Clone + std::hash::Hash>(
     candidates: impl Iterator<Item = (T, &'a Mention)>,
     len: impl Fn(&T) -> usize,
 ) -> Option<Sourced<T>> {
-    let mut tally: HashMap<T, Tally<'a>> = HashMap::new();
+    let mut tally: HashMap<T, Tally<'a>> = HashMap::default();
     for (v, m) in candidates {
         let p = policy.priority(m.source);
         let e = tally.entry(v).or_insert(Tally {

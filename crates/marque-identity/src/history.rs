@@ -1,8 +1,8 @@
 //! Stable customer ids across runs: a new cluster inherits the previous id that most of its
 //! mentions carried, and every merge and split is recorded as `old id → new id`.
 
+use crate::hashing::{HashMap, HashSet};
 use std::cmp::Reverse;
-use std::collections::{HashMap, HashSet};
 
 /// The previous run's id of each mention record, keyed by (source, record id, role).
 pub type PreviousIds = HashMap<(String, String, String), String>;
@@ -59,7 +59,7 @@ pub fn assign(overlap: &[HashMap<String, u64>], fresh: &[String]) -> (Vec<String
         .collect();
     claims.sort_unstable();
     let mut ids: Vec<Option<String>> = vec![None; overlap.len()];
-    let mut taken: HashSet<String> = HashSet::new();
+    let mut taken: HashSet<String> = HashSet::default();
     for (_, id, _, _, c) in claims {
         if ids[c].is_none() && !taken.contains(id) {
             ids[c] = Some(id.to_string());

@@ -2,7 +2,7 @@
 //! customers their mentions touch (through a phone, VIN, resident id, app user id or unionid),
 //! so that only those customers and the new mentions are linked again.
 
-use std::collections::HashSet;
+use crate::hashing::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
@@ -50,7 +50,7 @@ async fn strings(ctx: &SessionContext, table: &str, sql: &str) -> Result<Vec<Vec
 
 /// Every ingest batch id in the raw tables.
 pub async fn raw_batches(ctx: &SessionContext, tables: &[String]) -> Result<HashSet<String>> {
-    let mut out = HashSet::new();
+    let mut out = HashSet::default();
     for t in tables.iter().filter(|t| t.starts_with("raw_")) {
         let sql = format!("SELECT DISTINCT _batch_id FROM {t} WHERE _batch_id IS NOT NULL");
         out.extend(
@@ -106,7 +106,7 @@ pub fn register_list(
 pub struct Affected {
     pub customers: HashSet<String>,
     /// [`record_key`] → previous customer id, for every record of an affected customer.
-    pub previous: std::collections::HashMap<String, String>,
+    pub previous: HashMap<String, String>,
 }
 
 /// Finds the customers sharing a key with `new` mentions (known hub phones excluded) and
@@ -127,13 +127,13 @@ pub async fn affected(
     // alone is shared by a few customers each at 1M persons; with the surname it is the
     // masked pass's own block key and rarely shared.)
     let mut keys: [(&str, HashSet<String>); 7] = [
-        ("phone", HashSet::new()),
-        ("vin", HashSet::new()),
-        ("resident_id_hash", HashSet::new()),
-        ("app_user_id", HashSet::new()),
-        ("unionid", HashSet::new()),
-        ("concat(phone_pattern, '|', surname)", HashSet::new()),
-        ("concat(lower(name), '|', city)", HashSet::new()),
+        ("phone", HashSet::default()),
+        ("vin", HashSet::default()),
+        ("resident_id_hash", HashSet::default()),
+        ("app_user_id", HashSet::default()),
+        ("unionid", HashSet::default()),
+        ("concat(phone_pattern, '|', surname)", HashSet::default()),
+        ("concat(lower(name), '|', city)", HashSet::default()),
     ];
     for m in new {
         let usable = m.phone.as_ref().filter(|p| !hubs.contains(*p));
@@ -178,8 +178,8 @@ pub async fn affected(
          WHERE customer_id IN (SELECT id FROM _affected_customers)",
     )
     .await?;
-    let mut record_ids: HashSet<String> = HashSet::new();
-    let mut previous = std::collections::HashMap::with_capacity(rows.len());
+    let mut record_ids: HashSet<String> = HashSet::default();
+    let mut previous = HashMap::with_capacity_and_hasher(rows.len(), Default::default());
     for r in rows {
         record_ids.insert(r[1].clone());
         previous.insert(record_key(&r[0], &r[1], &r[2]), r[3].clone());
@@ -214,7 +214,7 @@ async fn holders<const N: usize>(
         ));
     }
     if union.is_empty() {
-        return Ok(HashSet::new());
+        return Ok(HashSet::default());
     }
     Ok(strings(ctx, "mentions", &union.join(" UNION "))
         .await?

@@ -13,7 +13,7 @@
 //!    needs their combined weight to reach the strong threshold; a cluster above the size
 //!    limit keeps only its deterministic links.
 
-use std::collections::{HashMap, HashSet};
+use crate::hashing::{HashMap, HashSet};
 
 use serde::Deserialize;
 
@@ -21,6 +21,7 @@ use crate::cluster::{Label, RESIDENT, UnionFind};
 use crate::compare::{Comparison, NameKind, Vector, compare, name_kind, name_level};
 use crate::mentions::Mention;
 use crate::model::Model;
+use crate::outside::Outside;
 use crate::units::{Units, units};
 
 /// Thresholds of the linker; every one can be set in `marque.toml` under `[identity]`.
@@ -135,6 +136,9 @@ pub struct LinkStats {
     pub weak_unsupported: u64,
     /// Clusters above the size limit, by mention count, kept at their deterministic links.
     pub oversize: Vec<u32>,
+    /// Leads of the masked or keyless pass whose one candidate lies outside an incremental
+    /// run's scope: left alone, where a full run would link them.
+    pub outside_only: u64,
 }
 
 /// The result of linking.
@@ -145,6 +149,17 @@ pub struct Linked {
     pub edges: Vec<Edge>,
     pub stats: LinkStats,
     pub model: Model,
+}
+
+/// What the late passes (keyless, masked phone) read.
+#[derive(Clone, Copy)]
+pub(crate) struct PassContext<'a> {
+    pub mentions: &'a [Mention],
+    pub units: &'a Units,
+    pub model: &'a Model,
+    pub cfg: &'a LinkConfig,
+    /// Holders of the passes' keys outside an incremental run's scope.
+    pub outside: &'a Outside,
 }
 
 /// Joins the clusters of a late pass's edge (keyless, masked phone) and keeps the edge, or
@@ -162,9 +177,37 @@ pub(crate) fn join_pass_edge(
     }
 }
 
+/// The one cluster a late pass's lead may join: the clusters of its in-scope `candidates`
+/// (units holding its block key) plus `outside` customers an incremental run did not load
+/// must come to exactly one, and that one must be in scope. Several are counted as an
+/// ambiguous drop; a single candidate outside the scope is counted in
+/// [`LinkStats::outside_only`] (a full run would link the lead there).
+pub(crate) fn sole_candidate(
+    uf: &mut UnionFind,
+    candidates: &[u32],
+    outside: u32,
+    stats: &mut LinkStats,
+) -> Option<u32> {
+    let mut roots: Vec<(u32, u32)> = candidates.iter().map(|&u| (uf.find(u), u)).collect();
+    roots.sort_unstable();
+    roots.dedup_by_key(|r| r.0);
+    match (&roots[..], outside) {
+        ([], 0) => None,
+        ([], 1) => {
+            stats.outside_only += 1;
+            None
+        }
+        ([(_, target)], 0) => Some(*target),
+        _ => {
+            stats.ambiguous_dropped += 1;
+            None
+        }
+    }
+}
+
 /// Marks phones seen with `hub_min_names` or more different full names; returns them.
 pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usize)> {
-    let mut names: HashMap<&str, HashSet<&str>> = HashMap::new();
+    let mut names: HashMap<&str, HashSet<&str>> = HashMap::default();
     for m in mentions.iter() {
         if let Some(p) = &m.phone
             && name_kind(m) == NameKind::Full
@@ -195,6 +238,7 @@ pub fn link(
     cfg: &LinkConfig,
     overrides: &LinkOverrides,
     model: Option<&Model>,
+    outside: &Outside,
 ) -> Linked {
     let mut stats = LinkStats::default();
     let isolate: HashSet<u32> = overrides.isolate.iter().copied().collect();
@@ -227,7 +271,7 @@ pub fn link(
         (EdgeKind::Unionid, |m| m.unionid.as_deref()),
     ];
     for (kind, key) in keys {
-        let mut first: HashMap<&str, u32> = HashMap::new();
+        let mut first: HashMap<&str, u32> = HashMap::default();
         for u in 0..units.rep.len() as u32 {
             if let Some(k) = key(rep(u)).filter(|_| !isolate.contains(&units.rep[u as usize])) {
                 match first.get(k) {
@@ -241,7 +285,7 @@ pub fn link(
     }
 
     // Candidate pairs: units sharing a usable phone, or a VIN as its buyer or owner.
-    let mut blocks: HashMap<(u8, &str), Vec<u32>> = HashMap::new();
+    let mut blocks: HashMap<(u8, &str), Vec<u32>> = HashMap::default();
     for u in 0..units.rep.len() as u32 {
         let m = rep(u);
         if let Some(p) = m.usable_phone() {
@@ -253,7 +297,10 @@ pub fn link(
     }
     let mut block_list: Vec<((u8, &str), Vec<u32>)> = blocks.into_iter().collect();
     block_list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut pairs: HashSet<(u32, u32)> = HashSet::new();
+    // Split-out mentions take part in no scored link.
+    let isolated: HashSet<u32> = isolate.iter().map(|&m| units.of[m as usize]).collect();
+    let scorable = |u: u32| isolated.is_empty() || !isolated.contains(&u);
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
     for (_, members) in &block_list {
         if members.len() > cfg.max_block_units {
             stats.skipped_blocks += 1;
@@ -261,16 +308,15 @@ pub fn link(
         }
         for (i, &a) in members.iter().enumerate() {
             for &b in &members[i + 1..] {
-                pairs.insert((a.min(b), a.max(b)));
+                if scorable(a) && scorable(b) {
+                    pairs.push((a.min(b), a.max(b)));
+                }
             }
         }
     }
-    // Split-out mentions take part in no scored link.
-    let isolated: HashSet<u32> = isolate.iter().map(|&m| units.of[m as usize]).collect();
-    let mut pairs: Vec<(u32, u32)> = pairs
-        .into_iter()
-        .filter(|(a, b)| !isolated.contains(a) && !isolated.contains(b))
-        .collect();
+    // Units sharing both a phone and a VIN meet in two blocks: one comparison each.
+    pairs.sort_unstable();
+    pairs.dedup();
     // Compared in load order of their representatives: mentions (and their strings) sit in
     // memory in that order, while unit numbers are hashed. Every decision below sorts its own
     // way, so this order only decides how fast the comparisons run.
@@ -310,7 +356,7 @@ pub fn link(
     // A nameless or surname-only unit that matches several different full names is ambiguous,
     // unless one of them holds `dominant_share` of their mentions (the phone's owner, whose
     // household members use it now and then): then it links to that one only.
-    let mut partners: HashMap<u32, HashMap<&str, u32>> = HashMap::new();
+    let mut partners: HashMap<u32, HashMap<&str, u32>> = HashMap::default();
     for e in &scored {
         for (weak, other) in [(e.a, e.b), (e.b, e.a)] {
             if name_kind(rep(weak)) != NameKind::Full && name_kind(rep(other)) == NameKind::Full {
@@ -359,7 +405,7 @@ pub fn link(
     let (mut uf, kept) = cluster(&units, &labels, &edges, &scored, cfg, &mut stats, None);
 
     // Clusters above the size limit keep only their deterministic links.
-    let mut oversize: HashSet<u32> = HashSet::new();
+    let mut oversize: HashSet<u32> = HashSet::default();
     for u in 0..units.rep.len() as u32 {
         let r = uf.find(u);
         if uf.size_of(r) > cfg.max_cluster_mentions && oversize.insert(r) {
@@ -386,13 +432,15 @@ pub fn link(
     stats.oversize.sort_unstable();
 
     let mut kept = kept;
-    crate::keyless::keyless_pass(
-        mentions, &units, &model, cfg, &mut uf, &mut kept, &mut stats,
-    );
-
-    crate::masked::masked_pass(
-        mentions, &units, &model, cfg, &mut uf, &mut kept, &mut stats,
-    );
+    let cx = PassContext {
+        mentions,
+        units: &units,
+        model: &model,
+        cfg,
+        outside,
+    };
+    crate::keyless::keyless_pass(&cx, &mut uf, &mut kept, &mut stats);
+    crate::masked::masked_pass(&cx, &mut uf, &mut kept, &mut stats);
 
     let roots = (0..mentions.len())
         .map(|i| units.rep[uf.find(units.of[i]) as usize])
@@ -415,7 +463,7 @@ pub fn link(
 
 fn guard_labels(mentions: &[Mention], units: &Units, overrides: &LinkOverrides) -> Vec<Vec<Label>> {
     let mut labels: Vec<Vec<Label>> = vec![Vec::new(); units.rep.len()];
-    let mut ids: HashMap<&str, u32> = HashMap::new();
+    let mut ids: HashMap<&str, u32> = HashMap::default();
     for (u, &r) in units.rep.iter().enumerate() {
         if let Some(res) = &mentions[r as usize].resident {
             let next = ids.len() as u32;
@@ -464,7 +512,7 @@ fn cluster(
         }
     }
     // Weak edges: sum per pair of clusters; the strongest edge represents the pair.
-    let mut support: HashMap<(u32, u32), (f64, usize)> = HashMap::new();
+    let mut support: HashMap<(u32, u32), (f64, usize)> = HashMap::default();
     for (i, e) in weak.iter().enumerate() {
         let (ra, rb) = (uf.find(e.a), uf.find(e.b));
         if ra == rb {
@@ -509,7 +557,13 @@ mod tests {
     fn run(ms: &mut [Mention]) -> Linked {
         let cfg = LinkConfig::default();
         mark_hubs(ms, &cfg);
-        link(ms, &cfg, &LinkOverrides::default(), None)
+        link(
+            ms,
+            &cfg,
+            &LinkOverrides::default(),
+            None,
+            &Outside::default(),
+        )
     }
 
     fn same(l: &Linked, a: usize, b: usize) -> bool {
@@ -563,7 +617,13 @@ mod tests {
         let hubs = mark_hubs(&mut ms, &cfg);
         assert_eq!(hubs, vec![("+8613700000001".to_string(), 8)]);
         assert!(ms.iter().all(|m| m.phone_is_hub));
-        let l = link(&ms, &cfg, &LinkOverrides::default(), None);
+        let l = link(
+            &ms,
+            &cfg,
+            &LinkOverrides::default(),
+            None,
+            &Outside::default(),
+        );
         assert!(
             !same(&l, 0, 8),
             "a salesperson's phone must not join two 张三 buyers"
@@ -622,12 +682,12 @@ mod tests {
             never: vec![(0, 1)],
             ..Default::default()
         };
-        let l = link(&ms, &cfg, &o, None);
+        let l = link(&ms, &cfg, &o, None, &Outside::default());
         assert!(!same(&l, 0, 1));
         let o = LinkOverrides {
             isolate: vec![1],
             ..Default::default()
         };
-        assert!(!same(&link(&ms, &cfg, &o, None), 0, 1));
+        assert!(!same(&link(&ms, &cfg, &o, None, &Outside::default()), 0, 1));
     }
 }

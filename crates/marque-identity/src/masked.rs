@@ -1,14 +1,12 @@
 //! Linking mentions whose phone auto media masked (139****5678) to the one customer whose
 //! full mobile shows the same digits and whose name states the same surname.
 
-use std::collections::HashMap;
+use crate::hashing::HashMap;
 
 use crate::cluster::UnionFind;
 use crate::compare::{Comparison, NameKind, compare, name_kind, name_level};
-use crate::link::{Edge, EdgeKind, LinkConfig, LinkStats, join_pass_edge};
+use crate::link::{Edge, EdgeKind, LinkStats, PassContext, join_pass_edge, sole_candidate};
 use crate::mentions::Mention;
-use crate::model::Model;
-use crate::units::Units;
 
 /// The surname a mention's name states, when its name is evidence (a full name, an honorific
 /// form, or a nickname built on the surname such as 小王).
@@ -16,6 +14,25 @@ pub(crate) fn stated_surname(m: &Mention) -> Option<&str> {
     m.name_is_evidence
         .then_some(m.name.surname.as_deref())
         .flatten()
+}
+
+/// The block key under which a unit holding a full mobile waits for masked leads: the mobile's
+/// visible digits and the stated surname.
+pub(crate) fn holder_key(m: &Mention) -> Option<(String, &str)> {
+    let surname = stated_surname(m)?;
+    let pattern = m
+        .usable_phone()
+        .and_then(marque_core::phone::mobile_block_pattern)?;
+    Some((pattern, surname))
+}
+
+/// The block key a masked lead looks up: its masked phone's visible digits and its stated
+/// surname, for a unit with a masked phone and no full one.
+pub(crate) fn lead_key(m: &Mention) -> Option<(&str, &str)> {
+    if m.phone.is_some() {
+        return None;
+    }
+    Some((m.masked_phone.as_deref()?, stated_surname(m)?))
 }
 
 /// Links each still-alone unit with a masked phone and a stated surname to the one cluster
@@ -26,52 +43,49 @@ pub(crate) fn stated_surname(m: &Mention) -> Option<&str> {
 /// the pattern and surname must point at exactly one cluster: a second candidate means the
 /// evidence cannot tell them apart and the lead stays alone.
 pub(crate) fn masked_pass(
-    mentions: &[Mention],
-    units: &Units,
-    model: &Model,
-    cfg: &LinkConfig,
+    cx: &PassContext,
     uf: &mut UnionFind,
     kept: &mut Vec<Edge>,
     stats: &mut LinkStats,
 ) {
+    let PassContext {
+        mentions,
+        units,
+        model,
+        cfg,
+        outside,
+    } = *cx;
     let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
-    let mut index: HashMap<(String, &str), Vec<u32>> = HashMap::new();
+    let mut index: HashMap<(String, &str), Vec<u32>> = HashMap::default();
     let mut masked = Vec::new();
     for u in 0..units.rep.len() as u32 {
         let m = rep(u);
-        let Some(surname) = stated_surname(m) else {
-            continue;
-        };
-        if let Some(pattern) = m
-            .usable_phone()
-            .and_then(marque_core::phone::mobile_block_pattern)
-        {
-            index.entry((pattern, surname)).or_default().push(u);
-        } else if m.phone.is_none() && m.masked_phone.is_some() {
+        if let Some(key) = holder_key(m) {
+            index.entry(key).or_default().push(u);
+        } else if lead_key(m).is_some() {
             masked.push(u);
         }
     }
     if index.is_empty() {
         return;
     }
-    // Chance that a random person's (pattern, surname) collides with a given one.
-    let pattern_weight = (index.len() as f64).log2();
+    let pattern_weight = -model
+        .masked_key_u
+        .unwrap_or(1.0 / index.len() as f64)
+        .log2();
     for k in masked {
         if uf.size_of(k) > 1 {
             continue; // already linked by a stronger pass
         }
         let m = rep(k);
-        let (Some(pattern), Some(surname)) = (m.masked_phone.clone(), stated_surname(m)) else {
+        let Some((pattern, surname)) = lead_key(m) else {
             continue;
         };
-        let Some(candidates) = index.get(&(pattern, surname)) else {
-            continue;
-        };
-        let mut roots: Vec<(u32, u32)> = candidates.iter().map(|&u| (uf.find(u), u)).collect();
-        roots.sort_unstable();
-        roots.dedup_by_key(|r| r.0);
-        let [(_, target)] = roots[..] else {
-            stats.ambiguous_dropped += 1;
+        let candidates = index
+            .get(&(pattern.to_string(), surname))
+            .map_or(&[][..], Vec::as_slice);
+        let Some(target) = sole_candidate(uf, candidates, outside.masked(pattern, surname), stats)
+        else {
             continue;
         };
         let t = rep(target);
@@ -98,5 +112,52 @@ pub(crate) fn masked_pass(
             name_frequency: freq,
         };
         join_pass_edge(uf, e, kept, stats);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::compare::COMPARISONS;
+    use crate::link::{LinkConfig, LinkOverrides, link, mark_hubs};
+    use crate::mentions::{Mention, test_mention};
+    use crate::model::Model;
+    use crate::outside::Outside;
+
+    fn lead_and_holder() -> Vec<Mention> {
+        let mut holder = test_mention("王伟");
+        holder.phone = Some("+8613912345678".into());
+        holder.city = Some("上海".into());
+        let mut lead = test_mention("王伟");
+        lead.record_ids = vec!["lead-1".into()];
+        lead.masked_phone = Some("139****5678".into());
+        vec![holder, lead]
+    }
+
+    fn linked(outside: &Outside) -> bool {
+        let mut ms = lead_and_holder();
+        let cfg = LinkConfig::default();
+        mark_hubs(&mut ms, &cfg);
+        // Agreement rare among non-matches, and two million (digits, surname) pairs, as a
+        // 1M-person run trains them.
+        let u = COMPARISONS
+            .iter()
+            .map(|c| vec![0.01; c.levels().len()])
+            .collect();
+        let mut model = Model::initial(u);
+        model.masked_key_u = Some(1.0 / 2_000_000.0);
+        let l = link(&ms, &cfg, &LinkOverrides::default(), Some(&model), outside);
+        l.roots[0] == l.roots[1]
+    }
+
+    #[test]
+    fn a_masked_lead_with_one_candidate_joins_it() {
+        assert!(linked(&Outside::default()));
+    }
+
+    #[test]
+    fn incremental_masked_lead_stays_alone_when_a_customer_outside_the_scope_holds_its_key() {
+        // A full run would see the second holder and find the lead ambiguous.
+        let outside = Outside::from_counts(&[("139****5678", "王", 1)], &[]);
+        assert!(!linked(&outside));
     }
 }

@@ -1,6 +1,6 @@
 //! Person mentions read from the raw tables, with their evidence normalised for linking.
 
-use std::collections::{HashMap, HashSet};
+use crate::hashing::{HashMap, HashSet};
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, TimeUnit};
@@ -269,8 +269,8 @@ pub async fn load_scoped(
     // Records with identical evidence that includes a key no guard can veto (an app account, a
     // VIN, a resident id) fold into one mention, as linking would fold them into one unit
     // anyway: a customer's 40 repair orders are normalised once and held once.
-    let mut folds: HashMap<u128, usize> = HashMap::new();
-    let mut seen: HashSet<u128> = HashSet::new();
+    let mut folds: HashMap<u128, usize> = HashMap::default();
+    let mut seen: HashSet<u128> = HashSet::default();
     let filter = match scope {
         Scope::All => None,
         Scope::Some { batches, .. } => {

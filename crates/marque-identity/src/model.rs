@@ -2,7 +2,7 @@
 //! estimated by expectation–maximisation over the candidate pairs, u from random pairs, and a
 //! term-frequency adjustment for common names.
 
-use std::collections::HashMap;
+use crate::hashing::HashMap;
 
 use crate::compare::{COMPARISONS, Comparison, Vector, name_level};
 
@@ -21,6 +21,12 @@ pub struct Model {
     /// Frequency of each name key among named units, for the term-frequency adjustment. Kept
     /// with the model so that full and incremental runs weigh names alike.
     pub name_frequency: HashMap<String, f64>,
+    /// u of the masked-phone pass: the chance that a random person's visible digits and
+    /// surname equal a given pair, one over the number of distinct pairs among the units
+    /// holding a full mobile. Estimated once with the model, so that an incremental run (which
+    /// sees only its scope) weighs a masked match as the full run did. `None` in models stored
+    /// before it was kept: the pass then counts the pairs it sees.
+    pub masked_key_u: Option<f64>,
 }
 
 /// Probabilities are kept away from 0 and 1 so that every weight is finite.
@@ -58,7 +64,8 @@ impl Model {
             u,
             iterations: 0,
             converged: false,
-            name_frequency: HashMap::new(),
+            name_frequency: HashMap::default(),
+            masked_key_u: None,
         }
     }
 
@@ -248,7 +255,7 @@ mod tests {
     fn em_separates_matches_from_resold_vehicles() {
         // 900 pairs agreeing on phone and name (the same person) and 300 sharing only a VIN
         // (a resold vehicle: different names, different phones).
-        let mut h = HashMap::new();
+        let mut h = HashMap::default();
         h.insert([0, 0, 1, 0, 2, 2], 900);
         h.insert([6, 1, 0, 2, 2, 2], 300);
         let model = Model::initial(u_flat()).fit(&h, 1000, 1e-7);

@@ -2,7 +2,7 @@
 //! of its customer, or keep two customers apart forever. Stored in `identity_overrides` by
 //! mention keys, so they survive id changes.
 
-use std::collections::HashMap;
+use crate::hashing::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -181,7 +181,7 @@ pub async fn mention_of(lake: &Lake, customer_id: &str) -> Result<MentionKey> {
 
 /// The [`crate::mentions::record_key`]s of records that split and never-link overrides name:
 /// loading must keep each of them a mention of its own.
-pub fn keep_apart(overrides: &[Override]) -> std::collections::HashSet<String> {
+pub fn keep_apart(overrides: &[Override]) -> HashSet<String> {
     overrides
         .iter()
         .filter(|o| o.kind != OverrideKind::Merge)
@@ -196,7 +196,7 @@ pub fn resolve_indices(overrides: &[Override], mentions: &[Mention]) -> (LinkOve
     if overrides.is_empty() {
         return (LinkOverrides::default(), 0);
     }
-    let mut index: HashMap<(&str, &str, &str), u32> = HashMap::new();
+    let mut index: HashMap<(&str, &str, &str), u32> = HashMap::default();
     for (i, m) in mentions.iter().enumerate() {
         for r in &m.record_ids {
             index.insert((m.source.as_str(), r.as_str(), m.role.as_str()), i as u32);

@@ -1,6 +1,6 @@
 //! One resolution run: read mentions, link, choose ids and golden records, write the tables.
 
-use std::collections::{HashMap, HashSet};
+use crate::hashing::{HashMap, HashSet};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -15,6 +15,7 @@ use crate::link::{LinkConfig, link, mark_hubs};
 use arrow::array::AsArray;
 
 use crate::mentions::{Scope, record_key};
+use crate::outside::Outside;
 use crate::{IdentityError, Result, history, incremental, mentions, output, overrides, tables};
 
 /// Settings of a run.
@@ -160,7 +161,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         }
         let stored_hubs = stored_hubs(lake).await?;
         incremental::register_list(&ctx, "_affected_records", "record_id", Vec::new())?;
-        let none = HashSet::new();
+        let none = HashSet::default();
         let scope = Scope::Some {
             batches: &new,
             records: &none,
@@ -207,7 +208,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             ms: mentions::load(&ctx, &tables, &opts.resident_id_salt, &keep_apart).await?,
             previous: previous_ids(lake).await?,
             affected: None,
-            stored_hubs: HashSet::new(),
+            stored_hubs: HashSet::default(),
             new_batches: all_batches,
         }
     };
@@ -235,18 +236,26 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         hubs.sort();
     }
     let ms = run.ms;
+    let outside = match (&run.affected, &stored) {
+        (Some(_), Some(model)) => {
+            Outside::load(&ctx, &ms, &run.stored_hubs, model, &opts.link).await?
+        }
+        _ => Outside::default(),
+    };
     let (link_overrides, stale_overrides) = overrides::resolve_indices(&override_rows, &ms);
     let trained = stored.is_none();
-    let linked = link(&ms, &opts.link, &link_overrides, stored.as_ref());
+    let linked = link(&ms, &opts.link, &link_overrides, stored.as_ref(), &outside);
     drop(stored);
     tracing::info!(
         edges = linked.edges.len(),
+        lead_keys_held_outside = outside.len(),
+        leads_whose_one_candidate_is_outside = linked.stats.outside_only,
         elapsed_s = started.elapsed().as_secs_f64(),
         "linked"
     );
 
     // Clusters in a deterministic order: by root mention.
-    let mut clusters: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut clusters: HashMap<u32, Vec<u32>> = HashMap::default();
     for (i, r) in linked.roots.iter().enumerate() {
         clusters.entry(*r).or_default().push(i as u32);
     }
@@ -256,7 +265,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let overlap: Vec<HashMap<String, u64>> = clusters
         .iter()
         .map(|(_, members)| {
-            let mut o: HashMap<String, u64> = HashMap::new();
+            let mut o: HashMap<String, u64> = HashMap::default();
             if let Some(prev) = &run.previous {
                 for &i in members {
                     let m = &ms[i as usize];
@@ -286,7 +295,8 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let (cluster_ids, changes) = history::assign(&overlap, &fresh);
     drop(run.previous);
 
-    let mut id_of_root: HashMap<u32, usize> = HashMap::with_capacity(clusters.len());
+    let mut id_of_root: HashMap<u32, usize> =
+        HashMap::with_capacity_and_hasher(clusters.len(), Default::default());
     let mut customers = Vec::with_capacity(clusters.len());
     let mut largest = 0u64;
     for (c, (root, members)) in clusters.iter().enumerate() {
@@ -328,6 +338,11 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             batches.push(batch);
             lake.write(name, schema, batches, WriteMode::Overwrite, commit())
                 .await?;
+            tracing::info!(
+                table = name,
+                elapsed_s = started.elapsed().as_secs_f64(),
+                "table written"
+            );
             Ok::<_, IdentityError>(())
         }
     };
@@ -504,7 +519,7 @@ async fn previous_ids(lake: &Lake) -> Result<Option<PreviousMap>> {
     let Some(batches) = tables::read(lake, "customer_map").await? else {
         return Ok(None);
     };
-    let mut map: PreviousMap = HashMap::new();
+    let mut map: PreviousMap = HashMap::default();
     for b in &batches {
         let col = |name: &str| {
             b.column_by_name(name)

@@ -159,7 +159,11 @@ pub fn model_schema() -> SchemaRef {
     ]))
 }
 
-/// Rows of `identity_model`: one per comparison level, plus the prior.
+/// The `identity_model` row of the masked-phone pass's u (see [`Model::masked_key_u`]).
+const MASKED_ROW: (&str, &str) = ("masked_phone", "pattern_and_surname");
+
+/// Rows of `identity_model`: one per comparison level, plus the prior and the masked-phone
+/// pass's u.
 pub fn model_rows(model: &Model) -> Result<RecordBatch> {
     let (mut c, mut l) = (StringBuilder::new(), StringBuilder::new());
     let (mut m, mut u, mut w) = (
@@ -180,6 +184,13 @@ pub fn model_rows(model: &Model) -> Result<RecordBatch> {
             u.append_value(model.u[cmp.index()][i]);
             w.append_value(model.weight(cmp, i as u8));
         }
+    }
+    if let Some(p) = model.masked_key_u {
+        c.append_value(MASKED_ROW.0);
+        l.append_value(MASKED_ROW.1);
+        m.append_null();
+        u.append_value(p);
+        w.append_value(-p.log2());
     }
     batch(
         "identity_model",
@@ -216,6 +227,10 @@ pub fn model_from(batches: &[RecordBatch]) -> Option<Model> {
         for r in 0..b.num_rows() {
             if c.value(r) == "prior" {
                 model.lambda = m.value(r);
+                continue;
+            }
+            if (c.value(r), l.value(r)) == MASKED_ROW {
+                model.masked_key_u = (!u.is_null(r)).then(|| u.value(r));
                 continue;
             }
             let cmp = COMPARISONS.iter().find(|x| x.as_str() == c.value(r))?;
@@ -365,4 +380,35 @@ pub async fn read(lake: &marque_lake::Lake, name: &str) -> Result<Option<Vec<Rec
         out.push(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(arrow_err)?);
     }
     Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> Model {
+        let u = COMPARISONS
+            .iter()
+            .map(|c| vec![0.1; c.levels().len()])
+            .collect();
+        let mut m = Model::initial(u);
+        m.lambda = 0.25;
+        m
+    }
+
+    #[test]
+    fn a_stored_model_keeps_the_masked_pass_u_so_incremental_runs_weigh_masked_matches_alike() {
+        let mut m = model();
+        m.masked_key_u = Some(1.0 / 2_000_000.0);
+        let back = model_from(&[model_rows(&m).unwrap()]).expect("a complete model");
+        assert_eq!(back.masked_key_u, m.masked_key_u);
+        assert_eq!(back.lambda, 0.25);
+        assert_eq!(back.m, m.m);
+    }
+
+    #[test]
+    fn a_model_stored_before_the_masked_pass_u_was_kept_still_loads() {
+        let back = model_from(&[model_rows(&model()).unwrap()]).expect("a complete model");
+        assert_eq!(back.masked_key_u, None);
+    }
 }

@@ -1,12 +1,13 @@
 //! Training the Fellegi–Sunter model on one run's units: u from value frequencies and random
 //! pairs, m and the prior by EM over the candidate pairs' comparison vectors.
 
-use std::collections::HashMap;
+use crate::hashing::{HashMap, HashSet};
 
 use rand::{Rng, SeedableRng};
 
 use crate::compare::{Comparison, NameKind, Vector, compare, name_kind};
 use crate::link::LinkConfig;
+use crate::masked::holder_key;
 use crate::mentions::Mention;
 use crate::model::{Model, UCounts, agreement_probability};
 use crate::units::Units;
@@ -22,7 +23,7 @@ pub(crate) fn train(
     let n = units.rep.len();
     let rep = |u: usize| &mentions[units.rep[u] as usize];
     // Name frequencies over units with a full name.
-    let mut name_counts: HashMap<&str, u32> = HashMap::new();
+    let mut name_counts: HashMap<&str, u32> = HashMap::default();
     for u in 0..n {
         let m = rep(u);
         if name_kind(m) == NameKind::Full {
@@ -41,9 +42,9 @@ pub(crate) fn train(
             }
         }
     }
-    let mut phones: HashMap<&str, u32> = HashMap::new();
-    let mut vins: HashMap<&str, u32> = HashMap::new();
-    let mut births: HashMap<i32, u32> = HashMap::new();
+    let mut phones: HashMap<&str, u32> = HashMap::default();
+    let mut vins: HashMap<&str, u32> = HashMap::default();
+    let mut births: HashMap<i32, u32> = HashMap::default();
     for i in 0..n {
         let m = rep(i);
         if let Some(p) = m.usable_phone() {
@@ -65,11 +66,13 @@ pub(crate) fn train(
         ),
         (Comparison::Birth, agreement_probability(births.values())),
     ]);
-    let mut histogram: HashMap<Vector, u64> = HashMap::new();
+    let mut histogram: HashMap<Vector, u64> = HashMap::default();
     for v in vectors {
         *histogram.entry(*v).or_default() += 1;
     }
+    let masked_keys: HashSet<(String, &str)> = (0..n).filter_map(|u| holder_key(rep(u))).collect();
     let mut model = Model::initial(u).fit(&histogram, cfg.em_max_iterations, cfg.em_tolerance);
+    model.masked_key_u = (!masked_keys.is_empty()).then(|| 1.0 / masked_keys.len() as f64);
     model.name_frequency = name_counts
         .into_iter()
         .map(|(k, n)| (k.to_string(), n as f64 / named_units))

@@ -1,7 +1,7 @@
 //! Units: mentions with identical keyed evidence, linked as one, numbered in an order that does
 //! not depend on how the mentions were loaded.
 
-use std::collections::{HashMap, HashSet};
+use crate::hashing::{HashMap, HashSet};
 
 use crate::compare::name_kind;
 use crate::mentions::Mention;
@@ -72,7 +72,7 @@ fn stable_key(m: &Mention) -> u64 {
 /// as a full run does. Units are therefore numbered by the smallest [`stable_key`] of their
 /// members, and that member represents the unit.
 pub(crate) fn units(mentions: &[Mention], isolate: &HashSet<u32>) -> Units {
-    let mut by_sig: HashMap<Signature<'_>, u32> = HashMap::new();
+    let mut by_sig: HashMap<Signature<'_>, u32> = HashMap::default();
     let mut of = Vec::with_capacity(mentions.len());
     let mut size: Vec<u32> = vec![];
     let mut best: Vec<(u64, u32)> = vec![];
@@ -145,7 +145,7 @@ mod tests {
             named("王芳", None, "k0"),
         ];
         let numbering = |ms: &[Mention]| {
-            let u = units(ms, &HashSet::new());
+            let u = units(ms, &HashSet::default());
             let reps: Vec<String> = u
                 .rep
                 .iter()
