@@ -3,6 +3,8 @@
 //! and a gender, compound surnames, minority names with a middle dot kept whole, pinyin keys for
 //! names written in Latin script, and nicknames flagged as weak evidence.
 
+use compact_str::CompactString;
+
 use crate::hanzi::{is_han, to_simplified};
 use crate::romanize;
 use crate::surnames;
@@ -25,20 +27,20 @@ pub struct PersonName {
     /// The cleaned full name: NFKC, half-width, simplified characters, spaces collapsed, Han
     /// names without inner spaces, minority names with one middle dot (阿卜杜·热合曼). Empty
     /// when the source only gave an honorific form.
-    pub full: String,
+    pub full: CompactString,
     /// The surname when it can be told: the first character of a Han name, or a compound
     /// surname (欧阳), or the stem of an honorific form. `None` for Latin-script names (see
     /// [`PersonName::pinyin`]), minority names and nicknames that do not start with a surname.
-    pub surname: Option<String>,
+    pub surname: Option<CompactString>,
     /// The gender when an honorific states it.
     pub gender: Option<Gender>,
     /// True when only a surname and an honorific were given (王先生): weak evidence.
     pub honorific_only: bool,
     /// The given name of a Han name (小明 of 王小明) when it can be told.
-    pub given: Option<String>,
+    pub given: Option<CompactString>,
     /// Canonical toneless pinyin, `surname given` (`wang xiaoming`), for Han names and for
     /// Latin-script names that read as pinyin; empty when there is none.
-    pub pinyin: String,
+    pub pinyin: CompactString,
     /// True for a nickname or app handle (小王, 阿明, 老李, 伟哥, Tony, 追风少年, names with digits
     /// or emoji): weak evidence that must not link on its own.
     pub nickname: bool,
@@ -160,14 +162,16 @@ fn looks_like_nickname(s: &str) -> bool {
 
 /// A Han name split into surname and given name, with its pinyin.
 fn han_name(s: String) -> PersonName {
-    let surname = surnames::surname_prefix(&s).map(str::to_string);
-    let given = surname.as_ref().map(|sn| s[sn.len()..].to_string());
+    let surname = surnames::surname_prefix(&s).map(CompactString::from);
+    let given = surname
+        .as_ref()
+        .map(|sn| CompactString::from(&s[sn.len()..]));
     let pinyin = romanize::han_key(surname.as_deref(), given.as_deref().unwrap_or(""));
     PersonName {
-        full: s,
+        full: s.into(),
         surname,
         given: given.filter(|g| !g.is_empty()),
-        pinyin,
+        pinyin: pinyin.into(),
         ..PersonName::default()
     }
 }
@@ -178,8 +182,8 @@ fn parse_han(s: String) -> PersonName {
         let pinyin = romanize::han_key(None, &s);
         let nickname = !s.chars().all(|c| is_han(c) || c == '·');
         return PersonName {
-            full: s,
-            pinyin,
+            full: s.into(),
+            pinyin: pinyin.into(),
             nickname,
             ..PersonName::default()
         };
@@ -188,11 +192,11 @@ fn parse_han(s: String) -> PersonName {
     if all_han && let Some((stem, honorific, gender)) = honorific_split(&s) {
         if surnames::is_surname(stem) {
             return PersonName {
-                full: String::new(),
-                surname: Some(stem.to_string()),
+                full: CompactString::default(),
+                surname: Some(stem.into()),
                 gender,
                 honorific_only: true,
-                pinyin: surnames::reading(stem),
+                pinyin: surnames::reading(stem).into(),
                 ..PersonName::default()
             };
         }
@@ -206,9 +210,9 @@ fn parse_han(s: String) -> PersonName {
         if n == 1 && matches!(honorific, "哥" | "姐" | "大哥" | "大姐") {
             // 伟哥 / 娜姐: a given-name character and a familiar suffix.
             return PersonName {
-                given: Some(stem.to_string()),
-                pinyin: romanize::han_key(None, stem),
-                full: s,
+                given: Some(stem.into()),
+                pinyin: romanize::han_key(None, stem).into(),
+                full: s.into(),
                 gender,
                 nickname: true,
                 ..PersonName::default()
@@ -222,17 +226,18 @@ fn parse_han(s: String) -> PersonName {
         && matches!(prefix, '小' | '老' | '阿')
     {
         // 小王 / 老李: a surname; 阿明: a given-name character. Both are nicknames.
-        let r = rest.to_string();
+        let r = CompactString::from(&*rest.encode_utf8(&mut [0; 4]));
         let is_sn = surnames::is_surname(&r) && prefix != '阿';
         return PersonName {
             pinyin: if is_sn {
                 surnames::reading(&r)
             } else {
                 romanize::han_key(None, &r)
-            },
+            }
+            .into(),
             surname: is_sn.then(|| r.clone()),
             given: (!is_sn).then_some(r),
-            full: s,
+            full: s.into(),
             nickname: true,
             ..PersonName::default()
         };
@@ -240,7 +245,7 @@ fn parse_han(s: String) -> PersonName {
     if !all_han {
         // Han mixed with digits, Latin letters or emoji: an app handle.
         return PersonName {
-            full: s,
+            full: s.into(),
             nickname: true,
             ..PersonName::default()
         };
@@ -250,7 +255,7 @@ fn parse_han(s: String) -> PersonName {
         if !p.surname.as_deref().is_some_and(surnames::is_surname) {
             p.surname = None;
             p.given = None;
-            p.pinyin = romanize::han_key(None, &p.full);
+            p.pinyin = romanize::han_key(None, &p.full).into();
         }
         p.nickname = true;
         return p;
@@ -261,15 +266,15 @@ fn parse_han(s: String) -> PersonName {
 fn parse_latin(s: String) -> PersonName {
     match romanize::parse_latin(&s) {
         Some(l) => PersonName {
-            pinyin: l.key(),
-            full: s,
+            pinyin: l.key().into(),
+            full: s.into(),
             latin: true,
             ..PersonName::default()
         },
         None => PersonName {
             nickname: true,
             latin: true,
-            full: s,
+            full: s.into(),
             ..PersonName::default()
         },
     }
@@ -299,7 +304,7 @@ pub fn parse(raw: &str) -> PersonName {
         return parse_latin(s);
     }
     PersonName {
-        full: s,
+        full: s.into(),
         nickname: true,
         ..PersonName::default()
     }

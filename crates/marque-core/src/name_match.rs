@@ -12,9 +12,9 @@ pub use crate::hanzi::trad_simp_equal;
 /// spaces get the same key.
 pub fn name_key(n: &PersonName) -> String {
     if !n.full.is_empty() {
-        n.full.to_lowercase()
+        n.full.as_str().to_lowercase()
     } else {
-        n.surname.clone().unwrap_or_default()
+        n.surname.as_deref().unwrap_or_default().to_string()
     }
 }
 

@@ -141,7 +141,7 @@ pub fn compare_names(a: &Mention, b: &Mention) -> u8 {
             }
         }
         // An app nickname that is the pinyin of the name is evidence after all.
-        _ => match (&a.pinyin, &b.pinyin) {
+        _ => match (a.pinyin(), b.pinyin()) {
             (Some(x), Some(y)) if x == y && names::pinyin_is_full_name(x) => PINYIN,
             _ => MISSING,
         },

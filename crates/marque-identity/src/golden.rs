@@ -249,9 +249,9 @@ mod tests {
     fn m(source: Source, n: &str, phone: &str, t: i64) -> Mention {
         let mut m = crate::mentions::test_mention(n);
         m.source = source;
-        m.record_ids = vec![format!("r{t}")];
+        m.record_ids = smallvec::smallvec![format!("r{t}").into()];
         m.name_is_evidence = source != Source::App;
-        m.phone = Some(phone.to_string());
+        m.phone = Some(phone.into());
         m.first_seen = Some(t);
         m.last_seen = Some(t);
         m

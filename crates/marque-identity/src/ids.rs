@@ -17,7 +17,7 @@ pub fn customer_id(m: &Mention) -> String {
         m.record_ids
             .iter()
             .min()
-            .map(String::as_bytes)
+            .map(|r| r.as_bytes())
             .unwrap_or_default(),
     );
     format!("C{}", &hex::encode(h.finalize())[..15])

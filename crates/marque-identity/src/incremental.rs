@@ -136,9 +136,9 @@ pub async fn affected(
         ("concat(lower(name), '|', city)", HashSet::default()),
     ];
     for m in new {
-        let usable = m.phone.as_ref().filter(|p| !hubs.contains(*p));
+        let usable = m.phone.as_deref().filter(|p| !hubs.contains(*p));
         if let Some(p) = usable {
-            keys[0].1.insert(p.clone());
+            keys[0].1.insert(p.to_string());
         }
         if let (true, Some(surname)) = (
             usable.is_some() || m.masked_phone.is_some(),
@@ -148,14 +148,14 @@ pub async fn affected(
             keys[5].1.insert(format!("{pattern}|{surname}"));
         }
         let others = [
-            m.vin.as_ref(),
-            m.resident.as_ref().map(|r| &r.hash),
-            m.app_user_id.as_ref(),
-            m.unionid.as_ref(),
+            m.vin.as_deref(),
+            m.resident.as_ref().map(|r| r.hash.as_str()),
+            m.app_user_id.as_deref(),
+            m.unionid.as_deref(),
         ];
         for (i, v) in others.into_iter().enumerate() {
             if let Some(v) = v {
-                keys[i + 1].1.insert(v.clone());
+                keys[i + 1].1.insert(v.to_string());
             }
         }
         if let (false, Some(city)) = (m.name_key.is_empty(), &m.city)

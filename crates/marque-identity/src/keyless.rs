@@ -23,7 +23,7 @@ pub(crate) fn lead_key<'a>(
     if name_kind(m) != NameKind::Full || signature(m).is_some() {
         return None;
     }
-    let freq = model.name_frequency.get(&m.name_key).copied();
+    let freq = model.name_frequency.get(m.name_key.as_str()).copied();
     if freq.is_none_or(|f| f > cfg.keyless_max_name_frequency) {
         return None;
     }

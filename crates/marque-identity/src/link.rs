@@ -331,7 +331,8 @@ pub fn link(
         Some(m) => m.clone(),
         None => crate::train::train(mentions, &units, &vectors, cfg),
     };
-    let tf = |m: &Mention| -> Option<f64> { model.name_frequency.get(&m.name_key).copied() };
+    let tf =
+        |m: &Mention| -> Option<f64> { model.name_frequency.get(m.name_key.as_str()).copied() };
 
     // Score, veto, and keep the pairs above the match threshold.
     let mut scored: Vec<Edge> = Vec::new();
@@ -549,7 +550,7 @@ mod tests {
 
     fn m(name_raw: &str, phone: Option<&str>, rid: Option<&str>) -> Mention {
         let mut m = test_mention(name_raw);
-        m.phone = phone.map(str::to_string);
+        m.phone = phone.map(Into::into);
         m.resident = rid.and_then(|r| resident(r, "salt"));
         m
     }

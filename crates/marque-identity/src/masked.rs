@@ -98,7 +98,7 @@ pub(crate) fn masked_pass(
         if gender_clash || city_clash || names_differ {
             continue;
         }
-        let freq = model.name_frequency.get(&m.name_key).copied();
+        let freq = model.name_frequency.get(m.name_key.as_str()).copied();
         let w = model.score(&v, freq) + pattern_weight;
         if w < cfg.match_weight {
             continue;
@@ -128,7 +128,7 @@ mod tests {
         holder.phone = Some("+8613912345678".into());
         holder.city = Some("上海".into());
         let mut lead = test_mention("王伟");
-        lead.record_ids = vec!["lead-1".into()];
+        lead.record_ids = smallvec::smallvec!["lead-1".into()];
         lead.masked_phone = Some("139****5678".into());
         vec![holder, lead]
     }

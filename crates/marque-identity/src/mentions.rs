@@ -4,11 +4,13 @@ use crate::hashing::{HashMap, HashSet};
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, TimeUnit};
+use compact_str::CompactString;
 use datafusion::prelude::SessionContext;
 use marque_core::name::{self, Gender, PersonName};
 use marque_core::{Role, Source, phone, resident_id};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use smallvec::{SmallVec, smallvec};
 
 use crate::{IdentityError, Result, names};
 
@@ -28,25 +30,24 @@ pub struct ResidentEvidence {
 pub struct Mention {
     pub source: Source,
     pub role: Role,
-    pub record_ids: Vec<String>,
+    /// One record, or the many an app account's events fold into: inline for the one.
+    pub record_ids: SmallVec<[CompactString; 1]>,
     pub name: PersonName,
     /// True when `name` is a real name; app nicknames are not.
     pub name_is_evidence: bool,
     /// The full name's comparison key (simplified characters, lower case); empty without one.
-    pub name_key: String,
-    /// Tone-less pinyin of the name or nickname, when it has one.
-    pub pinyin: Option<String>,
+    pub name_key: CompactString,
     /// E.164 phone usable as a key (masked, placeholder and invalid numbers are dropped).
-    pub phone: Option<String>,
+    pub phone: Option<CompactString>,
     /// True when the phone is a hub (seen with many different names): not evidence.
     pub phone_is_hub: bool,
     /// The block pattern (`139****5678`) of a masked phone: partial evidence, never a key.
-    pub masked_phone: Option<String>,
+    pub masked_phone: Option<CompactString>,
     pub resident: Option<ResidentEvidence>,
-    pub app_user_id: Option<String>,
-    pub unionid: Option<String>,
-    pub vin: Option<String>,
-    pub city: Option<String>,
+    pub app_user_id: Option<CompactString>,
+    pub unionid: Option<CompactString>,
+    pub vin: Option<CompactString>,
+    pub city: Option<CompactString>,
     /// Microseconds since the epoch of the record's own time (sale, visit, lead, event).
     pub first_seen: Option<i64>,
     pub last_seen: Option<i64>,
@@ -58,8 +59,13 @@ impl Mention {
         self.record_ids
             .iter()
             .min()
-            .map(String::as_str)
+            .map(CompactString::as_str)
             .unwrap_or_default()
+    }
+
+    /// Tone-less pinyin of the name or nickname, when it has one.
+    pub fn pinyin(&self) -> Option<&str> {
+        (!self.name.pinyin.is_empty()).then_some(self.name.pinyin.as_str())
     }
 
     /// How many mentions this one stands for: each source record folded into it, except that
@@ -76,7 +82,8 @@ impl Mention {
     /// forms of its mobile: the masked pass's block key.
     pub fn phone_pattern(&self) -> Option<String> {
         self.masked_phone
-            .clone()
+            .as_deref()
+            .map(str::to_string)
             .or_else(|| self.phone.as_deref().and_then(phone::mobile_block_pattern))
     }
 
@@ -384,7 +391,7 @@ pub async fn load_scoped(
 }
 
 fn fold_into(m: &mut Mention, record_id: &str, t: Option<i64>) {
-    m.record_ids.push(record_id.to_string());
+    m.record_ids.push(record_id.into());
     m.first_seen = min_opt(m.first_seen, t);
     m.last_seen = max_opt(m.last_seen, t);
 }
@@ -393,28 +400,33 @@ fn fold_into(m: &mut Mention, record_id: &str, t: Option<i64>) {
 fn build(cols: &Columns, r: usize, source: Source, role: Role, salt: &str) -> Mention {
     let t = cols.seen_at(r);
     let parsed = cols.text(2, r).map(phone::parse);
-    let phone = parsed.as_ref().and_then(|p| p.key().map(str::to_string));
+    let phone = parsed
+        .as_ref()
+        .and_then(|p| p.key().map(CompactString::from));
     let masked_phone = parsed
         .as_ref()
         .filter(|p| matches!(p, phone::Phone::Masked { .. }))
-        .and_then(phone::Phone::block_pattern);
+        .and_then(phone::Phone::block_pattern)
+        .map(CompactString::from);
     let name = name::parse(cols.text(1, r).unwrap_or_default());
     Mention {
         source,
         role,
-        record_ids: vec![cols.text(0, r).unwrap_or_default().to_string()],
+        record_ids: smallvec![cols.text(0, r).unwrap_or_default().into()],
         name_key: names::name_key(&name.full),
-        pinyin: names::pinyin(&name),
         name,
         name_is_evidence: source != Source::App,
         phone,
         phone_is_hub: false,
         masked_phone,
         resident: cols.text(3, r).and_then(|raw| resident(raw, salt)),
-        app_user_id: cols.text(4, r).map(str::to_string),
-        unionid: cols.text(5, r).map(str::to_string),
-        vin: cols.text(6, r).and_then(marque_core::vin::parse),
-        city: cols.text(7, r).map(str::to_string),
+        app_user_id: cols.text(4, r).map(CompactString::from),
+        unionid: cols.text(5, r).map(CompactString::from),
+        vin: cols
+            .text(6, r)
+            .and_then(marque_core::vin::parse)
+            .map(CompactString::from),
+        city: cols.text(7, r).map(CompactString::from),
         first_seen: t,
         last_seen: t,
     }
@@ -501,9 +513,8 @@ pub fn test_mention(raw_name: &str) -> Mention {
     Mention {
         source: Source::Sales,
         role: Role::Buyer,
-        record_ids: vec![format!("r-{raw_name}")],
+        record_ids: smallvec![format!("r-{raw_name}").into()],
         name_key: names::name_key(&name.full),
-        pinyin: names::pinyin(&name),
         name,
         name_is_evidence: true,
         phone: None,

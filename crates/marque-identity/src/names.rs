@@ -1,16 +1,17 @@
 //! Name keys the matcher compares: simplified characters, tone-less pinyin, surname keys.
 
+use compact_str::CompactString;
+
 use crate::mentions::Mention;
 
 /// The comparison key of a full name. [`marque_core::name::parse`] already gives NFKC,
 /// half-width, simplified characters; Latin script is lower-cased here.
-pub fn name_key(full: &str) -> String {
-    full.to_lowercase()
-}
-
-/// Tone-less pinyin of a parsed name ("wang wei"), from Han characters or a Latin spelling.
-pub fn pinyin(name: &marque_core::name::PersonName) -> Option<String> {
-    (!name.pinyin.is_empty()).then(|| name.pinyin.clone())
+pub fn name_key(full: &str) -> CompactString {
+    if full.chars().any(char::is_uppercase) {
+        full.to_lowercase().into()
+    } else {
+        full.into()
+    }
 }
 
 /// True when a pinyin key spells a surname and a given name, not a single syllable.
@@ -19,7 +20,7 @@ pub fn pinyin_is_full_name(p: &str) -> bool {
 }
 
 /// The surname of a mention in simplified characters.
-pub fn surname_key(m: &Mention) -> Option<String> {
+pub fn surname_key(m: &Mention) -> Option<CompactString> {
     m.name.surname.as_deref().map(name_key)
 }
 

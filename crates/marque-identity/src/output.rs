@@ -149,7 +149,7 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
             Some(id),
             Some(m.source.as_str()),
             Some(m.role.as_str()),
-            m.record_ids.iter().min().map(String::as_str),
+            m.record_ids.iter().min().map(|r| r.as_str()),
             full,
             m.name.surname.as_deref(),
             gender_code(m.gender()),

@@ -224,7 +224,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         for m in run.ms.iter_mut() {
             if m.phone
                 .as_ref()
-                .is_some_and(|p| run.stored_hubs.contains(p))
+                .is_some_and(|p| run.stored_hubs.contains(p.as_str()))
             {
                 m.phone_is_hub = true;
             }

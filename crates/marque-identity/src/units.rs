@@ -119,7 +119,7 @@ mod tests {
 
     fn m(name_raw: &str, phone: Option<&str>, _rid: Option<&str>) -> Mention {
         let mut m = test_mention(name_raw);
-        m.phone = phone.map(str::to_string);
+        m.phone = phone.map(Into::into);
         m
     }
 
@@ -131,7 +131,7 @@ mod tests {
         // order, decided some ties differently from a full run.
         let named = |name: &str, phone: Option<&str>, id: &str| {
             let mut x = m(name, phone, None);
-            x.record_ids = vec![id.into()];
+            x.record_ids = smallvec::smallvec![id.into()];
             x
         };
         let p = Some("+8615893707855");
