@@ -222,21 +222,3 @@ async fn holders<const N: usize>(
         .map(|mut r| r.remove(0))
         .collect())
 }
-
-/// The rows of `table` that belong to customers outside `affected` (registered as
-/// `_affected_customers`), to be written back beside the re-resolved ones.
-pub async fn untouched_rows(ctx: &SessionContext, table: &str) -> Result<Vec<RecordBatch>> {
-    let err = |e| IdentityError::Query {
-        table: table.into(),
-        source: e,
-    };
-    let sql = format!(
-        "SELECT * FROM {table} WHERE customer_id NOT IN (SELECT id FROM _affected_customers)"
-    );
-    ctx.sql(&sql)
-        .await
-        .map_err(err)?
-        .collect()
-        .await
-        .map_err(err)
-}

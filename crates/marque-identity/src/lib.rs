@@ -42,6 +42,7 @@ pub mod names;
 mod output;
 pub mod outside;
 pub mod overrides;
+mod publish;
 mod resolve;
 pub mod tables;
 pub mod train;

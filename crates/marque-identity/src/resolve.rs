@@ -3,7 +3,7 @@
 use crate::hashing::{HashMap, HashSet};
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::prelude::SessionContext;
@@ -16,6 +16,7 @@ use arrow::array::AsArray;
 
 use crate::mentions::{Scope, record_key};
 use crate::outside::Outside;
+use crate::publish::{self, Publisher};
 use crate::{IdentityError, Result, history, incremental, mentions, output, overrides, tables};
 
 /// Settings of a run.
@@ -307,11 +308,11 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         customers.push((cluster_ids[c].clone(), g));
     }
     customers.sort_by(|a, b| a.0.cmp(&b.0));
-    let ids: Vec<&str> = linked
-        .roots
-        .iter()
-        .map(|r| cluster_ids[id_of_root[r]].as_str())
-        .collect();
+    // Each mention's customer, as an index into `cluster_ids`.
+    let cluster_of: Arc<Vec<u32>> =
+        Arc::new(linked.roots.iter().map(|r| id_of_root[r] as u32).collect());
+    drop(id_of_root);
+    let cluster_ids = Arc::new(cluster_ids);
 
     tracing::info!(
         customers = customers.len(),
@@ -324,50 +325,65 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             .with("operation", "resolve")
             .with("incremental", is_incremental)
     };
-    // Each output table is built, written and dropped before the next: holding all four at
-    // once next to the mentions was the run's peak memory.
-    let replace = |name: &'static str, schema: SchemaRef, batch: RecordBatch| {
-        let ctx = &ctx;
-        async move {
-            let mut batches = Vec::new();
-            if is_incremental && has(name) {
-                for b in incremental::untouched_rows(ctx, name).await? {
-                    batches.push(conform(name, &schema, &b)?);
-                }
-            }
-            batches.push(batch);
-            lake.write(name, schema, batches, WriteMode::Overwrite, commit())
-                .await?;
-            tracing::info!(
-                table = name,
-                elapsed_s = started.elapsed().as_secs_f64(),
-                "table written"
-            );
-            Ok::<_, IdentityError>(())
-        }
+    let publisher = Publisher {
+        lake,
+        ctx: &ctx,
+        incremental: is_incremental,
+        existing: &tables,
+        commit: commit(),
+        started,
     };
-    replace(
-        "mentions",
-        output::mentions_schema(),
-        output::mention_rows(&ms, &ids)?,
-    )
-    .await?;
-    let map = output::customer_map(&ms, &ids)?;
-    let mention_count = map.num_rows() as u64;
-    replace("customer_map", output::customer_map_schema(), map).await?;
+    let mention_count: u64 = ms.iter().map(|m| m.record_ids.len() as u64).sum();
     let edges = tables::match_edges(
         &linked.edges,
         &ms,
-        |m| ids[m as usize].to_string(),
+        |m| cluster_ids[cluster_of[m as usize] as usize].clone(),
         &linked.model,
     )?;
-    replace("match_edges", tables::match_edges_schema(), edges).await?;
-    drop(ids);
+    publisher
+        .replace(
+            "match_edges",
+            tables::match_edges_schema(),
+            publish::chunks(1, move |_| Ok(edges.clone())),
+        )
+        .await?;
+    // The per-mention tables are built chunk by chunk as the writer asks for them.
+    let ms = Arc::new(ms);
+    let per_mention = |build: fn(&[mentions::Mention], &[&str]) -> Result<RecordBatch>| {
+        let (ms, cluster_of, cluster_ids) = (ms.clone(), cluster_of.clone(), cluster_ids.clone());
+        publish::chunks(ms.len(), move |r| {
+            let ids: Vec<&str> = cluster_of[r.clone()]
+                .iter()
+                .map(|&c| cluster_ids[c as usize].as_str())
+                .collect();
+            build(&ms[r], &ids)
+        })
+    };
+    publisher
+        .replace(
+            "mentions",
+            output::mentions_schema(),
+            per_mention(output::mention_rows),
+        )
+        .await?;
+    publisher
+        .replace(
+            "customer_map",
+            output::customer_map_schema(),
+            per_mention(output::customer_map),
+        )
+        .await?;
     drop(ms);
     let n_customers = customers.len() as u64;
     let rows = output::customers(&customers)?;
     drop(customers);
-    replace("customers", output::customers_schema(), rows).await?;
+    publisher
+        .replace(
+            "customers",
+            output::customers_schema(),
+            publish::chunks(1, move |_| Ok(rows.clone())),
+        )
+        .await?;
     tracing::info!(
         elapsed_s = started.elapsed().as_secs_f64(),
         "output tables written"
@@ -449,30 +465,6 @@ struct Run {
     affected: Option<HashSet<String>>,
     stored_hubs: HashSet<String>,
     new_batches: HashSet<String>,
-}
-
-/// Casts a batch read back from the lake to the schema resolution writes (the reader may
-/// return view types).
-fn conform(table: &str, schema: &SchemaRef, b: &RecordBatch) -> Result<RecordBatch> {
-    let arrow_err = |source| IdentityError::Arrow {
-        table: table.into(),
-        source,
-    };
-    let cols = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let c = b
-                .column_by_name(f.name())
-                .ok_or_else(|| IdentityError::Column {
-                    table: table.into(),
-                    column: f.name().clone(),
-                    message: "missing in the stored table; run `marque resolve --full`".into(),
-                })?;
-            arrow::compute::cast(c, f.data_type()).map_err(arrow_err)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    RecordBatch::try_new(schema.clone(), cols).map_err(arrow_err)
 }
 
 async fn stored_hub_rows(lake: &Lake) -> Result<Vec<(String, usize)>> {

@@ -369,6 +369,25 @@ impl Lake {
         .await
     }
 
+    /// Replaces the rows of table `name` by the batches of `stream` in one commit, encoding
+    /// them while the stream produces them like [`Lake::write_stream`]. The replaced rows stay
+    /// readable until the commit, so the stream may read them (to carry some of them over).
+    pub async fn overwrite_stream(
+        &self,
+        name: &str,
+        schema: SchemaRef,
+        stream: BatchStream,
+        commit: Commit,
+    ) -> Result<Option<i64>> {
+        self.write_input(
+            name,
+            Input::Stream(schema, stream),
+            WriteMode::Overwrite,
+            commit,
+        )
+        .await
+    }
+
     async fn write_input(
         &self,
         name: &str,
