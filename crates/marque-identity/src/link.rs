@@ -242,7 +242,16 @@ pub fn link(
 ) -> Linked {
     let mut stats = LinkStats::default();
     let isolate: HashSet<u32> = overrides.isolate.iter().copied().collect();
+    let clock = std::time::Instant::now();
+    let phase = |name: &str| {
+        tracing::info!(
+            phase = name,
+            elapsed_s = clock.elapsed().as_secs_f64(),
+            "link"
+        )
+    };
     let units = units(mentions, &isolate);
+    phase("units");
     stats.units = units.rep.len();
     let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
 
@@ -295,6 +304,7 @@ pub fn link(
             blocks.entry((1, v)).or_default().push(u);
         }
     }
+    phase("deterministic keys and blocks");
     let mut block_list: Vec<((u8, &str), Vec<u32>)> = blocks.into_iter().collect();
     block_list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // Split-out mentions take part in no scored link.
@@ -322,11 +332,13 @@ pub fn link(
     // way, so this order only decides how fast the comparisons run.
     pairs.sort_unstable_by_key(|&(a, b)| (units.rep[a as usize], units.rep[b as usize]));
     stats.candidate_pairs = pairs.len();
+    phase("candidate pairs");
 
     let vectors: Vec<Vector> = pairs
         .iter()
         .map(|&(a, b)| compare(rep(a), rep(b)))
         .collect();
+    phase("comparisons");
     let model = match model {
         Some(m) => m.clone(),
         None => crate::train::train(mentions, &units, &vectors, cfg),
@@ -402,6 +414,7 @@ pub fn link(
             .then((x.a, x.b).cmp(&(y.a, y.b)))
     });
 
+    phase("model and scores");
     let labels = guard_labels(mentions, &units, overrides);
     let (mut uf, kept) = cluster(&units, &labels, &edges, &scored, cfg, &mut stats, None);
 
@@ -433,6 +446,7 @@ pub fn link(
     stats.oversize.sort_unstable();
 
     let mut kept = kept;
+    phase("clusters");
     let cx = PassContext {
         mentions,
         units: &units,
@@ -443,6 +457,7 @@ pub fn link(
     crate::keyless::keyless_pass(&cx, &mut uf, &mut kept, &mut stats);
     crate::masked::masked_pass(&cx, &mut uf, &mut kept, &mut stats);
 
+    phase("keyless and masked passes");
     let roots = (0..mentions.len())
         .map(|i| units.rep[uf.find(units.of[i]) as usize])
         .collect();
