@@ -15,6 +15,7 @@
 
 use crate::hashing::{HashMap, HashSet};
 
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::cluster::{Label, RESIDENT, UnionFind};
@@ -334,8 +335,9 @@ pub fn link(
     stats.candidate_pairs = pairs.len();
     phase("candidate pairs");
 
+    // Comparisons are independent: both cores, and `collect` keeps the pairs' order.
     let vectors: Vec<Vector> = pairs
-        .iter()
+        .par_iter()
         .map(|&(a, b)| compare(rep(a), rep(b)))
         .collect();
     phase("comparisons");
