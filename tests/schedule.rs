@@ -208,3 +208,66 @@ fn a_failing_job_is_retried_with_backoff_and_exits_non_zero() {
     assert_eq!(common::sum_i64(&lake, "schedule_runs", "attempts"), 3);
     assert!(common::sum_i64(&lake, "schedule_runs", "duration_ms") >= 3000);
 }
+
+#[test]
+fn a_scheduled_resolve_refreshes_the_segments_when_they_are_stale() {
+    let views = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/views");
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let src = common::generate(dir.path(), 300, 5);
+    common::ok(
+        &lake,
+        &["ingest", "--quiet", "--input", src.to_str().unwrap()],
+    );
+    let config = dir.path().join("marque.toml");
+    write_config(
+        &config,
+        &format!(
+            "[schedule.resolve]\ncron = \"0 0 1 1 *\"\nviews = {views:?}\nscratch = {:?}\n",
+            dir.path().to_str().unwrap()
+        ),
+    );
+    let once = |args: &[&str]| {
+        let mut all = vec!["schedule", "--once", "--config", config.to_str().unwrap()];
+        all.extend_from_slice(args);
+        common::ok(&lake, &all)
+    };
+    // First run: resolve, then the segments (never computed) are refreshed.
+    let out = once(&[]);
+    assert!(out.contains("segment_members missing: refreshing"), "{out}");
+    assert!(out.contains("resolve        ok"), "{out}");
+    assert!(common::count(&lake, "customers") > 0);
+    assert!(common::count(&lake, "segment_members") > 0);
+    let listed = common::ok(&lake, &["segments", "--views", views, "list"]);
+    assert!(listed.contains("segment_members: current"), "{listed}");
+    // Nothing new was resolved: the segments are still current and are not recomputed.
+    let out = once(&[]);
+    assert!(out.contains("no refresh needed"), "{out}");
+    // A connector filter leaves the resolve job out.
+    let out = common::marque(
+        &lake,
+        &[
+            "schedule",
+            "--once",
+            "--config",
+            config.to_str().unwrap(),
+            "--only",
+            "dms_sales",
+        ],
+    );
+    assert!(!out.status.success(), "no job to run");
+    // Unknown keys of [schedule.resolve] are refused with the file named.
+    write_config(
+        &config,
+        "[schedule.resolve]\ncron = \"0 * * * *\"\nrefresh = true\n",
+    );
+    let out = common::marque(
+        &lake,
+        &["schedule", "--once", "--config", config.to_str().unwrap()],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("[schedule.resolve]"),
+        "{err}"
+    );
+}

@@ -22,6 +22,9 @@ fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it(
     let src_s = src.to_str().unwrap();
     ok(&lake, &["ingest", "--quiet", "--input", src_s]);
     ok(&lake, &["resolve"]);
+    // Before any refresh, `segments list` says the table is missing (and runs nothing).
+    let listed = ok(&lake, &["segments", "--views", VIEWS, "list"]);
+    assert!(listed.contains("segment_members: missing"), "{listed}");
     let scratch = dir.path().join("scratch");
     let out = ok(
         &lake,
@@ -91,6 +94,24 @@ fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it(
         );
         let direct: BTreeSet<String> = direct.lines().skip(1).map(str::to_string).collect();
         assert_eq!(&direct, members, "segment {name}");
+    }
+    // `segments list` reads the counts from the table, marked current; `--live` runs the
+    // definitions and agrees.
+    let listed = ok(&lake, &["segments", "--views", VIEWS, "list"]);
+    assert!(listed.contains("segment_members: current"), "{listed}");
+    let live = ok(&lake, &["segments", "--views", VIEWS, "list", "--live"]);
+    assert!(!live.contains("segment_members:"), "{live}");
+    for (name, members) in &table {
+        for text in [&listed, &live] {
+            let count = text
+                .lines()
+                .find_map(|l| {
+                    let mut f = l.split_whitespace();
+                    (f.next() == Some(name.as_str())).then(|| f.next().unwrap().to_string())
+                })
+                .unwrap_or_else(|| panic!("{name} not listed:\n{text}"));
+            assert_eq!(count, members.len().to_string(), "{name}:\n{text}");
+        }
     }
     tokio::runtime::Runtime::new()
         .unwrap()

@@ -9,10 +9,13 @@
 # server RSS), then for 16 and 64 connections req/s, latency percentiles, non-2xx answers and
 # the mean answer size, then a soak of lookups and SQL with the server's RSS sampled over time.
 # SOAK_SECONDS=0 skips the soak; DURATION_SECONDS (30) is the length of each lookup run.
+# WRK_THREADS (2) is wrk's thread count for the lookup runs: wrk shares the server's cores, and
+# with 1 thread it takes at most one of them (both figures are in benches/RESULTS.md).
 set -euo pipefail
 LAKE=${1:?usage: run.sh LAKE [SOAK_SECONDS]}
 SOAK=${2:-600}
 DURATION=${3:-30}
+WRK_THREADS=${WRK_THREADS:-2}
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${MARQUE_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/marque-target}/release/marque}
 PORT=${PORT:-18080}
@@ -82,9 +85,9 @@ echo "== wrk warm-up 5 s"
 wrk -t2 -c32 -d5s -s "$HERE/lookup.lua" "http://127.0.0.1:$PORT" >/dev/null
 echo "server RSS before the lookups: $(rss) MB"
 for c in 16 64; do
-  echo "== wrk lookups by phone: 2 threads, $c connections, $DURATION s"
+  echo "== wrk lookups by phone: $WRK_THREADS thread(s), $c connections, $DURATION s"
   t0=$(cpu_ticks)
-  wrk -t2 -c$c -d${DURATION}s --latency -s "$HERE/lookup.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
+  wrk -t$WRK_THREADS -c$c -d${DURATION}s --latency -s "$HERE/lookup.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
   n=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
   echo "server CPU: $(echo "($(cpu_ticks) - $t0) * 1000000 / $TCK / $n" | bc) us per lookup; machine load: $(cut -d' ' -f1 /proc/loadavg)"
 done

@@ -21,8 +21,16 @@ pub struct SegmentsArgs {
 
 #[derive(Subcommand)]
 pub enum SegmentsCommand {
-    /// List the segments with their member counts and descriptions.
-    List,
+    /// List the segments with their member counts and descriptions. Counts come from the lake
+    /// table segment_members (what `marque segments refresh` wrote and `marque serve` serves),
+    /// with its state: current, stale (a resolution or CLV run committed since the refresh) or
+    /// missing (never refreshed). No definition runs, so it answers in seconds on any lake.
+    List {
+        /// Run every segment definition now for exact live counts instead of reading
+        /// segment_members (slow on a large lake: minutes at a million customers).
+        #[arg(long)]
+        live: bool,
+    },
     /// Print a segment's description and SQL.
     Show {
         /// The segment (a file name in sql/segments without .sql).
@@ -75,31 +83,26 @@ pub async fn run(lake_root: &str, args: &SegmentsArgs) -> anyhow::Result<()> {
         timeout_secs,
     } = &args.command
     {
-        let opts = marque_engine::EngineOptions {
-            memory_limit: memory_limit_mb.map(|m| m.saturating_mul(1024 * 1024)),
-            query_timeout: Some(Duration::from_secs(*timeout_secs)),
-            ..args.session.options()?
-        };
-        let engine = Engine::open(Lake::open(lake_root)?, opts).await?;
-        let scratch = scratch.clone().unwrap_or_else(std::env::temp_dir);
-        return refresh(&engine, &scratch).await;
+        return refresh_lake(
+            lake_root,
+            &args.session,
+            scratch.as_deref(),
+            *memory_limit_mb,
+            Duration::from_secs(*timeout_secs),
+        )
+        .await;
     }
     let engine = args.session.open(lake_root).await?;
     match &args.command {
-        SegmentsCommand::List => {
+        SegmentsCommand::List { live: true } => {
             println!("{:<24} {:>9}  description", "segment", "members");
             for s in engine.segments() {
                 let members = engine.segment_members(&s.name).await?.len();
-                let mut description = s.description.clone();
-                if description.chars().count() > 100 {
-                    description = description.chars().take(97).collect::<String>() + "...";
-                }
-                println!("{:<24} {:>9}  {}", s.name, members, description);
+                println!("{:<24} {:>9}  {}", s.name, members, short(&s.description));
             }
-            for (name, reason) in engine.skipped_views() {
-                println!("(not available on this lake: {name}: {reason})");
-            }
+            skipped(&engine);
         }
+        SegmentsCommand::List { live: false } => list_stored(&engine).await?,
         SegmentsCommand::Show { name } => {
             let s = engine.segment(name)?;
             println!("{}", s.sql.trim_end());
@@ -138,6 +141,89 @@ pub async fn run(lake_root: &str, args: &SegmentsArgs) -> anyhow::Result<()> {
         SegmentsCommand::Refresh { .. } => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// A description cut to 100 characters.
+fn short(description: &str) -> String {
+    if description.chars().count() > 100 {
+        description.chars().take(97).collect::<String>() + "..."
+    } else {
+        description.to_string()
+    }
+}
+
+/// Notes the segments and views this lake cannot plan.
+fn skipped(engine: &Engine) {
+    for (name, reason) in engine.skipped_views() {
+        println!("(not available on this lake: {name}: {reason})");
+    }
+}
+
+/// `marque segments list`: the definitions with their member counts from `segment_members`.
+async fn list_stored(engine: &Engine) -> anyhow::Result<()> {
+    use marque_engine::segments::StoredState;
+    let stored = engine.stored_segments().await?;
+    let when = stored
+        .computed_at
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| "-".into());
+    match stored.state {
+        StoredState::Current => println!(
+            "segment_members: current (computed {when} for as-of {})",
+            stored.as_of_date.as_deref().unwrap_or("-")
+        ),
+        StoredState::Stale => println!(
+            "segment_members: STALE (computed {when} from other versions of {}): run `marque \
+             segments refresh`",
+            stored.stale_tables.join(", ")
+        ),
+        StoredState::Missing => println!(
+            "segment_members: missing (never refreshed): run `marque segments refresh`, or \
+             `marque segments list --live` to run the definitions"
+        ),
+    }
+    println!("{:<24} {:>9}  description", "segment", "members");
+    let defined = engine.segments();
+    for s in &defined {
+        let members = stored
+            .counts
+            .get(&s.name)
+            .map_or_else(|| "-".to_string(), usize::to_string);
+        println!("{:<24} {:>9}  {}", s.name, members, short(&s.description));
+    }
+    // Segments the table holds that no definition on this lake names any more.
+    for (name, n) in &stored.counts {
+        if !defined.iter().any(|s| &s.name == name) {
+            println!("{name:<24} {n:>9}  (in segment_members; no such definition now)");
+        }
+    }
+    if stored.state != StoredState::Missing
+        && defined.iter().any(|s| !stored.counts.contains_key(&s.name))
+    {
+        println!("(-: not in segment_members: the segment failed or is newer than the refresh)");
+    }
+    skipped(engine);
+    Ok(())
+}
+
+/// `marque segments refresh` on the lake at `lake_root` (also run by `marque schedule` after a
+/// resolve): scratch files under `scratch` (default: the system temporary directory), an
+/// optional memory pool in MiB, `timeout` per stage.
+pub async fn refresh_lake(
+    lake_root: &str,
+    session: &SessionArgs,
+    scratch: Option<&std::path::Path>,
+    memory_limit_mb: Option<usize>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let opts = marque_engine::EngineOptions {
+        memory_limit: memory_limit_mb.map(|m| m.saturating_mul(1024 * 1024)),
+        query_timeout: Some(timeout),
+        ..session.options()?
+    };
+    let engine = Engine::open(Lake::open(lake_root)?, opts).await?;
+    let scratch = scratch.map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
+    refresh(&engine, &scratch).await
 }
 
 /// `marque segments refresh`: materialise every segment into `segment_members`.

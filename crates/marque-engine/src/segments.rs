@@ -4,6 +4,7 @@
 //! membership of every segment at once in `segment_members`, which is what services read.
 
 mod members;
+mod stored;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub use members::{
     LIFECYCLE_COLUMNS, LIFECYCLE_TABLE, MEMBERS_TABLE, MembersRefresh, RESOLUTION_INPUTS,
     SHARED_VIEWS, SegmentOutcome, members_schema,
 };
+pub use stored::{StoredSegments, StoredState};
 
 /// The lake table segment snapshots are appended to.
 pub const SNAPSHOT_TABLE: &str = "segment_snapshots";

@@ -418,13 +418,13 @@ fn member_batch(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::EngineOptions;
     use marque_lake::Lake;
 
     /// A lake with table `people(id)` and a views folder whose `events` view is materialised.
-    async fn fixture(dir: &Path) -> (Lake, PathBuf) {
+    pub(in crate::segments) async fn fixture(dir: &Path) -> (Lake, PathBuf) {
         let lake = Lake::open(dir.join("lake").to_str().unwrap()).unwrap();
         let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
         let ids: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5]));

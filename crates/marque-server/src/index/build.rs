@@ -9,8 +9,9 @@ use futures::StreamExt;
 use marque_engine::{Engine, EngineError};
 
 use super::cells::{self, i64_at, micros_at, str_at};
+use super::rows::RowSection;
 use super::strtab::{ArenaFull, StrTable};
-use super::{Extra, KeyKind, MentionKind, MentionRec, NO_ROW, NO_TIME, NONE, ProfileIndex, Span};
+use super::{KeyKind, MentionKind, MentionRec, NO_TIME, NONE, ProfileIndex, Span};
 
 /// Tables whose new versions make the index stale.
 pub const RESOLUTION_TABLES: &[&str] = &[
@@ -85,11 +86,13 @@ pub async fn build(
         phase = Instant::now();
     };
 
-    // Golden records, and the keys they carry.
+    // Golden records (stored row-wise as JSON values), and the keys they carry.
     let mut keys = KeyBuilder::default();
-    let mut golden = Vec::new();
+    let mut golden: Option<RowSection> = None;
     for_each_batch(customers, timeout, |batch| {
-        let b = golden.len() as u32;
+        let golden = golden
+            .get_or_insert_with(|| RowSection::new(batch, 0, |_| true, super::render::admin_only));
+        let columns = golden.columns_of(batch);
         let id_col = batch
             .column_by_name("customer_id")
             .ok_or_else(|| EngineError::Internal("customers has no customer_id column".into()))?;
@@ -110,23 +113,16 @@ pub async fn build(
             if !new {
                 continue;
             }
-            ix.golden_pos.push((b, row as u32));
+            golden.push(idx, batch, row, &columns);
             for (kind, col) in &key_cols {
                 keys.add(*kind, str_at(col, row), idx)?;
             }
         }
-        golden.push(batch.clone());
         Ok(())
     })
     .await?;
-    if let Some(first) = golden.first() {
-        ix.golden_keys = [
-            cells::RowKeys::new(first, |n| !n.contains("resident_id")),
-            cells::RowKeys::new(first, |_| true),
-        ];
-    }
-    ix.golden = golden;
-    ix.golden_pos.shrink_to_fit();
+    ix.golden = golden.unwrap_or_default();
+    ix.golden.shrink_to_fit();
     lap(&mut ix, "customers");
 
     // Mentions (or the bare customer map): record ids, vehicles, times, and more keys.
@@ -301,7 +297,7 @@ pub async fn build(
         lap(&mut ix, "customer_id_history");
     }
 
-    // Lifecycle stage, CLV: one row per customer, kept as Arrow and written per request.
+    // Lifecycle stage, CLV: one row per customer, stored row-wise like the golden records.
     for (key, names, columns) in EXTRAS {
         let mut found = None;
         for name in names.iter() {
@@ -322,41 +318,31 @@ pub async fn build(
             Some(wanted) => select_present(df, wanted)?,
             None => df,
         };
-        let mut rows = vec![NO_ROW; ix.len()];
-        let mut batches: Vec<RecordBatch> = Vec::new();
+        let customers = ix.len();
+        let mut section: Option<RowSection> = None;
         let ids = &ix.ids;
         let result = for_each_batch(df, timeout, |batch| {
             let Some(cid) = batch.column_by_name("customer_id") else {
                 return Ok(());
             };
-            let b = batches.len() as u64;
-            let mut used = false;
+            let section = section.get_or_insert_with(|| {
+                RowSection::new(batch, customers, |n| n != "customer_id", |_| false)
+            });
+            let columns = section.columns_of(batch);
             for row in 0..batch.num_rows() {
-                let Some(idx) = str_at(cid, row).and_then(|c| ids.find(c)) else {
-                    continue;
-                };
-                let slot = &mut rows[idx as usize];
-                if *slot == NO_ROW {
-                    *slot = (b << 32) | row as u64;
-                    used = true;
+                if let Some(idx) = str_at(cid, row).and_then(|c| ids.find(c)) {
+                    section.push(idx, batch, row, &columns);
                 }
-            }
-            if used {
-                batches.push(batch.clone());
             }
             Ok(())
         })
         .await;
         match result {
-            Ok(()) => ix.extras.push(Extra {
-                name: key,
-                keys: batches
-                    .first()
-                    .map(|b| cells::RowKeys::new(b, |n| n != "customer_id"))
-                    .unwrap_or_default(),
-                batches,
-                rows,
-            }),
+            Ok(()) => {
+                let mut section = section.unwrap_or_default();
+                section.shrink_to_fit();
+                ix.extras.push((key, section));
+            }
             Err(e) => ix.warnings.push(format!("{name}: {e}")),
         }
         lap(&mut ix, name);

@@ -135,59 +135,6 @@ pub fn write_cell(out: &mut Vec<u8>, col: &ArrayRef, row: usize) {
     }
 }
 
-/// The object keys of a schema's columns, quoted and escaped once (`"name":`), with whether
-/// each is shown: written per row by [`write_row_with_keys`].
-#[derive(Debug, Clone, Default)]
-pub struct RowKeys {
-    keys: Vec<(Box<[u8]>, bool)>,
-}
-
-impl RowKeys {
-    /// Keys for the columns of `batch`, keeping those `keep` accepts.
-    pub fn new(batch: &RecordBatch, keep: impl Fn(&str) -> bool) -> Self {
-        let keys = batch
-            .schema_ref()
-            .fields()
-            .iter()
-            .map(|f| {
-                let mut k = Vec::with_capacity(f.name().len() + 3);
-                write_str(&mut k, f.name());
-                k.push(b':');
-                (k.into_boxed_slice(), keep(f.name()))
-            })
-            .collect();
-        Self { keys }
-    }
-}
-
-/// Writes the JSON object of one row of `batch` with `keys` made for its schema (a batch of
-/// another shape is written with [`write_row_object`] and `keep`).
-pub fn write_row_with_keys(
-    out: &mut Vec<u8>,
-    batch: &RecordBatch,
-    row: usize,
-    keys: &RowKeys,
-    keep: impl Fn(&str) -> bool,
-) {
-    if keys.keys.len() != batch.num_columns() {
-        return write_row_object(out, batch, row, |n| !keep(n));
-    }
-    out.push(b'{');
-    let mut first = true;
-    for ((key, shown), col) in keys.keys.iter().zip(batch.columns()) {
-        if !shown {
-            continue;
-        }
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        out.extend_from_slice(key);
-        write_cell(out, col, row);
-    }
-    out.push(b'}');
-}
-
 /// Writes the JSON object of one row to `out`, without the columns `skip` rejects: the same
 /// object [`row_object`] builds.
 pub fn write_row_object(
@@ -394,10 +341,6 @@ mod tests {
         let row = row_object(&b, 1, |n| n == "s");
         let mut text = Vec::new();
         write_row_object(&mut text, &b, 1, |n| n == "s");
-        let mut keyed = Vec::new();
-        let keys = RowKeys::new(&b, |n| n != "s");
-        write_row_with_keys(&mut keyed, &b, 1, &keys, |n| n != "s");
-        assert_eq!(keyed, text, "pre-escaped keys write the same object");
         assert_eq!(
             serde_json::from_slice::<Value>(&text).unwrap(),
             Value::Object(row.clone())

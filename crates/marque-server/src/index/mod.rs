@@ -4,8 +4,9 @@
 //! It is laid out for a few million customers and tens of millions of mentions: customer ids,
 //! lookup keys and VINs are interned in [`strtab::StrTable`]s (one arena and a table of integer
 //! ids each), mentions are packed 40-byte records sorted by customer, keys map to customers
-//! through one flat postings array, and golden records, lifecycle and CLV rows stay in their
-//! Arrow batches, written to JSON per request by [`render`] without building a `Value`.
+//! through one flat postings array, and golden records, lifecycle and CLV rows are stored
+//! row-wise with their values already in JSON ([`rows`]), so that [`render`] writes a profile
+//! from a few contiguous runs of bytes without building a `Value`.
 //!
 //! An index is immutable once built. [`crate::refresh`] builds a new one in the background when
 //! a resolution table commits a new version and swaps it in atomically; requests that already
@@ -15,17 +16,18 @@ mod build;
 pub mod cells;
 mod members;
 mod render;
+pub mod rows;
 pub mod strtab;
 
 use std::collections::{BTreeMap, HashMap};
 
-use arrow::array::RecordBatch;
 use serde_json::{Value, json};
 
 pub use build::{BuildOptions, RESOLUTION_TABLES, build};
 pub use members::{SegmentsAsOf, SegmentsState};
 pub use render::Include;
 
+use rows::RowSection;
 use strtab::StrTable;
 
 /// The keys a profile can be looked up by.
@@ -98,9 +100,6 @@ impl KeyKind {
 /// Sentinel for an absent id in `u32` fields.
 const NONE: u32 = u32::MAX;
 
-/// Sentinel for a customer without a row in an [`Extra`].
-const NO_ROW: u64 = u64::MAX;
-
 /// One mention, packed (40 bytes): strings live in the index's arenas.
 #[derive(Debug, Clone, Copy)]
 struct MentionRec {
@@ -141,16 +140,6 @@ impl Span {
     }
 }
 
-/// A per-customer table shown in profiles (lifecycle, CLV): its batches and each customer's
-/// row as `batch << 32 | row`, [`NO_ROW`] when the customer has none.
-struct Extra {
-    name: &'static str,
-    /// Object keys of its columns (customer_id left out).
-    keys: cells::RowKeys,
-    batches: Vec<RecordBatch>,
-    rows: Vec<u64>,
-}
-
 /// Sentinel for a missing timestamp.
 const NO_TIME: i64 = i64::MIN;
 
@@ -164,11 +153,8 @@ pub struct ProfileIndex {
     pub build_secs: f64,
     /// Seconds each part of the build took (tables, views, segments), in build order.
     pub build_phases: Vec<(String, f64)>,
-    golden: Vec<RecordBatch>,
-    /// Object keys of the golden columns: `[0]` as services see them, `[1]` for admins.
-    golden_keys: [cells::RowKeys; 2],
-    /// Customer `i`'s golden record: (batch, row) in `golden`.
-    golden_pos: Vec<(u32, u32)>,
+    /// Golden records (resident-id columns for admins only).
+    golden: RowSection,
     /// Customer ids; the id of a string is the customer's index.
     ids: StrTable,
     kinds: Vec<MentionKind>,
@@ -187,7 +173,9 @@ pub struct ProfileIndex {
     key_offsets: Vec<u32>,
     postings: Vec<u32>,
     redirects: HashMap<Box<str>, Box<str>>,
-    extras: Vec<Extra>,
+    /// Per-customer tables shown in profiles (lifecycle, CLV) by profile key, customer_id left
+    /// out.
+    extras: Vec<(&'static str, RowSection)>,
     segment_names: Vec<String>,
     /// Member customer indexes of each segment, sorted by customer id.
     segment_members: Vec<Option<Vec<u32>>>,
@@ -220,9 +208,7 @@ impl ProfileIndex {
             built_at: chrono::Utc::now(),
             build_secs: 0.0,
             build_phases: Vec::new(),
-            golden: Vec::new(),
-            golden_keys: Default::default(),
-            golden_pos: Vec::new(),
+            golden: RowSection::default(),
             ids: StrTable::default(),
             kinds: Vec::new(),
             sources: Vec::new(),
@@ -278,13 +264,8 @@ impl ProfileIndex {
 
     /// Heap bytes by part of the index.
     pub fn heap_parts(&self) -> Vec<(&'static str, usize)> {
-        let batches =
-            |b: &[RecordBatch]| -> usize { b.iter().map(RecordBatch::get_array_memory_size).sum() };
         vec![
-            (
-                "golden",
-                batches(&self.golden) + self.golden_pos.capacity() * 8,
-            ),
+            ("golden", self.golden.heap_bytes()),
             ("customer_ids", self.ids.heap_bytes()),
             (
                 "mentions",
@@ -303,7 +284,7 @@ impl ProfileIndex {
                 "lifecycle_clv",
                 self.extras
                     .iter()
-                    .map(|e| batches(&e.batches) + e.rows.capacity() * 8)
+                    .map(|(_, e)| e.heap_bytes())
                     .sum::<usize>(),
             ),
             (

@@ -6,8 +6,8 @@
 //! long-standing customer has hundreds of mentions, and most callers want the person, not the
 //! paperwork.
 
-use super::cells::{write_row_with_keys, write_str};
-use super::{NO_ROW, NONE, ProfileIndex};
+use super::cells::write_str;
+use super::{NONE, ProfileIndex};
 use crate::auth::Role;
 
 /// Optional parts of a profile answer, from the `include` query parameter.
@@ -37,9 +37,24 @@ impl Include {
     }
 }
 
-/// Whether `role` may see golden column `name` (resident-id columns are for admins only).
-fn visible(role: Role, name: &str) -> bool {
-    role == Role::Admin || !name.contains("resident_id")
+/// Writes `n` in decimal.
+fn write_u32(out: &mut Vec<u8>, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Whether golden column `name` is for admins only (resident id numbers).
+pub(super) fn admin_only(name: &str) -> bool {
+    name.contains("resident_id")
 }
 
 impl ProfileIndex {
@@ -50,26 +65,24 @@ impl ProfileIndex {
         out.extend_from_slice(b"{\"customer_id\":");
         write_str(out, self.id(idx));
         out.extend_from_slice(b",\"golden\":");
-        match self.golden_pos.get(idx as usize) {
-            Some(&(b, r)) => write_row_with_keys(
-                out,
-                &self.golden[b as usize],
-                r as usize,
-                &self.golden_keys[usize::from(role == Role::Admin)],
-                |n| visible(role, n),
-            ),
-            None => out.extend_from_slice(b"null"),
-        }
+        self.golden.write(out, idx, role);
         let mentions = self.mentions_of(idx);
 
         // Mentions per source, sources in name order.
         out.extend_from_slice(b",\"mention_counts\":{");
-        let mut counts = vec![0u32; self.sources.len()];
+        // Counted on the stack for the usual handful of sources.
+        let (mut small, mut big) = ([0u32; 16], Vec::new());
+        let counts: &mut [u32] = if self.sources.len() <= small.len() {
+            &mut small[..self.sources.len()]
+        } else {
+            big.resize(self.sources.len(), 0);
+            &mut big
+        };
         for m in mentions {
             counts[self.kinds[m.kind as usize].source_id as usize] += 1;
         }
         let mut first = true;
-        for (source, n) in self.sources.iter().zip(&counts) {
+        for (source, n) in self.sources.iter().zip(counts.iter()) {
             if *n == 0 {
                 continue;
             }
@@ -79,7 +92,7 @@ impl ProfileIndex {
             first = false;
             write_str(out, source);
             out.push(b':');
-            out.extend_from_slice(n.to_string().as_bytes());
+            write_u32(out, *n);
         }
         out.push(b'}');
 
@@ -130,22 +143,11 @@ impl ProfileIndex {
         }
         out.push(b']');
 
-        for extra in &self.extras {
+        for (name, extra) in &self.extras {
             out.push(b',');
-            write_str(out, extra.name);
+            write_str(out, name);
             out.push(b':');
-            match extra.rows.get(idx as usize).copied().unwrap_or(NO_ROW) {
-                NO_ROW => out.extend_from_slice(b"null"),
-                pos => {
-                    let (b, r) = ((pos >> 32) as usize, (pos & 0xffff_ffff) as usize);
-                    match extra.batches.get(b) {
-                        Some(batch) => {
-                            write_row_with_keys(out, batch, r, &extra.keys, |n| n != "customer_id")
-                        }
-                        None => out.extend_from_slice(b"null"),
-                    }
-                }
-            }
+            extra.write(out, idx, role);
         }
 
         out.extend_from_slice(b",\"segments\":[");
@@ -181,5 +183,14 @@ mod tests {
         assert!(Include::parse(Some(" mentions ,")).unwrap().mentions);
         let err = Include::parse(Some("mentions,secrets")).unwrap_err();
         assert!(err.contains("secrets"), "{err}");
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        for n in [0u32, 7, 10, 24, 65_535, u32::MAX] {
+            let mut out = Vec::new();
+            write_u32(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
     }
 }
