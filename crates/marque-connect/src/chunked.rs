@@ -6,6 +6,7 @@ use std::io::Read;
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 
+use crate::csv_records::Splitter;
 use crate::{ConnectError, Result};
 
 /// Bytes read per chunk: big enough that a chunk is one Arrow batch of tens of thousands of
@@ -158,37 +159,29 @@ pub fn split_chunks(
 
 /// The whole-line prefix of JSON Lines text: up to and including its last line break.
 pub fn split_lines(buf: &[u8]) -> Option<(usize, u64)> {
-    let end = buf.iter().rposition(|&b| b == b'\n')? + 1;
-    let lines = buf[..end].iter().filter(|&&b| b == b'\n').count() as u64;
+    let end = memchr::memrchr(b'\n', buf)? + 1;
+    let lines = memchr::memchr_iter(b'\n', &buf[..end]).count() as u64;
     Some((end, lines))
 }
 
-/// The whole-record prefix of CSV text, as the CSV reader that maps the chunk will see it: it
-/// ends where the reader stood after the last record known to be complete (a record the reader
-/// ended before the end of `buf`), so a chunk never cuts a quoted field that spans lines.
+/// The whole-record prefix of CSV text, as the mapping stage will read it: it ends where the
+/// last record known to be complete (one that ends before the end of `buf`) ends, so a chunk
+/// never cuts a quoted field that spans lines.
 pub fn split_csv(buf: &[u8], delimiter: u8, quote: u8) -> Option<(usize, u64)> {
-    if !buf.contains(&quote) {
+    if memchr::memchr(quote, buf).is_none() {
         // Without quotes every line break ends a record, and after a `\n` (alone or ending
-        // `\r\n`) the reader stands at the start of the next record.
+        // `\r\n`) the next record starts.
         if let Some(found) = split_lines(buf) {
             return Some(found);
         }
     }
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(buf);
-    let mut rec = csv::ByteRecord::new();
+    let mut records = Splitter::new(buf, delimiter, quote);
     let mut last = None;
-    while let Ok(true) | Err(_) = rdr.read_byte_record(&mut rec) {
-        let pos = rdr.position();
-        if (pos.byte() as usize) < buf.len() {
-            last = Some((pos.byte() as usize, pos.line() - 1));
-        } else {
+    while let Some((end, lines)) = records.skip_record() {
+        if end >= buf.len() {
             break;
         }
+        last = Some((end, lines));
     }
     last.filter(|(end, _)| *end > 0)
 }

@@ -29,6 +29,7 @@
 //! twice (see [`ingest`]).
 
 mod chunked;
+mod csv_records;
 mod decode;
 mod definition;
 mod error;

@@ -91,6 +91,7 @@ fn solid_lead(c: u8) -> bool {
 /// Whether `s` may hold a character [`halfwidth`] rewrites: all of them are encoded with lead
 /// byte 0xEF (U+FF01–U+FF5E) or 0xE3 (U+3000).
 fn may_have_fullwidth(s: &str) -> bool {
+    // A plain loop, not `memchr2`: fields are short, and this runs on every text field.
     !s.is_ascii()
         && s.bytes()
             .fold(false, |seen, b| seen | (b == 0xEF) | (b == 0xE3))

@@ -11,6 +11,7 @@ use chrono::FixedOffset;
 use marque_core::canonical::{self, CanonicalField, FieldType};
 
 use crate::chunked;
+use crate::csv_records::Splitter;
 use crate::decode::{Encoding, strip_bom};
 use crate::definition::{ConnectorDef, FieldDef, Format};
 use crate::jsonl;
@@ -531,38 +532,13 @@ impl CsvJob<'_> {
     fn run(&self, chunk: &chunked::Chunk) -> Result<ChunkOut> {
         let data = &chunk.data[..];
         let mut out = ChunkOut::new(self.ctx, data.len());
-        let mut rdr = self.dialect.reader(data);
-        let mut rec = csv::ByteRecord::new();
+        let mut records = Splitter::new(data, self.dialect.delimiter, self.dialect.quote);
         let enc = self.enc;
         let mut spare_text: Vec<Option<Cow<'static, str>>> = Vec::new();
         let mut spare_values: Vec<Value<'static>> = Vec::new();
-        loop {
-            let start = rdr.position().clone();
-            let got = rdr.read_byte_record(&mut rec);
-            let end = rdr.position().byte() as usize;
-            let mut raw = &data[(start.byte() as usize).min(data.len())..end.min(data.len())];
-            let (mut line, mut offset) = (
-                chunk.base.line + start.line() - 1,
-                chunk.base.byte + start.byte(),
-            );
-            // The reader's position sits before the previous record's line ending; the record
-            // itself starts after it.
-            while let [b'\r' | b'\n', rest @ ..] = raw {
-                if raw[0] == b'\n' {
-                    line += 1;
-                }
-                offset += 1;
-                raw = rest;
-            }
-            match got {
-                Ok(false) => break,
-                Err(e) => {
-                    out.rows_read += 1;
-                    out.quarantine(line, offset, raw, format!("unreadable CSV record: {e}"));
-                    continue;
-                }
-                Ok(true) => {}
-            }
+        while let Some(rec) = records.next_record() {
+            let line = chunk.base.line + rec.lines_before;
+            let offset = chunk.base.byte + rec.offset as u64;
             if let Some(w) = self.width
                 && rec.len() != w
             {
@@ -570,28 +546,19 @@ impl CsvJob<'_> {
                 out.quarantine(
                     line,
                     offset,
-                    raw,
+                    rec.raw,
                     format!("expected {w} columns, found {}", rec.len()),
                 );
                 continue;
             }
             // A record that is valid UTF-8 as a whole (nearly every one) is validated in one
             // pass; otherwise each wanted field is decoded on its own in the declared encoding.
-            let (text, bytes) = match csv::StringRecord::from_byte_record(std::mem::take(&mut rec))
-            {
-                Ok(t) => (Some(t), None),
-                Err(e) => (None, Some(e.into_byte_record())),
-            };
+            let whole = rec.utf8();
             let mut decoded: Vec<Option<Cow<str>>> = recycle(std::mem::take(&mut spare_text));
             decoded.resize(self.width.unwrap_or(0).max(self.max_wanted + 1), None);
             let mut bad = None;
             for (i, col) in self.wanted {
-                let field = match (&text, &bytes) {
-                    (Some(t), _) => t.get(*i).map(|s| Some(Cow::Borrowed(s))),
-                    (_, Some(b)) => b.get(*i).map(|b| enc.decode(b)),
-                    (None, None) => None,
-                };
-                match field {
+                match rec.field_text(*i, whole, enc) {
                     Some(Some(s)) => decoded[*i] = Some(s),
                     Some(None) => {
                         bad = Some(format!(
@@ -610,13 +577,9 @@ impl CsvJob<'_> {
                     &mut values,
                 ),
             };
-            out.land_or_quarantine(mapped, &mut values, line, offset, raw)?;
+            out.land_or_quarantine(mapped, &mut values, line, offset, rec.raw)?;
             spare_values = recycle(values);
             spare_text = recycle(decoded);
-            rec = text
-                .map(csv::StringRecord::into_byte_record)
-                .or(bytes)
-                .unwrap_or_default();
         }
         Ok(out)
     }

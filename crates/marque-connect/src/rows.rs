@@ -254,6 +254,15 @@ mod tests {
                 "{c} is no canonical text column"
             );
         }
+        let instants: Vec<&str> = Source::ALL
+            .iter()
+            .flat_map(|s| fields(*s))
+            .filter(|f| f.ty == FieldType::Timestamp)
+            .map(|f| f.name)
+            .collect();
+        for c in marque_lake::UNCOMPRESSED_COLUMNS {
+            assert!(instants.contains(c), "{c} is no canonical instant column");
+        }
         for c in marque_lake::HIGH_CARDINALITY_NUMBER_COLUMNS {
             assert!(
                 columns.contains(&(c, false)),

@@ -27,7 +27,7 @@ pub use lock::LakeLock;
 pub use maintenance::{OptimizeSummary, VacuumSummary};
 pub use tables::{
     BatchStream, Commit, HIGH_CARDINALITY_NUMBER_COLUMNS, HIGH_CARDINALITY_TEXT_COLUMNS, Lake,
-    WriteMode, is_valid_table_name, writer_properties,
+    UNCOMPRESSED_COLUMNS, WriteMode, is_valid_table_name, writer_properties,
 };
 
 /// Re-exported so that crates writing to the lake use the same Arrow and Delta versions.
