@@ -5,11 +5,10 @@ use crate::hashing::HashMap;
 
 use crate::cluster::UnionFind;
 use crate::compare::{NameKind, compare, name_kind};
-use crate::link::{
-    Edge, EdgeKind, LinkConfig, LinkStats, PassContext, join_pass_edge, sole_candidate,
-};
+use crate::link::{Edge, EdgeKind, LinkConfig, LinkStats};
 use crate::mentions::Mention;
 use crate::model::Model;
+use crate::passes::{PassContext, join_pass_edge, sole_candidate};
 use crate::units::signature;
 
 /// The block key a keyless lead looks up: its full name and city, for a unit without a key

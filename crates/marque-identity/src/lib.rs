@@ -25,6 +25,7 @@
 //! candidate sets are small after folding, and the graph steps need the whole cluster state.
 
 pub mod cluster;
+mod clustering;
 pub mod compare;
 mod error;
 pub mod explain;
@@ -42,6 +43,7 @@ pub mod names;
 mod output;
 pub mod outside;
 pub mod overrides;
+mod passes;
 mod publish;
 mod resolve;
 pub mod tables;

@@ -18,12 +18,11 @@ use crate::hashing::{HashMap, HashSet};
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use crate::cluster::{Label, RESIDENT, UnionFind};
 use crate::compare::{Comparison, NameKind, Vector, compare, name_kind, name_level};
 use crate::mentions::Mention;
 use crate::model::Model;
 use crate::outside::Outside;
-use crate::units::{Units, units};
+use crate::units::units;
 
 /// Thresholds of the linker; every one can be set in `marque.toml` under `[identity]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -150,60 +149,6 @@ pub struct Linked {
     pub edges: Vec<Edge>,
     pub stats: LinkStats,
     pub model: Model,
-}
-
-/// What the late passes (keyless, masked phone) read.
-#[derive(Clone, Copy)]
-pub(crate) struct PassContext<'a> {
-    pub mentions: &'a [Mention],
-    pub units: &'a Units,
-    pub model: &'a Model,
-    pub cfg: &'a LinkConfig,
-    /// Holders of the passes' keys outside an incremental run's scope.
-    pub outside: &'a Outside,
-}
-
-/// Joins the clusters of a late pass's edge (keyless, masked phone) and keeps the edge, or
-/// counts the refusal when the clusters' labels conflict.
-pub(crate) fn join_pass_edge(
-    uf: &mut UnionFind,
-    e: Edge,
-    kept: &mut Vec<Edge>,
-    stats: &mut LinkStats,
-) {
-    match uf.union(e.a, e.b) {
-        Some(true) => kept.push(e),
-        Some(false) => {}
-        None => stats.refused_conflicts += 1,
-    }
-}
-
-/// The one cluster a late pass's lead may join: the clusters of its in-scope `candidates`
-/// (units holding its block key) plus `outside` customers an incremental run did not load
-/// must come to exactly one, and that one must be in scope. Several are counted as an
-/// ambiguous drop; a single candidate outside the scope is counted in
-/// [`LinkStats::outside_only`] (a full run would link the lead there).
-pub(crate) fn sole_candidate(
-    uf: &mut UnionFind,
-    candidates: &[u32],
-    outside: u32,
-    stats: &mut LinkStats,
-) -> Option<u32> {
-    let mut roots: Vec<(u32, u32)> = candidates.iter().map(|&u| (uf.find(u), u)).collect();
-    roots.sort_unstable();
-    roots.dedup_by_key(|r| r.0);
-    match (&roots[..], outside) {
-        ([], 0) => None,
-        ([], 1) => {
-            stats.outside_only += 1;
-            None
-        }
-        ([(_, target)], 0) => Some(*target),
-        _ => {
-            stats.ambiguous_dropped += 1;
-            None
-        }
-    }
 }
 
 /// Marks phones seen with `hub_min_names` or more different full names; returns them.
@@ -417,8 +362,9 @@ pub fn link(
     });
 
     phase("model and scores");
-    let labels = guard_labels(mentions, &units, overrides);
-    let (mut uf, kept) = cluster(&units, &labels, &edges, &scored, cfg, &mut stats, None);
+    let labels = crate::clustering::guard_labels(mentions, &units, overrides);
+    let (mut uf, kept) =
+        crate::clustering::cluster(&units, &labels, &edges, &scored, cfg, &mut stats, None);
 
     // Clusters above the size limit keep only their deterministic links.
     let mut oversize: HashSet<u32> = HashSet::default();
@@ -435,7 +381,7 @@ pub fn link(
             .map(|u| oversize.contains(&uf.find(u)))
             .collect();
         let mut again = LinkStats::default();
-        cluster(
+        crate::clustering::cluster(
             &units,
             &labels,
             &edges,
@@ -449,7 +395,7 @@ pub fn link(
 
     let mut kept = kept;
     phase("clusters");
-    let cx = PassContext {
+    let cx = crate::passes::PassContext {
         mentions,
         units: &units,
         model: &model,
@@ -477,87 +423,6 @@ pub fn link(
         stats,
         model,
     }
-}
-
-fn guard_labels(mentions: &[Mention], units: &Units, overrides: &LinkOverrides) -> Vec<Vec<Label>> {
-    let mut labels: Vec<Vec<Label>> = vec![Vec::new(); units.rep.len()];
-    let mut ids: HashMap<&str, u32> = HashMap::default();
-    for (u, &r) in units.rep.iter().enumerate() {
-        if let Some(res) = &mentions[r as usize].resident {
-            let next = ids.len() as u32;
-            let id = *ids.entry(res.hash.as_str()).or_insert(next);
-            labels[u].push((RESIDENT, id));
-        }
-    }
-    for (k, &(a, b)) in overrides.never.iter().enumerate() {
-        let group = k as u32 + 1;
-        labels[units.of[a as usize] as usize].push((group, 1));
-        labels[units.of[b as usize] as usize].push((group, 2));
-    }
-    labels
-}
-
-/// Unions deterministic edges, then strong scored edges, then weak edges whose combined weight
-/// between two clusters reaches the strong threshold. `restrict` marks units whose scored
-/// edges are ignored (oversize clusters).
-fn cluster(
-    units: &Units,
-    labels: &[Vec<Label>],
-    det: &[Edge],
-    scored: &[Edge],
-    cfg: &LinkConfig,
-    stats: &mut LinkStats,
-    restrict: Option<&[bool]>,
-) -> (UnionFind, Vec<Edge>) {
-    let mut uf = UnionFind::new(units.size.clone(), labels.to_vec());
-    let mut kept = Vec::new();
-    let mut join = |uf: &mut UnionFind, e: &Edge, stats: &mut LinkStats| match uf.union(e.a, e.b) {
-        Some(true) => kept.push(e.clone()),
-        Some(false) => {}
-        None => stats.refused_conflicts += 1,
-    };
-    // Overrides go last: they join whole customers, and still never two resident ids.
-    for e in det.iter().filter(|e| e.kind != EdgeKind::Override) {
-        join(&mut uf, e, stats);
-    }
-    let allowed = |e: &Edge| restrict.is_none_or(|r| !(r[e.a as usize] || r[e.b as usize]));
-    let mut weak: Vec<&Edge> = Vec::new();
-    for e in scored.iter().filter(|e| allowed(e)) {
-        if e.weight >= cfg.strong_weight {
-            join(&mut uf, e, stats);
-        } else {
-            weak.push(e);
-        }
-    }
-    // Weak edges: sum per pair of clusters; the strongest edge represents the pair.
-    let mut support: HashMap<(u32, u32), (f64, usize)> = HashMap::default();
-    for (i, e) in weak.iter().enumerate() {
-        let (ra, rb) = (uf.find(e.a), uf.find(e.b));
-        if ra == rb {
-            continue;
-        }
-        let key = (ra.min(rb), ra.max(rb));
-        let s = support.entry(key).or_insert((0.0, i));
-        s.0 += e.weight;
-    }
-    let mut supported: Vec<_> = support.iter().collect();
-    // Ties go to the representative edge's units, which (unlike cluster roots) are numbered
-    // the same in full and incremental runs.
-    supported.sort_by(|a, b| {
-        let ends = |i: usize| (weak[i].a, weak[i].b);
-        b.1.0.total_cmp(&a.1.0).then(ends(a.1.1).cmp(&ends(b.1.1)))
-    });
-    for (_, &(sum, i)) in supported {
-        if sum >= cfg.strong_weight {
-            join(&mut uf, weak[i], stats);
-        } else {
-            stats.weak_unsupported += 1;
-        }
-    }
-    for e in det.iter().filter(|e| e.kind == EdgeKind::Override) {
-        join(&mut uf, e, stats);
-    }
-    (uf, kept)
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@ use crate::hashing::HashMap;
 
 use crate::cluster::UnionFind;
 use crate::compare::{Comparison, NameKind, compare, name_kind, name_level};
-use crate::link::{Edge, EdgeKind, LinkStats, PassContext, join_pass_edge, sole_candidate};
+use crate::link::{Edge, EdgeKind, LinkStats};
 use crate::mentions::Mention;
+use crate::passes::{PassContext, join_pass_edge, sole_candidate};
 
 /// The surname a mention's name states, when its name is evidence (a full name, an honorific
 /// form, or a nickname built on the surname such as 小王).

@@ -1,0 +1,94 @@
+//! Clustering linked units: deterministic edges, then strong scored edges, then weak edges
+//! whose combined weight between two clusters reaches the strong threshold, all under the
+//! guard labels (resident ids, never-link overrides) that keep people apart.
+
+use crate::cluster::{Label, RESIDENT, UnionFind};
+use crate::hashing::HashMap;
+use crate::link::{Edge, EdgeKind, LinkConfig, LinkOverrides, LinkStats};
+use crate::mentions::Mention;
+use crate::units::Units;
+
+pub(crate) fn guard_labels(
+    mentions: &[Mention],
+    units: &Units,
+    overrides: &LinkOverrides,
+) -> Vec<Vec<Label>> {
+    let mut labels: Vec<Vec<Label>> = vec![Vec::new(); units.rep.len()];
+    let mut ids: HashMap<&str, u32> = HashMap::default();
+    for (u, &r) in units.rep.iter().enumerate() {
+        if let Some(res) = &mentions[r as usize].resident {
+            let next = ids.len() as u32;
+            let id = *ids.entry(res.hash.as_str()).or_insert(next);
+            labels[u].push((RESIDENT, id));
+        }
+    }
+    for (k, &(a, b)) in overrides.never.iter().enumerate() {
+        let group = k as u32 + 1;
+        labels[units.of[a as usize] as usize].push((group, 1));
+        labels[units.of[b as usize] as usize].push((group, 2));
+    }
+    labels
+}
+
+/// Unions deterministic edges, then strong scored edges, then weak edges whose combined weight
+/// between two clusters reaches the strong threshold. `restrict` marks units whose scored
+/// edges are ignored (oversize clusters).
+pub(crate) fn cluster(
+    units: &Units,
+    labels: &[Vec<Label>],
+    det: &[Edge],
+    scored: &[Edge],
+    cfg: &LinkConfig,
+    stats: &mut LinkStats,
+    restrict: Option<&[bool]>,
+) -> (UnionFind, Vec<Edge>) {
+    let mut uf = UnionFind::new(units.size.clone(), labels.to_vec());
+    let mut kept = Vec::new();
+    let mut join = |uf: &mut UnionFind, e: &Edge, stats: &mut LinkStats| match uf.union(e.a, e.b) {
+        Some(true) => kept.push(e.clone()),
+        Some(false) => {}
+        None => stats.refused_conflicts += 1,
+    };
+    // Overrides go last: they join whole customers, and still never two resident ids.
+    for e in det.iter().filter(|e| e.kind != EdgeKind::Override) {
+        join(&mut uf, e, stats);
+    }
+    let allowed = |e: &Edge| restrict.is_none_or(|r| !(r[e.a as usize] || r[e.b as usize]));
+    let mut weak: Vec<&Edge> = Vec::new();
+    for e in scored.iter().filter(|e| allowed(e)) {
+        if e.weight >= cfg.strong_weight {
+            join(&mut uf, e, stats);
+        } else {
+            weak.push(e);
+        }
+    }
+    // Weak edges: sum per pair of clusters; the strongest edge represents the pair.
+    let mut support: HashMap<(u32, u32), (f64, usize)> = HashMap::default();
+    for (i, e) in weak.iter().enumerate() {
+        let (ra, rb) = (uf.find(e.a), uf.find(e.b));
+        if ra == rb {
+            continue;
+        }
+        let key = (ra.min(rb), ra.max(rb));
+        let s = support.entry(key).or_insert((0.0, i));
+        s.0 += e.weight;
+    }
+    let mut supported: Vec<_> = support.iter().collect();
+    // Ties go to the representative edge's units, which (unlike cluster roots) are numbered
+    // the same in full and incremental runs.
+    supported.sort_by(|a, b| {
+        let ends = |i: usize| (weak[i].a, weak[i].b);
+        b.1.0.total_cmp(&a.1.0).then(ends(a.1.1).cmp(&ends(b.1.1)))
+    });
+    for (_, &(sum, i)) in supported {
+        if sum >= cfg.strong_weight {
+            join(&mut uf, weak[i], stats);
+        } else {
+            stats.weak_unsupported += 1;
+        }
+    }
+    for e in det.iter().filter(|e| e.kind == EdgeKind::Override) {
+        join(&mut uf, e, stats);
+    }
+    (uf, kept)
+}
