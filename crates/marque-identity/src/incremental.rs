@@ -17,17 +17,7 @@ use crate::{IdentityError, Result};
 pub const BATCHES_TABLE: &str = "identity_batches";
 
 async fn strings(ctx: &SessionContext, table: &str, sql: &str) -> Result<Vec<Vec<String>>> {
-    let err = |e| IdentityError::Query {
-        table: table.into(),
-        source: e,
-    };
-    let batches = ctx
-        .sql(sql)
-        .await
-        .map_err(err)?
-        .collect()
-        .await
-        .map_err(err)?;
+    let batches = crate::query::collect(ctx, table, sql).await?;
     let mut rows = Vec::new();
     for b in &batches {
         let cols: Vec<ArrayRef> = (0..b.num_columns())

@@ -45,6 +45,7 @@ pub mod outside;
 pub mod overrides;
 mod passes;
 mod publish;
+mod query;
 mod resolve;
 pub mod tables;
 pub mod train;

@@ -305,13 +305,7 @@ pub async fn load_scoped(
             table: table.clone(),
             source: e,
         };
-        let mut stream = ctx
-            .sql(&sql)
-            .await
-            .map_err(query)?
-            .execute_stream()
-            .await
-            .map_err(query)?;
+        let mut stream = crate::query::stream(ctx, &table, &sql).await?;
         while let Some(batch) = futures::StreamExt::next(&mut stream).await {
             let batch = batch.map_err(query)?;
             let cols = Columns::new(&batch, &table)?;

@@ -143,17 +143,7 @@ async fn holders(
          (SELECT {key_expr} AS k, customer_id FROM mentions WHERE {filter}) \
          WHERE k IN (SELECT value FROM {list}) GROUP BY k"
     );
-    let err = |source| IdentityError::Query {
-        table: "mentions".into(),
-        source,
-    };
-    let batches = ctx
-        .sql(&sql)
-        .await
-        .map_err(err)?
-        .collect()
-        .await
-        .map_err(err)?;
+    let batches = crate::query::collect(ctx, "mentions", &sql).await?;
     let mut out = HashMap::default();
     for b in &batches {
         let cast = |i: usize, to: &arrow::datatypes::DataType| {

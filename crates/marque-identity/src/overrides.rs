@@ -152,17 +152,7 @@ pub async fn mention_of(lake: &Lake, customer_id: &str) -> Result<MentionKey> {
         "SELECT source, record_id, role FROM customer_map WHERE customer_id = '{}' ORDER BY source, record_id, role LIMIT 1",
         customer_id.replace('\'', "''")
     );
-    let query = |e| IdentityError::Query {
-        table: "customer_map".into(),
-        source: e,
-    };
-    let batches = ctx
-        .sql(&q)
-        .await
-        .map_err(query)?
-        .collect()
-        .await
-        .map_err(query)?;
+    let batches = crate::query::collect(&ctx, "customer_map", &q).await?;
     for b in &batches {
         if b.num_rows() > 0 {
             let c = |i: usize| {

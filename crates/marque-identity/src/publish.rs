@@ -76,21 +76,10 @@ impl Publisher<'_> {
 
     /// The rows of `name` that belong to customers outside the run's scope, cast to `schema`.
     async fn untouched(&self, name: &'static str, schema: SchemaRef) -> Result<BatchStream> {
-        let err = |e| IdentityError::Query {
-            table: name.into(),
-            source: e,
-        };
         let sql = format!(
             "SELECT * FROM {name} WHERE customer_id NOT IN (SELECT id FROM _affected_customers)"
         );
-        let stream = self
-            .ctx
-            .sql(&sql)
-            .await
-            .map_err(err)?
-            .execute_stream()
-            .await
-            .map_err(err)?;
+        let stream = crate::query::stream(self.ctx, name, &sql).await?;
         Ok(stream
             .map(move |b| {
                 let b = b.map_err(|e| format!("reading {name}: {e}"))?;
