@@ -462,6 +462,7 @@ async fn land_batch(
                 table,
                 canonical::raw_schema(source),
                 Box::pin(stream),
+                marque_lake::WriteMode::Append,
                 commit,
             )
             .await

@@ -13,7 +13,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
-use marque_lake::{BatchStream, Commit, Lake};
+use marque_lake::{BatchStream, Commit, Lake, WriteMode};
 
 use crate::{IdentityError, Result};
 
@@ -64,7 +64,7 @@ impl Publisher<'_> {
         parts.push(fresh);
         let all = futures::stream::iter(parts).flatten().boxed();
         self.lake
-            .overwrite_stream(name, schema, all, self.commit.clone())
+            .write_stream(name, schema, all, WriteMode::Overwrite, self.commit.clone())
             .await?;
         tracing::info!(
             table = name,

@@ -357,44 +357,23 @@ impl Lake {
             .await
     }
 
-    /// Appends the batches of `stream` to table `name` in one commit, encoding and uploading
-    /// them while the stream is still producing, so a big batch needs neither all its rows in
-    /// memory nor a wait between reading and writing. An `Err` item aborts the write: nothing
-    /// is committed and the error is returned. Returns like [`Lake::write`]; when the batch was
-    /// already committed the stream is not read.
+    /// Writes the batches of `stream` to table `name` in one commit (appended, or replacing
+    /// its rows), encoding and uploading them while the stream is still producing, so a big
+    /// batch needs neither all its rows in memory nor a wait between reading and writing. An
+    /// `Err` item aborts the write: nothing is committed and the error is returned. Replaced
+    /// rows stay readable until the commit, so the stream may read them (to carry some of them
+    /// over). Returns like [`Lake::write`]; when the batch was already committed the stream is
+    /// not read.
     pub async fn write_stream(
         &self,
         name: &str,
         schema: SchemaRef,
         stream: BatchStream,
+        mode: WriteMode,
         commit: Commit,
     ) -> Result<Option<i64>> {
-        self.write_input(
-            name,
-            Input::Stream(schema, stream),
-            WriteMode::Append,
-            commit,
-        )
-        .await
-    }
-
-    /// Replaces the rows of table `name` by the batches of `stream` in one commit, encoding
-    /// them while the stream produces them like [`Lake::write_stream`]. The replaced rows stay
-    /// readable until the commit, so the stream may read them (to carry some of them over).
-    pub async fn overwrite_stream(
-        &self,
-        name: &str,
-        schema: SchemaRef,
-        stream: BatchStream,
-        commit: Commit,
-    ) -> Result<Option<i64>> {
-        self.write_input(
-            name,
-            Input::Stream(schema, stream),
-            WriteMode::Overwrite,
-            commit,
-        )
-        .await
+        self.write_input(name, Input::Stream(schema, stream), mode, commit)
+            .await
     }
 
     async fn write_input(

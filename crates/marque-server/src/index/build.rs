@@ -36,15 +36,7 @@ const EXTRAS: &[ExtraSource] = &[
     (
         "lifecycle",
         &["customer_lifecycle", "lifecycle"],
-        Some(&[
-            "customer_id",
-            "stage",
-            "stage_rule",
-            "as_of_date",
-            "last_purchase_date",
-            "last_service_date",
-            "days_silent",
-        ]),
+        Some(marque_engine::segments::LIFECYCLE_COLUMNS),
     ),
     ("clv", &["customer_clv"], None),
 ];
