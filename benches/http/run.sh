@@ -11,11 +11,20 @@
 # SOAK_SECONDS=0 skips the soak; DURATION_SECONDS (30) is the length of each lookup run.
 # WRK_THREADS (2) is wrk's thread count for the lookup runs: wrk shares the server's cores, and
 # with 1 thread it takes at most one of them (both figures are in benches/RESULTS.md).
+# CONNS ("16 64"): connection counts; RUNS (1): lookup runs per connection count (the p99 of
+# each is printed, then their median). QUIET_LOCK: a file held with flock(1) during each wrk run
+# (on a shared machine, the lock others take for their timings). Each run also prints the
+# machine's load average before/after, the share of lookups the server itself took more than
+# 1 / 2.5 ms to answer (its /metrics histogram: handler time, no queueing) and the time the
+# server's threads spent runnable but waiting for a CPU (/proc/PID/task/*/schedstat), per lookup
+# — what separates the server's own latency from the scheduler's.
 set -euo pipefail
 LAKE=${1:?usage: run.sh LAKE [SOAK_SECONDS]}
 SOAK=${2:-600}
 DURATION=${3:-30}
 WRK_THREADS=${WRK_THREADS:-2}
+CONNS=${CONNS:-16 64}
+RUNS=${RUNS:-1}
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${MARQUE_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/marque-target}/release/marque}
 PORT=${PORT:-18080}
@@ -84,12 +93,51 @@ done | awk '{n++; b+=$2; if ($1 != 200) bad++} END {printf "answers: mean %.0f b
 echo "== wrk warm-up 5 s"
 wrk -t2 -c32 -d5s -s "$HERE/lookup.lua" "http://127.0.0.1:$PORT" >/dev/null
 echo "server RSS before the lookups: $(rss) MB"
-for c in 16 64; do
-  echo "== wrk lookups by phone: $WRK_THREADS thread(s), $c connections, $DURATION s"
-  t0=$(cpu_ticks)
-  wrk -t$WRK_THREADS -c$c -d${DURATION}s --latency -s "$HERE/lookup.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
-  n=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
-  echo "server CPU: $(echo "($(cpu_ticks) - $t0) * 1000000 / $TCK / $n" | bc) us per lookup; machine load: $(cut -d' ' -f1 /proc/loadavg)"
+# Server threads' time waiting in the run queue (ns), summed over its threads.
+run_wait() { cat /proc/$SERVER/task/*/schedstat 2>/dev/null | awk '{w += $2} END {printf "%.0f", w}'; }
+# Lookups answered 200 by the server in at most 1 ms, at most 2.5 ms, and in all (handler time).
+handler_hist() {
+  curl -s "http://127.0.0.1:$PORT/metrics" | awk '
+    /^marque_http_request_duration_seconds_bucket\{route="\/v1\/profiles",method="GET",status="200",le="0.001"\}/ {a=$2}
+    /^marque_http_request_duration_seconds_bucket\{route="\/v1\/profiles",method="GET",status="200",le="0.0025"\}/ {b=$2}
+    /^marque_http_request_duration_seconds_count\{route="\/v1\/profiles",method="GET",status="200"\}/ {n=$2}
+    END {printf "%d %d %d", a, b, n}'
+}
+p99s="$WORK/p99s.txt"
+for c in $CONNS; do
+  : > "$p99s"
+  for run in $(seq 1 "$RUNS"); do
+    echo "== wrk lookups by phone: $WRK_THREADS thread(s), $c connections, $DURATION s (run $run of $RUNS)"
+    wrk_run() {
+      echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+      read -r h1a h1b h1n < <(handler_hist)
+      w0=$(run_wait)
+      t0=$(cpu_ticks)
+      wrk -t$WRK_THREADS -c$c -d${DURATION}s --latency -s "$HERE/lookup.lua" "http://127.0.0.1:$PORT" > "$WORK/wrk.txt"
+      t1=$(cpu_ticks)
+      w1=$(run_wait)
+      read -r h2a h2b h2n < <(handler_hist)
+      echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+      cat "$WORK/wrk.txt"
+      n=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
+      echo "server CPU: $(echo "($t1 - $t0) * 1000000 / $TCK / $n" | bc) us per lookup; server threads waiting for a CPU: $(echo "($w1 - $w0) / 1000 / $n" | bc -l | xargs printf '%.1f') us per lookup"
+      hn=$((h2n - h1n))
+      if [ "$hn" -gt 0 ]; then
+        echo "server handler time: $(echo "($hn - ($h2a - $h1a)) * 100 / $hn" | bc -l | xargs printf '%.3f')% of lookups over 1 ms, $(echo "($hn - ($h2b - $h1b)) * 100 / $hn" | bc -l | xargs printf '%.3f')% over 2.5 ms"
+      fi
+    }
+    if [ -n "${QUIET_LOCK:-}" ]; then
+      export -f wrk_run handler_hist run_wait cpu_ticks
+      export SERVER PORT WORK HERE WRK_THREADS DURATION TCK c
+      flock "$QUIET_LOCK" bash -c wrk_run
+    else
+      wrk_run
+    fi
+    awk '/^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}' "$WORK/wrk.txt" >> "$p99s"
+  done
+  if [ "$RUNS" -gt 1 ]; then
+    echo "p99 at $c connections over $RUNS runs (ms): $(tr '\n' ' ' < "$p99s")-> median $(sort -g "$p99s" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+  fi
 done
 echo "server RSS after the lookups: $(rss) MB"
 [ "$SOAK" -gt 0 ] || exit 0

@@ -39,6 +39,7 @@ pub mod link;
 mod masked;
 pub mod mentions;
 pub mod model;
+mod name_cache;
 pub mod names;
 mod output;
 pub mod outside;

@@ -6,13 +6,14 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use compact_str::CompactString;
 use datafusion::prelude::SessionContext;
-use marque_core::name::{self, Gender, PersonName};
+use marque_core::name::{Gender, PersonName};
 use marque_core::{Role, Source, phone, resident_id};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use smallvec::{SmallVec, smallvec};
 
-use crate::{IdentityError, Result, names};
+use crate::name_cache::{NameCache, ParsedName};
+use crate::{IdentityError, Result};
 
 /// Resident-id evidence: the number itself is never kept, only a keyed hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,16 +222,12 @@ fn queries(tables: &[String]) -> Vec<(Source, Role, String)> {
 }
 
 /// A 128-bit fingerprint of text fields, for sets and maps over millions of records that
-/// must not hold a copy of every string. SipHash run twice, with a different seed hashed
-/// first: a collision among 10⁸ keys has a probability near 10⁻²³.
+/// must not hold a copy of every string: foldhash (quality variant) run twice with different
+/// seeds. It only lives within one run, so the hash need not be stable across versions; SipHash
+/// here was a twentieth of a small run's CPU.
 fn fingerprint(parts: &[Option<&str>]) -> u128 {
-    use std::hash::{Hash, Hasher};
-    let half = |seed: u64| {
-        let mut h = std::hash::DefaultHasher::new();
-        seed.hash(&mut h);
-        parts.hash(&mut h);
-        h.finish()
-    };
+    use std::hash::BuildHasher;
+    let half = |seed: u64| foldhash::quality::FixedState::with_seed(seed).hash_one(parts);
     (u128::from(half(0x9e37_79b9_7f4a_7c15)) << 64) | u128::from(half(0xc2b2_ae3d_27d4_eb4f))
 }
 
@@ -278,6 +275,7 @@ pub async fn load_scoped(
     // anyway: a customer's 40 repair orders are normalised once and held once.
     let mut folds: HashMap<u128, usize> = HashMap::default();
     let mut seen: HashSet<u128> = HashSet::default();
+    let mut names = NameCache::default();
     let filter = match scope {
         Scope::All => None,
         Scope::Some { batches, .. } => {
@@ -370,9 +368,10 @@ pub async fn load_scoped(
                 fresh.push(r);
             }
             // Normalising names, phones and resident ids is the expensive part: both cores.
+            names.add(fresh.iter().filter_map(|&r| cols.text(1, r)));
             let built: Vec<Mention> = fresh
                 .par_iter()
-                .map(|&r| build(&cols, r, source, role, salt))
+                .map(|&r| build(&cols, r, source, role, salt, &names))
                 .collect();
             out.extend(built);
             fresh.clear();
@@ -381,6 +380,10 @@ pub async fn load_scoped(
             }
         }
     }
+    tracing::debug!(
+        distinct_names = names.len(),
+        "names parsed once per spelling"
+    );
     Ok(out)
 }
 
@@ -391,7 +394,14 @@ fn fold_into(m: &mut Mention, record_id: &str, t: Option<i64>) {
 }
 
 /// The mention of row `r`, its evidence normalised.
-fn build(cols: &Columns, r: usize, source: Source, role: Role, salt: &str) -> Mention {
+fn build(
+    cols: &Columns,
+    r: usize,
+    source: Source,
+    role: Role,
+    salt: &str,
+    names: &NameCache,
+) -> Mention {
     let t = cols.seen_at(r);
     let parsed = cols.text(2, r).map(phone::parse);
     let phone = parsed
@@ -402,12 +412,12 @@ fn build(cols: &Columns, r: usize, source: Source, role: Role, salt: &str) -> Me
         .filter(|p| matches!(p, phone::Phone::Masked { .. }))
         .and_then(phone::Phone::block_pattern)
         .map(CompactString::from);
-    let name = name::parse(cols.text(1, r).unwrap_or_default());
+    let ParsedName { name, key } = names.get(cols.text(1, r));
     Mention {
         source,
         role,
         record_ids: smallvec![cols.text(0, r).unwrap_or_default().into()],
-        name_key: names::name_key(&name.full),
+        name_key: key,
         name,
         name_is_evidence: source != Source::App,
         phone,
@@ -503,12 +513,12 @@ impl Columns {
 /// A sales-buyer mention with only a name, for tests.
 #[cfg(test)]
 pub fn test_mention(raw_name: &str) -> Mention {
-    let name = name::parse(raw_name);
+    let name = marque_core::name::parse(raw_name);
     Mention {
         source: Source::Sales,
         role: Role::Buyer,
         record_ids: smallvec![format!("r-{raw_name}").into()],
-        name_key: names::name_key(&name.full),
+        name_key: crate::names::name_key(&name.full),
         name,
         name_is_evidence: true,
         phone: None,

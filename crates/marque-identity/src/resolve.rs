@@ -337,7 +337,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let edges = tables::match_edges(
         &linked.edges,
         &ms,
-        |m| cluster_ids[cluster_of[m as usize] as usize].clone(),
+        |m| cluster_ids[cluster_of[m as usize] as usize].as_str(),
         &linked.model,
     )?;
     publisher

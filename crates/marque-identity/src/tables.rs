@@ -51,63 +51,92 @@ pub fn match_edges_schema() -> SchemaRef {
 
 /// The evidence of one edge as JSON: each comparison's level and weight.
 pub fn evidence_json(e: &Edge, model: &Model) -> String {
+    let mut out = String::new();
+    write_evidence_json(&mut out, e, model);
+    out
+}
+
+/// Appends [`evidence_json`] to `out`. Written by hand rather than through a `serde_json::Value`
+/// tree: at a million persons `match_edges` has millions of rows, and building a tree of maps per
+/// edge was a tenth of a small run's CPU. Every string written is a fixed ASCII name (no
+/// escaping needed).
+fn write_evidence_json(out: &mut String, e: &Edge, model: &Model) {
+    use std::fmt::Write;
     let Some(v) = e.vector else {
-        return format!(
+        let _ = write!(
+            out,
             r#"[{{"comparison":"{}","level":"equal","weight":null}}]"#,
             e.kind.as_str()
         );
+        return;
     };
-    let items: Vec<serde_json::Value> = COMPARISONS
-        .iter()
-        .map(|&c| {
-            let level = v[c.index()];
-            let w = if c == Comparison::Name {
-                model.name_weight_tf(level, e.name_frequency)
-            } else {
-                model.weight(c, level)
-            };
-            serde_json::json!({
-                "comparison": c.as_str(),
-                "level": c.levels()[level as usize],
-                "weight": (w * 100.0).round() / 100.0,
-            })
-        })
-        .chain(std::iter::once(serde_json::json!({
-            "comparison": "prior",
-            "level": "lambda",
-            "weight": (model.prior_weight() * 100.0).round() / 100.0,
-        })))
-        .collect();
-    serde_json::Value::Array(items).to_string()
+    let item = |out: &mut String, comparison: &str, level: &str, weight: f64| {
+        out.push_str(if out.ends_with('[') { "" } else { "," });
+        let _ = write!(
+            out,
+            r#"{{"comparison":"{comparison}","level":"{level}","weight":"#
+        );
+        write_weight(out, weight);
+        out.push('}');
+    };
+    out.push('[');
+    for &c in COMPARISONS.iter() {
+        let level = v[c.index()];
+        let w = if c == Comparison::Name {
+            model.name_weight_tf(level, e.name_frequency)
+        } else {
+            model.weight(c, level)
+        };
+        item(out, c.as_str(), c.levels()[level as usize], w);
+    }
+    item(out, "prior", "lambda", model.prior_weight());
+    out.push(']');
+}
+
+/// A weight rounded to two decimals, as JSON writes a float (`1.0`, `-3.25`); `null` when it is
+/// not finite (JSON has no infinities).
+fn write_weight(out: &mut String, w: f64) {
+    use std::fmt::Write;
+    let rounded = (w * 100.0).round() / 100.0;
+    if rounded.is_finite() {
+        // `Debug` prints the shortest round-tripping form with a decimal point, as JSON
+        // serialisers do.
+        let _ = write!(out, "{rounded:?}");
+    } else {
+        out.push_str("null");
+    }
 }
 
 /// Rows of `match_edges`: the links holding each customer together.
-pub fn match_edges(
+pub fn match_edges<'a>(
     edges: &[Edge],
     mentions: &[Mention],
-    customer_of: impl Fn(u32) -> String,
+    customer_of: impl Fn(u32) -> &'a str,
     model: &Model,
 ) -> Result<RecordBatch> {
     let mut s = strings(edges.len(), 8);
     let mut w = Float64Builder::with_capacity(edges.len());
-    let mut ev = StringBuilder::new();
+    let mut ev = StringBuilder::with_capacity(edges.len(), edges.len() * 256);
+    let mut evidence = String::with_capacity(512);
     for e in edges {
         let (a, b) = (&mentions[e.a as usize], &mentions[e.b as usize]);
         let vals = [
             customer_of(e.a),
-            a.source.as_str().to_string(),
-            a.key_record().to_string(),
-            a.role.as_str().to_string(),
-            b.source.as_str().to_string(),
-            b.key_record().to_string(),
-            b.role.as_str().to_string(),
-            e.kind.as_str().to_string(),
+            a.source.as_str(),
+            a.key_record(),
+            a.role.as_str(),
+            b.source.as_str(),
+            b.key_record(),
+            b.role.as_str(),
+            e.kind.as_str(),
         ];
-        for (i, v) in vals.iter().enumerate() {
-            s[i].append_value(v);
+        for (builder, v) in s.iter_mut().zip(vals) {
+            builder.append_value(v);
         }
         w.append_option(e.weight.is_finite().then_some(e.weight));
-        ev.append_value(evidence_json(e, model));
+        evidence.clear();
+        write_evidence_json(&mut evidence, e, model);
+        ev.append_value(&evidence);
     }
     let mut cols: Vec<ArrayRef> = s
         .into_iter()
@@ -404,6 +433,79 @@ mod tests {
         assert_eq!(back.masked_key_u, m.masked_key_u);
         assert_eq!(back.lambda, 0.25);
         assert_eq!(back.m, m.m);
+    }
+
+    #[test]
+    fn evidence_json_lists_every_comparison_with_its_level_and_rounded_weight_then_the_prior() {
+        let m = model();
+        let edge = Edge {
+            a: 0,
+            b: 1,
+            kind: crate::link::EdgeKind::Scored,
+            weight: 3.0,
+            vector: Some([0; 6]),
+            name_frequency: None,
+        };
+        let parsed: serde_json::Value =
+            serde_json::from_str(&evidence_json(&edge, &m)).expect("evidence is JSON");
+        let items = parsed.as_array().expect("a list");
+        assert_eq!(items.len(), COMPARISONS.len() + 1);
+        for (item, c) in items.iter().zip(COMPARISONS) {
+            assert_eq!(item["comparison"], c.as_str());
+            assert_eq!(item["level"], c.levels()[0]);
+            let w = if c == Comparison::Name {
+                m.name_weight_tf(0, None)
+            } else {
+                m.weight(c, 0)
+            };
+            assert_eq!(item["weight"].as_f64(), Some((w * 100.0).round() / 100.0));
+        }
+        assert_eq!(items[COMPARISONS.len()]["comparison"], "prior");
+        assert_eq!(
+            items[COMPARISONS.len()]["weight"].as_f64(),
+            Some((m.prior_weight() * 100.0).round() / 100.0)
+        );
+        let deterministic = Edge {
+            vector: None,
+            kind: crate::link::EdgeKind::AppUserId,
+            weight: f64::INFINITY,
+            ..edge
+        };
+        let parsed: serde_json::Value =
+            serde_json::from_str(&evidence_json(&deterministic, &m)).expect("evidence is JSON");
+        assert_eq!(parsed[0]["weight"], serde_json::Value::Null);
+        assert_eq!(parsed[0]["level"], "equal");
+    }
+
+    #[test]
+    fn a_weight_that_is_not_finite_is_written_as_json_null() {
+        let mut out = String::new();
+        write_weight(&mut out, f64::NEG_INFINITY);
+        assert_eq!(out, "null");
+        out.clear();
+        write_weight(&mut out, 2.0);
+        assert_eq!(out, "2.0");
+    }
+
+    #[test]
+    fn every_column_the_lake_writes_plain_for_resolution_is_a_text_column_of_its_tables() {
+        // A renamed output column must not silently fall back to dictionary encoding.
+        let schemas = [
+            crate::output::customer_map_schema(),
+            crate::output::customers_schema(),
+            crate::output::mentions_schema(),
+            match_edges_schema(),
+            history_schema(),
+            name_frequency_schema(),
+        ];
+        for c in marque_lake::RESOLVED_HIGH_CARDINALITY_TEXT_COLUMNS {
+            assert!(
+                schemas.iter().any(|s| s
+                    .field_with_name(c)
+                    .is_ok_and(|f| f.data_type() == &DataType::Utf8)),
+                "{c} is no text column of resolution's tables"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::hashing::{HashMap, HashSet};
 
 use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
 
 use crate::compare::{Comparison, NameKind, Vector, compare, name_kind};
 use crate::link::LinkConfig;
@@ -33,13 +34,19 @@ pub(crate) fn train(
     let named_units = name_counts.values().sum::<u32>().max(1) as f64;
     let mut u = UCounts::default();
     if n >= 2 {
+        // The pairs are drawn in sequence (the same seed gives the same pairs) and compared on
+        // both cores: this is a fixed cost of every run, a tenth of a small one.
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
-        for _ in 0..cfg.u_samples {
-            let a = rng.random_range(0..n);
-            let b = rng.random_range(0..n);
-            if a != b {
-                u.add(&compare(rep(a), rep(b)));
-            }
+        let pairs: Vec<(usize, usize)> = (0..cfg.u_samples)
+            .map(|_| (rng.random_range(0..n), rng.random_range(0..n)))
+            .filter(|(a, b)| a != b)
+            .collect();
+        let sampled: Vec<Vector> = pairs
+            .par_iter()
+            .map(|&(a, b)| compare(rep(a), rep(b)))
+            .collect();
+        for v in &sampled {
+            u.add(v);
         }
     }
     let mut phones: HashMap<&str, u32> = HashMap::default();
