@@ -101,7 +101,7 @@ handler_hist() {
     /^marque_http_request_duration_seconds_bucket\{route="\/v1\/profiles",method="GET",status="200",le="0.001"\}/ {a=$2}
     /^marque_http_request_duration_seconds_bucket\{route="\/v1\/profiles",method="GET",status="200",le="0.0025"\}/ {b=$2}
     /^marque_http_request_duration_seconds_count\{route="\/v1\/profiles",method="GET",status="200"\}/ {n=$2}
-    END {printf "%d %d %d", a, b, n}'
+    END {printf "%d %d %d\n", a, b, n}'
 }
 p99s="$WORK/p99s.txt"
 for c in $CONNS; do
@@ -110,13 +110,13 @@ for c in $CONNS; do
     echo "== wrk lookups by phone: $WRK_THREADS thread(s), $c connections, $DURATION s (run $run of $RUNS)"
     wrk_run() {
       echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-      read -r h1a h1b h1n < <(handler_hist)
+      read -r h1a h1b h1n < <(handler_hist) || true
       w0=$(run_wait)
       t0=$(cpu_ticks)
       wrk -t$WRK_THREADS -c$c -d${DURATION}s --latency -s "$HERE/lookup.lua" "http://127.0.0.1:$PORT" > "$WORK/wrk.txt"
       t1=$(cpu_ticks)
       w1=$(run_wait)
-      read -r h2a h2b h2n < <(handler_hist)
+      read -r h2a h2b h2n < <(handler_hist) || true
       echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
       cat "$WORK/wrk.txt"
       n=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")

@@ -10,3 +10,13 @@ pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomS
 
 /// A `HashSet` with foldhash; build it with `default()` or `with_capacity_and_hasher`.
 pub type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
+/// A 128-bit fingerprint of text fields, for sets and maps over millions of records that
+/// must not hold a copy of every string: foldhash (quality variant) run twice with different
+/// seeds. It only lives within one run, so the hash need not be stable across versions; SipHash
+/// here was a twentieth of a small run's CPU.
+pub(crate) fn fingerprint(parts: &[Option<&str>]) -> u128 {
+    use std::hash::BuildHasher;
+    let half = |seed: u64| foldhash::quality::FixedState::with_seed(seed).hash_one(parts);
+    (u128::from(half(0x9e37_79b9_7f4a_7c15)) << 64) | u128::from(half(0xc2b2_ae3d_27d4_eb4f))
+}

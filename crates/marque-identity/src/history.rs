@@ -4,9 +4,6 @@
 use crate::hashing::{HashMap, HashSet};
 use std::cmp::Reverse;
 
-/// The previous run's id of each mention record, keyed by (source, record id, role).
-pub type PreviousIds = HashMap<(String, String, String), String>;
-
 /// Why an old id now points to another customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Change {

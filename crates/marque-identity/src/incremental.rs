@@ -2,7 +2,7 @@
 //! customers their mentions touch (through a phone, VIN, resident id, app user id or unionid),
 //! so that only those customers and the new mentions are linked again.
 
-use crate::hashing::{HashMap, HashSet};
+use crate::hashing::HashSet;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
@@ -10,7 +10,8 @@ use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
-use crate::mentions::{Mention, record_key};
+use crate::mentions::Mention;
+use crate::previous::PreviousIds;
 use crate::{IdentityError, Result};
 
 /// Table listing the ingest batches resolution has seen.
@@ -95,8 +96,8 @@ pub fn register_list(
 /// previous id.
 pub struct Affected {
     pub customers: HashSet<String>,
-    /// [`record_key`] → previous customer id, for every record of an affected customer.
-    pub previous: HashMap<String, String>,
+    /// The previous customer id of every record of an affected customer.
+    pub previous: PreviousIds,
 }
 
 /// Finds the customers sharing a key with `new` mentions (known hub phones excluded) and
@@ -169,10 +170,10 @@ pub async fn affected(
     )
     .await?;
     let mut record_ids: HashSet<String> = HashSet::default();
-    let mut previous = HashMap::with_capacity_and_hasher(rows.len(), Default::default());
+    let mut previous = PreviousIds::default();
     for r in rows {
+        previous.insert(&r[0], &r[1], &r[2], &r[3]);
         record_ids.insert(r[1].clone());
-        previous.insert(record_key(&r[0], &r[1], &r[2]), r[3].clone());
     }
     register_list(
         ctx,

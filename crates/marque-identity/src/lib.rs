@@ -45,6 +45,7 @@ mod output;
 pub mod outside;
 pub mod overrides;
 mod passes;
+pub mod previous;
 mod publish;
 mod query;
 mod resolve;

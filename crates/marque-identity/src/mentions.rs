@@ -1,6 +1,6 @@
 //! Person mentions read from the raw tables, with their evidence normalised for linking.
 
-use crate::hashing::{HashMap, HashSet};
+use crate::hashing::{HashMap, HashSet, fingerprint};
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, TimeUnit};
@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use smallvec::{SmallVec, smallvec};
 
 use crate::name_cache::{NameCache, ParsedName};
+use crate::previous::PreviousIds;
 use crate::{IdentityError, Result};
 
 /// Resident-id evidence: the number itself is never kept, only a keyed hash.
@@ -221,25 +222,15 @@ fn queries(tables: &[String]) -> Vec<(Source, Role, String)> {
     q
 }
 
-/// A 128-bit fingerprint of text fields, for sets and maps over millions of records that
-/// must not hold a copy of every string: foldhash (quality variant) run twice with different
-/// seeds. It only lives within one run, so the hash need not be stable across versions; SipHash
-/// here was a twentieth of a small run's CPU.
-fn fingerprint(parts: &[Option<&str>]) -> u128 {
-    use std::hash::BuildHasher;
-    let half = |seed: u64| foldhash::quality::FixedState::with_seed(seed).hash_one(parts);
-    (u128::from(half(0x9e37_79b9_7f4a_7c15)) << 64) | u128::from(half(0xc2b2_ae3d_27d4_eb4f))
-}
-
 /// Which mentions to read.
 pub enum Scope<'a> {
     All,
-    /// Mentions from these ingest batches, plus the records named by `records` ([`record_key`]
-    /// strings; the table `_affected_records(record_id)` registered on the context lists their
-    /// record ids so the scan can skip everything else).
+    /// Mentions from these ingest batches, plus the records of `records` (the table
+    /// `_affected_records(record_id)` registered on the context lists their record ids so the
+    /// scan can skip everything else).
     Some {
         batches: &'a HashSet<String>,
-        records: &'a HashSet<String>,
+        records: &'a PreviousIds,
     },
 }
 
@@ -316,9 +307,7 @@ pub async fn load_scoped(
                 };
                 if let Scope::Some { batches, records } = scope {
                     let in_new = cols.text(9, r).is_some_and(|b| batches.contains(b));
-                    if !in_new
-                        && !records.contains(&record_key(source.as_str(), record_id, role.as_str()))
-                    {
+                    if !in_new && !records.contains(source.as_str(), record_id, role.as_str()) {
                         continue;
                     }
                 }

@@ -14,8 +14,9 @@ use crate::ids::{anchor_order, customer_id};
 use crate::link::{LinkConfig, link, mark_hubs};
 use arrow::array::AsArray;
 
-use crate::mentions::{Scope, record_key};
+use crate::mentions::Scope;
 use crate::outside::Outside;
+use crate::previous::PreviousIds;
 use crate::publish::{self, Publisher};
 use crate::{IdentityError, Result, history, incremental, mentions, output, overrides, tables};
 
@@ -162,7 +163,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         }
         let stored_hubs = stored_hubs(lake).await?;
         incremental::register_list(&ctx, "_affected_records", "record_id", Vec::new())?;
-        let none = HashSet::default();
+        let none = PreviousIds::default();
         let scope = Scope::Some {
             batches: &new,
             records: &none,
@@ -190,10 +191,9 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             elapsed_s = started.elapsed().as_secs_f64(),
             "affected customers found"
         );
-        let records: HashSet<String> = affected.previous.keys().cloned().collect();
         let scope = Scope::Some {
             batches: &new,
-            records: &records,
+            records: &affected.previous,
         };
         let ms = mentions::load_scoped(&ctx, &tables, &opts.resident_id_salt, &scope, &keep_apart)
             .await?;
@@ -271,10 +271,8 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
                 for &i in members {
                     let m = &ms[i as usize];
                     for r in &m.record_ids {
-                        if let Some(id) =
-                            prev.get(&record_key(m.source.as_str(), r, m.role.as_str()))
-                        {
-                            *o.entry(id.clone()).or_default() += 1;
+                        if let Some(id) = prev.get(m.source.as_str(), r, m.role.as_str()) {
+                            *o.entry(id.to_string()).or_default() += 1;
                         }
                     }
                 }
@@ -340,13 +338,6 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         |m| cluster_ids[cluster_of[m as usize] as usize].as_str(),
         &linked.model,
     )?;
-    publisher
-        .replace(
-            "match_edges",
-            tables::match_edges_schema(),
-            publish::chunks(1, move |_| Ok(edges.clone())),
-        )
-        .await?;
     // The per-mention tables are built chunk by chunk as the writer asks for them.
     let ms = Arc::new(ms);
     let per_mention = |build: fn(&[mentions::Mention], &[&str]) -> Result<RecordBatch>| {
@@ -359,31 +350,31 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             build(&ms[r], &ids)
         })
     };
-    publisher
-        .replace(
-            "mentions",
-            output::mentions_schema(),
-            per_mention(output::mention_rows),
-        )
-        .await?;
-    publisher
-        .replace(
-            "customer_map",
-            output::customer_map_schema(),
-            per_mention(output::customer_map),
-        )
-        .await?;
+    let mention_rows = per_mention(output::mention_rows);
+    let customer_map_rows = per_mention(output::customer_map);
     drop(ms);
     let n_customers = customers.len() as u64;
     let rows = output::customers(&customers)?;
     drop(customers);
-    publisher
-        .replace(
+    // Each write encodes its Parquet on one core: the four run side by side.
+    futures::try_join!(
+        publisher.replace(
+            "match_edges",
+            tables::match_edges_schema(),
+            publish::chunks(1, move |_| Ok(edges.clone())),
+        ),
+        publisher.replace("mentions", output::mentions_schema(), mention_rows),
+        publisher.replace(
+            "customer_map",
+            output::customer_map_schema(),
+            customer_map_rows,
+        ),
+        publisher.replace(
             "customers",
             output::customers_schema(),
             publish::chunks(1, move |_| Ok(rows.clone())),
-        )
-        .await?;
+        ),
+    )?;
     tracing::info!(
         elapsed_s = started.elapsed().as_secs_f64(),
         "output tables written"
@@ -460,7 +451,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
 /// What one run works on.
 struct Run {
     ms: Vec<mentions::Mention>,
-    previous: Option<PreviousMap>,
+    previous: Option<PreviousIds>,
     /// Customers re-resolved by an incremental run; `None` for a full run.
     affected: Option<HashSet<String>>,
     stored_hubs: HashSet<String>,
@@ -504,14 +495,12 @@ async fn stored_model(lake: &Lake) -> Result<Option<crate::model::Model>> {
     Ok(Some(model))
 }
 
-/// The previous run's customer id of every mention record, by [`record_key`].
-type PreviousMap = HashMap<String, String>;
-
-async fn previous_ids(lake: &Lake) -> Result<Option<PreviousMap>> {
+/// The previous run's customer id of every mention record.
+async fn previous_ids(lake: &Lake) -> Result<Option<PreviousIds>> {
     let Some(batches) = tables::read(lake, "customer_map").await? else {
         return Ok(None);
     };
-    let mut map: PreviousMap = HashMap::default();
+    let mut map = PreviousIds::default();
     for b in &batches {
         let col = |name: &str| {
             b.column_by_name(name)
@@ -529,10 +518,7 @@ async fn previous_ids(lake: &Lake) -> Result<Option<PreviousMap>> {
             col("customer_id")?,
         );
         for i in 0..b.num_rows() {
-            map.insert(
-                record_key(s.value(i), r.value(i), role.value(i)),
-                c.value(i).to_string(),
-            );
+            map.insert(s.value(i), r.value(i), role.value(i), c.value(i));
         }
     }
     Ok(Some(map))

@@ -26,7 +26,8 @@
 //! profiles, segment answers, `/readyz` and `/metrics` ([`index::SegmentsAsOf`]).
 //!
 //! **Following the lake** ([`refresh`]): table versions are polled; a new commit refreshes the
-//! SQL sessions, and a new resolution builds a new index in the background, swapped in
+//! SQL sessions, and a new resolution builds a new index in the background — on threads of a
+//! lower CPU priority ([`background`]), so that lookups preempt the build — swapped in
 //! atomically — no restart, no pause. **Security** ([`auth`]): bearer tokens configured as
 //! SHA-256 hashes, with roles; with no token the service is in open mode and refuses
 //! non-loopback addresses. Every SQL query and admin action goes to the `audit_log` Delta table
@@ -36,6 +37,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod background;
 pub mod config;
 pub mod error;
 pub mod index;

@@ -1,6 +1,8 @@
 //! Following the lake: poll table versions, refresh the SQL sessions when anything commits, and
 //! rebuild the profile index in the background when a resolution table commits — then swap it
-//! in atomically. Requests never wait for a build; they read whichever index is current.
+//! in atomically. Requests never wait for a build; they read whichever index is current. A
+//! rebuild while serving and the freeing of the replaced index run on the low-priority threads
+//! of [`crate::background`], never on the threads serving lookups.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -134,7 +136,25 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<bool, EngineError>
             query_timeout: state.cfg.query_timeout,
         };
         let started = std::time::Instant::now();
-        let built = index::build(&state.engine, &opts, versions).await?;
+        let built = if state.live.is_ready() {
+            // A rebuild while serving runs on the low-priority threads: lookups arriving
+            // meanwhile preempt it.
+            let engine = state.engine.clone();
+            state
+                .background
+                .spawn(async move { index::build(&engine, &opts, versions).await })
+                .await
+                .map_err(|e| match e.try_into_panic() {
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    Err(e) => {
+                        EngineError::Internal(format!("the profile index build stopped: {e}"))
+                    }
+                })??
+        } else {
+            // The first build has no lookups to protect (they answer 503 until it is done):
+            // at normal priority, so that other work on the machine does not delay readiness.
+            index::build(&state.engine, &opts, versions).await?
+        };
         for w in &built.warnings {
             tracing::warn!(warning = %w, "profile index");
         }
@@ -150,15 +170,38 @@ pub async fn refresh(state: &AppState, force: bool) -> Result<bool, EngineError>
         );
         state.live.builds.fetch_add(1, Ordering::Relaxed);
         swapped = true;
-        // The build's query buffers and (once requests in flight let go of it) the previous
-        // index are free now: hand the pages back, so that the server's RSS is the index's
-        // size rather than its build's peak.
-        drop(old);
-        let _ = tokio::task::spawn_blocking(release_free_memory).await;
+        free_off_the_serving_path(state, old).await;
     }
     *last = Some(now);
     state.live.ready.store(true, Ordering::Release);
     Ok(swapped)
+}
+
+/// Frees the replaced index on a background thread once the requests still reading it have
+/// finished (else the last of them would spend milliseconds unmapping a gigabyte), then hands
+/// the build's and the old index's pages back, so that the server's RSS is the index's size
+/// rather than its build's peak.
+async fn free_off_the_serving_path(state: &AppState, mut old: Arc<ProfileIndex>) {
+    // Lookups take microseconds: wait up to a second for them to let go.
+    for _ in 0..100 {
+        match Arc::try_unwrap(old) {
+            Ok(index) => {
+                let _ = state
+                    .background
+                    .spawn_blocking(move || {
+                        drop(index);
+                        release_free_memory();
+                    })
+                    .await;
+                return;
+            }
+            Err(still_shared) => old = still_shared,
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A long request (a member export) still holds it: it frees it when done.
+    drop(old);
+    let _ = state.background.spawn_blocking(release_free_memory).await;
 }
 
 /// Returns free heap pages to the operating system (glibc keeps them otherwise).

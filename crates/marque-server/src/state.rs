@@ -9,9 +9,14 @@ use tokio::sync::Semaphore;
 use crate::ServerConfig;
 use crate::audit::Audit;
 use crate::auth::TokenStore;
+use crate::background::Background;
 use crate::metrics::Metrics;
 use crate::refresh::Live;
 use crate::segments::Segment;
+
+/// Worker threads of the background runtime: the build's queries use both cores of a small
+/// machine when lookups leave them idle.
+const BACKGROUND_THREADS: usize = 2;
 
 /// Shared, cheaply cloned handler state.
 #[derive(Clone)]
@@ -31,6 +36,8 @@ pub struct AppState {
     pub body_limit: usize,
     /// Connector definitions for pushed events.
     pub connectors: Arc<Vec<marque_connect::ConnectorDef>>,
+    /// Low-priority threads for index builds ([`Background`]).
+    pub background: Arc<Background>,
 }
 
 impl AppState {
@@ -48,7 +55,13 @@ impl AppState {
                 Vec::new()
             }
         };
+        let background = Background::new(BACKGROUND_THREADS).unwrap_or_else(|e| {
+            // Without its own threads, background work runs on the serving runtime.
+            tracing::warn!(error = %e, "cannot start the background runtime");
+            Background::inline()
+        });
         Self {
+            background: Arc::new(background),
             connectors: Arc::new(connectors),
             engine,
             live: Arc::new(Live::default()),
