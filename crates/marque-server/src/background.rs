@@ -6,7 +6,7 @@
 //!
 //! Measured on the 1M-person lake (2 cores, lookups by `wrk -t1 -c16` while
 //! `POST /v1/admin/refresh` rebuilds the index): p99 of the lookups 6.7 ms with the build on the
-//! serving threads (17k req/s), 2.7–3.7 ms at nice 10, 1.3–1.6 ms at nice 19 (30k req/s; 1.1 ms
+//! serving threads (17k req/s), 2.7–3.7 ms at nice 10, 1.3–3.2 ms at nice 19 (28–30k req/s; 1.1 ms
 //! without a rebuild). The build takes 55 s instead of 39 s of wall time: it yields the cores to
 //! lookups, and still gets about 1.5 % of a core when they are saturated, so it always ends.
 
