@@ -4,8 +4,11 @@ mod common;
 
 use common::{count, marque, ok, sum_i64};
 
-fn fixture() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/dirty")
+fn fixture() -> String {
+    common::manifest_dir()
+        .join("../../tests/fixtures/dirty")
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn stderr(out: &std::process::Output) -> String {
@@ -21,7 +24,7 @@ fn a_dirty_file_loses_nothing_every_row_lands_or_is_quarantined_with_its_reason(
         &[
             "ingest",
             "--input",
-            fixture(),
+            &fixture(),
             "--only",
             "dms_sales",
             "--only",
@@ -132,7 +135,7 @@ fn a_bad_connector_definition_names_the_file_and_the_mistake() {
         &[
             "ingest",
             "--input",
-            fixture(),
+            &fixture(),
             "--connectors",
             conns.to_str().unwrap(),
         ],

@@ -14,7 +14,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use common::{marque, ok, read};
 
 fn cdnow(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    common::manifest_dir()
         .join("../../../shared/data/cdnow")
         .join(name)
 }

@@ -5,6 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The directory of the crate under test. Cargo sets `CARGO_MANIFEST_DIR` when it runs a test,
+/// and that wins over the compile-time value: clones sharing one target directory reuse each
+/// other's test binaries, whose compile-time path can name a clone that is gone.
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// Runs `marque ARGS` with the lake at `lake`; returns its output.
 pub fn marque(lake: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_marque"))

@@ -17,7 +17,7 @@ fn text(col: &arrow::array::ArrayRef) -> arrow::array::StringArray {
 }
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/connectors/autostar")
+    common::manifest_dir().join("../../tests/fixtures/connectors/autostar")
 }
 
 fn s(p: &Path) -> &str {

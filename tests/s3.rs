@@ -263,12 +263,8 @@ fn put_object(s3: &SeaweedFs, key: &str, data: Vec<u8>) {
 
 /// A copy of reference connector `file` named `name`, reading `source`.
 fn connector_reading(file: &str, name: &str, source: &str) -> String {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../connectors")
-            .join(file),
-    )
-    .unwrap();
+    let text = std::fs::read_to_string(common::manifest_dir().join("../../connectors").join(file))
+        .unwrap();
     let mut out = String::new();
     let mut named = false;
     for line in text.lines() {
@@ -412,8 +408,7 @@ fn connectors_check_samples_an_s3_source_like_the_same_local_file() {
     );
 
     // The same file checked from local disk maps and quarantines the same rows.
-    let reference =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../connectors/repair_orders.toml");
+    let reference = common::manifest_dir().join("../../connectors/repair_orders.toml");
     let local = common::ok(
         &lake,
         &[

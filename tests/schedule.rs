@@ -211,7 +211,8 @@ fn a_failing_job_is_retried_with_backoff_and_exits_non_zero() {
 
 #[test]
 fn a_scheduled_resolve_refreshes_the_segments_when_they_are_stale() {
-    let views = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/views");
+    let views = common::manifest_dir().join("../../sql/views");
+    let views = views.to_str().expect("a UTF-8 path");
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let src = common::generate(dir.path(), 300, 5);

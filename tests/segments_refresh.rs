@@ -11,8 +11,13 @@ use std::time::{Duration, Instant};
 use arrow::array::{Array, StringArray};
 use common::{ok, read};
 
-const VIEWS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/views");
-const SEGMENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/segments");
+fn sql(dir: &str) -> String {
+    common::manifest_dir()
+        .join("../../sql")
+        .join(dir)
+        .to_string_lossy()
+        .into_owned()
+}
 
 #[test]
 fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it() {
@@ -23,7 +28,7 @@ fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it(
     ok(&lake, &["ingest", "--quiet", "--input", src_s]);
     ok(&lake, &["resolve"]);
     // Before any refresh, `segments list` says the table is missing (and runs nothing).
-    let listed = ok(&lake, &["segments", "--views", VIEWS, "list"]);
+    let listed = ok(&lake, &["segments", "--views", &sql("views"), "list"]);
     assert!(listed.contains("segment_members: missing"), "{listed}");
     let scratch = dir.path().join("scratch");
     let out = ok(
@@ -31,7 +36,7 @@ fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it(
         &[
             "segments",
             "--views",
-            VIEWS,
+            &sql("views"),
             "refresh",
             "--scratch",
             scratch.to_str().unwrap(),
@@ -84,7 +89,7 @@ fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it(
             &[
                 "segments",
                 "--views",
-                VIEWS,
+                &sql("views"),
                 "members",
                 name,
                 "--ids-only",
@@ -97,9 +102,12 @@ fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it(
     }
     // `segments list` reads the counts from the table, marked current; `--live` runs the
     // definitions and agrees.
-    let listed = ok(&lake, &["segments", "--views", VIEWS, "list"]);
+    let listed = ok(&lake, &["segments", "--views", &sql("views"), "list"]);
     assert!(listed.contains("segment_members: current"), "{listed}");
-    let live = ok(&lake, &["segments", "--views", VIEWS, "list", "--live"]);
+    let live = ok(
+        &lake,
+        &["segments", "--views", &sql("views"), "list", "--live"],
+    );
     assert!(!live.contains("segment_members:"), "{live}");
     for (name, members) in &table {
         for text in [&listed, &live] {
@@ -122,7 +130,7 @@ fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it(
 async fn serve_and_check(lake: &std::path::Path, table: &BTreeMap<String, BTreeSet<String>>) {
     let at_risk = table["at_risk"].iter().next().expect("someone is at risk");
     // The service reads the table.
-    let server = common::serve(lake, &["--segments", SEGMENTS]);
+    let server = common::serve(lake, &["--segments", &sql("segments")]);
     let port = server.port;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();

@@ -7,9 +7,7 @@ use marque_clv::rfm::{Rfm, SummaryBuilder, TimeUnit, parse_date, read_summary_cs
 use marque_clv::{BgNbd, GammaGamma};
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/cdnow")
-        .join(name)
+    manifest_dir().join("../../../shared/data/cdnow").join(name)
 }
 
 fn read(name: &str) -> String {
@@ -217,4 +215,13 @@ fn pareto_nbd_reproduces_the_published_cdnow_estimates() {
     // The worked example's customer under Pareto/NBD (lifetimes: 1.4551 in 39 weeks).
     let e = p.expected_transactions(39.0, 2, 30.43, 38.86);
     assert_eq!(round(e, 3), 1.455, "{e}");
+}
+
+/// The directory of the crate under test. Cargo sets `CARGO_MANIFEST_DIR` when it runs a test,
+/// and that wins over the compile-time value: clones sharing one target directory reuse each
+/// other's test binaries, whose compile-time path can name a clone that is gone.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

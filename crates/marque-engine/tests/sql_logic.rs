@@ -19,7 +19,7 @@ use sqllogictest::{DBOutput, DefaultColumnType};
 const AS_OF: &str = "2025-06-30";
 
 fn sql_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql")
+    manifest_dir().join("../../sql")
 }
 
 fn ts() -> DataType {
@@ -250,4 +250,13 @@ fn every_view_and_segment_matches_its_slt_file() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The directory of the crate under test. Cargo sets `CARGO_MANIFEST_DIR` when it runs a test,
+/// and that wins over the compile-time value: clones sharing one target directory reuse each
+/// other's test binaries, whose compile-time path can name a clone that is gone.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

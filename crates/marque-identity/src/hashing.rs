@@ -1,4 +1,4 @@
-//! Hash maps and sets with foldhash instead of SipHash.
+//! Hash maps, sets and 128-bit record fingerprints with foldhash instead of SipHash.
 //!
 //! Resolution hashes tens of millions of strings and unit ids (signatures, blocks, candidate
 //! pairs, record keys); with the standard SipHash, hashing was about a tenth of a full run's
