@@ -21,6 +21,7 @@ fn sql(dir: &str) -> String {
 
 #[test]
 fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it() {
+    let views = sql("views");
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let src = common::generate(dir.path(), 600, 11);
@@ -28,7 +29,7 @@ fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it(
     ok(&lake, &["ingest", "--quiet", "--input", src_s]);
     ok(&lake, &["resolve"]);
     // Before any refresh, `segments list` says the table is missing (and runs nothing).
-    let listed = ok(&lake, &["segments", "--views", &sql("views"), "list"]);
+    let listed = ok(&lake, &["segments", "--views", &views, "list"]);
     assert!(listed.contains("segment_members: missing"), "{listed}");
     let scratch = dir.path().join("scratch");
     let out = ok(
@@ -36,7 +37,7 @@ fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it(
         &[
             "segments",
             "--views",
-            &sql("views"),
+            &views,
             "refresh",
             "--scratch",
             scratch.to_str().unwrap(),
@@ -89,7 +90,7 @@ fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it(
             &[
                 "segments",
                 "--views",
-                &sql("views"),
+                &views,
                 "members",
                 name,
                 "--ids-only",
@@ -102,12 +103,9 @@ fn segments_refresh_materialises_what_the_definitions_select_and_serve_shows_it(
     }
     // `segments list` reads the counts from the table, marked current; `--live` runs the
     // definitions and agrees.
-    let listed = ok(&lake, &["segments", "--views", &sql("views"), "list"]);
+    let listed = ok(&lake, &["segments", "--views", &views, "list"]);
     assert!(listed.contains("segment_members: current"), "{listed}");
-    let live = ok(
-        &lake,
-        &["segments", "--views", &sql("views"), "list", "--live"],
-    );
+    let live = ok(&lake, &["segments", "--views", &views, "list", "--live"]);
     assert!(!live.contains("segment_members:"), "{live}");
     for (name, members) in &table {
         for text in [&listed, &live] {

@@ -10,7 +10,8 @@ use crate::hashing::{HashMap, fingerprint};
 #[derive(Debug, Default)]
 pub struct PreviousIds {
     ids: Vec<Box<str>>,
-    id_index: HashMap<Box<str>, u32>,
+    /// Fingerprint of an id → its place in `ids` (each id's text is held once).
+    id_index: HashMap<u128, u32>,
     by_record: HashMap<u128, u32>,
 }
 
@@ -21,7 +22,10 @@ fn key(source: &str, record_id: &str, role: &str) -> u128 {
 impl PreviousIds {
     pub fn insert(&mut self, source: &str, record_id: &str, role: &str, customer_id: &str) {
         let next = self.ids.len() as u32;
-        let id = *self.id_index.entry(customer_id.into()).or_insert(next);
+        let id = *self
+            .id_index
+            .entry(fingerprint(&[Some(customer_id)]))
+            .or_insert(next);
         if id == next {
             self.ids.push(customer_id.into());
         }

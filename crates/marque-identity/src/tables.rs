@@ -49,14 +49,16 @@ pub fn match_edges_schema() -> SchemaRef {
     ]))
 }
 
-/// The evidence of one edge as JSON: each comparison's level and weight.
-pub fn evidence_json(e: &Edge, model: &Model) -> String {
+/// [`write_evidence_json`] into a new string.
+#[cfg(test)]
+fn evidence_json(e: &Edge, model: &Model) -> String {
     let mut out = String::new();
     write_evidence_json(&mut out, e, model);
     out
 }
 
-/// Appends [`evidence_json`] to `out`. Written by hand rather than through a `serde_json::Value`
+/// Appends the evidence of one edge as JSON to `out`: each comparison's level and weight, then
+/// the prior. Written by hand rather than through a `serde_json::Value`
 /// tree: at a million persons `match_edges` has millions of rows, and building a tree of maps per
 /// edge was a tenth of a small run's CPU. Every string written is a fixed ASCII name (no
 /// escaping needed).

@@ -423,14 +423,18 @@ pub(super) mod tests {
     use crate::EngineOptions;
     use marque_lake::Lake;
 
-    /// A lake with table `people(id)` and a views folder whose `events` view is materialised.
-    pub(in crate::segments) async fn fixture(dir: &Path) -> (Lake, PathBuf) {
-        let lake = Lake::open(dir.join("lake").to_str().unwrap()).unwrap();
-        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
-        let ids: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![ids]).unwrap();
+    /// Replaces lake table `name` by one non-null column.
+    pub(in crate::segments) async fn write_column(
+        lake: &Lake,
+        name: &str,
+        column: &str,
+        values: ArrayRef,
+    ) {
+        let field = Field::new(column, values.data_type().clone(), false);
+        let schema = Arc::new(Schema::new(vec![field]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![values]).unwrap();
         lake.write(
-            "people",
+            name,
             schema,
             vec![batch],
             WriteMode::Overwrite,
@@ -438,6 +442,13 @@ pub(super) mod tests {
         )
         .await
         .unwrap();
+    }
+
+    /// A lake with table `people(id)` and a views folder whose `events` view is materialised.
+    pub(in crate::segments) async fn fixture(dir: &Path) -> (Lake, PathBuf) {
+        let lake = Lake::open(dir.join("lake").to_str().unwrap()).unwrap();
+        let ids: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5]));
+        write_column(&lake, "people", "id", ids).await;
         let sql = dir.join("sql");
         std::fs::create_dir_all(sql.join("views")).unwrap();
         std::fs::create_dir_all(sql.join("segments")).unwrap();

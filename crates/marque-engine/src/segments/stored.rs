@@ -149,12 +149,10 @@ mod tests {
     use std::sync::Arc;
 
     use datafusion::arrow::array::{ArrayRef, StringArray};
-    use datafusion::arrow::datatypes::{Field, Schema};
-    use marque_lake::{Commit, WriteMode};
 
     use super::*;
     use crate::EngineOptions;
-    use crate::segments::members::tests::fixture;
+    use crate::segments::members::tests::{fixture, write_column};
 
     #[tokio::test]
     async fn stored_segments_are_missing_then_current_then_stale_after_a_resolution_commit() {
@@ -186,22 +184,8 @@ mod tests {
         assert_eq!(now.table_versions.get("people"), Some(&0));
 
         // A resolution table committed since the refresh: the members are stale.
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "customer_id",
-            DataType::Utf8,
-            false,
-        )]));
         let ids: ArrayRef = Arc::new(StringArray::from(vec!["P1"]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![ids]).unwrap();
-        lake.write(
-            "customers",
-            schema,
-            vec![batch],
-            WriteMode::Overwrite,
-            Commit::default(),
-        )
-        .await
-        .unwrap();
+        write_column(&lake, "customers", "customer_id", ids).await;
         let engine = Engine::open(lake, EngineOptions::default()).await.unwrap();
         let later = engine.stored_segments().await.unwrap();
         assert_eq!(later.state, StoredState::Stale);
