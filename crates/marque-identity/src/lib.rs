@@ -52,6 +52,7 @@ mod resolve;
 pub mod tables;
 pub mod train;
 mod units;
+mod weak;
 
 pub use error::{IdentityError, Result};
 pub use link::LinkConfig;

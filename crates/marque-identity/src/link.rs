@@ -313,56 +313,23 @@ pub fn link(
             });
         }
     }
-    // A nameless or surname-only unit that matches several different full names is ambiguous,
-    // unless one of them holds `dominant_share` of their mentions (the phone's owner, whose
-    // household members use it now and then): then it links to that one only.
-    let mut partners: HashMap<u32, HashMap<&str, u32>> = HashMap::default();
-    for e in &scored {
-        for (weak, other) in [(e.a, e.b), (e.b, e.a)] {
-            if name_kind(rep(weak)) != NameKind::Full && name_kind(rep(other)) == NameKind::Full {
-                *partners
-                    .entry(weak)
-                    .or_default()
-                    .entry(rep(other).name_key.as_str())
-                    .or_default() += units.size[other as usize];
-            }
-        }
-    }
-    // For each weak unit with several names: the one name it may link to, if any.
-    let allowed_name: HashMap<u32, Option<&str>> = partners
-        .into_iter()
-        .filter(|(_, names)| names.len() > 1)
-        .map(|(u, names)| {
-            let total: u32 = names.values().sum();
-            let top = names
-                .iter()
-                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                .map(|(k, n)| (*k, *n));
-            let keep = top
-                .filter(|(_, n)| *n as f64 >= cfg.dominant_share * total as f64)
-                .map(|(k, _)| k);
-            (u, keep)
-        })
-        .collect();
-    scored.retain(|e| {
-        let blocked = |weak: u32, other: u32| {
-            name_kind(rep(other)) == NameKind::Full
-                && allowed_name
-                    .get(&weak)
-                    .is_some_and(|keep| *keep != Some(rep(other).name_key.as_str()))
-        };
-        let drop = blocked(e.a, e.b) || blocked(e.b, e.a);
-        stats.ambiguous_dropped += drop as u64;
-        !drop
-    });
     scored.sort_by(|x, y| {
         y.weight
             .total_cmp(&x.weight)
             .then((x.a, x.b).cmp(&(y.a, y.b)))
     });
+    let labels = crate::clustering::guard_labels(mentions, &units, overrides);
+    crate::weak::drop_ambiguous(
+        mentions,
+        &units,
+        &labels,
+        &edges,
+        &mut scored,
+        cfg,
+        &mut stats,
+    );
 
     phase("model and scores");
-    let labels = crate::clustering::guard_labels(mentions, &units, overrides);
     let (mut uf, kept) =
         crate::clustering::cluster(&units, &labels, &edges, &scored, cfg, &mut stats, None);
 

@@ -8,6 +8,7 @@ use crate::compare::{Comparison, NameKind, compare, name_kind, name_level};
 use crate::link::{Edge, EdgeKind, LinkStats};
 use crate::mentions::Mention;
 use crate::passes::{PassContext, join_pass_edge, sole_candidate};
+use marque_core::name::Gender;
 
 /// The surname a mention's name states, when its name is evidence (a full name, an honorific
 /// form, or a nickname built on the surname such as 小王).
@@ -36,13 +37,28 @@ pub(crate) fn lead_key(m: &Mention) -> Option<(&str, &str)> {
     Some((m.masked_phone.as_deref()?, stated_surname(m)?))
 }
 
+/// Whether a holder of a lead's (pattern, surname) key could be the lead's person: stated
+/// genders and cities do not disagree.
+pub(crate) fn compatible(
+    lead: &Mention,
+    holder_gender: Option<Gender>,
+    holder_city: Option<&str>,
+) -> bool {
+    let gender_clash = matches!((lead.gender(), holder_gender), (Some(a), Some(b)) if a != b);
+    let city_clash = matches!((lead.city.as_deref(), holder_city), (Some(a), Some(b)) if a != b);
+    !gender_clash && !city_clash
+}
+
 /// Links each still-alone unit with a masked phone and a stated surname to the one cluster
-/// holding a full mobile with the same visible digits and the same surname, when gender and
-/// city do not disagree and the full names (if both have one) are not different names.
+/// holding a full mobile with the same visible digits and the same surname whose gender and
+/// city do not disagree with the lead's, when the full names (if both have one) are not
+/// different names.
 ///
-/// Masked digits alone are weak (about one mobile in 10⁴ of the same prefix shares them), so
-/// the pattern and surname must point at exactly one cluster: a second candidate means the
-/// evidence cannot tell them apart and the lead stays alone.
+/// Masked digits alone are weak (about one mobile in 10⁴ of the same prefix shares them; at 1M
+/// persons a pattern and surname are often held by two or three people), so among the holders
+/// whose gender and city fit, exactly one cluster must remain: a second means the evidence
+/// cannot tell them apart and the lead stays alone. Holders that contradict the lead's gender
+/// or city are not its person, so they do not make it ambiguous.
 pub(crate) fn masked_pass(
     cx: &PassContext,
     uf: &mut UnionFind,
@@ -82,21 +98,24 @@ pub(crate) fn masked_pass(
         let Some((pattern, surname)) = lead_key(m) else {
             continue;
         };
-        let candidates = index
+        let candidates: Vec<u32> = index
             .get(&(pattern.to_string(), surname))
-            .map_or(&[][..], Vec::as_slice);
-        let Some(target) = sole_candidate(uf, candidates, outside.masked(pattern, surname), stats)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .copied()
+            .filter(|&u| compatible(m, rep(u).gender(), rep(u).city.as_deref()))
+            .collect();
+        let Some(target) =
+            sole_candidate(uf, &candidates, outside.masked(pattern, surname, m), stats)
         else {
             continue;
         };
         let t = rep(target);
-        let gender_clash = matches!((m.gender(), t.gender()), (Some(a), Some(b)) if a != b);
-        let city_clash = matches!((&m.city, &t.city), (Some(a), Some(b)) if a != b);
         let v = compare(m, t);
         let names_differ = name_kind(m) == NameKind::Full
             && name_kind(t) == NameKind::Full
             && v[Comparison::Name.index()] == name_level::DIFFERENT;
-        if gender_clash || city_clash || names_differ {
+        if names_differ {
             continue;
         }
         let freq = model.name_frequency.get(m.name_key.as_str()).copied();
@@ -134,8 +153,8 @@ mod tests {
         vec![holder, lead]
     }
 
-    fn linked(outside: &Outside) -> bool {
-        let mut ms = lead_and_holder();
+    /// Whether the lead (second mention) joins the holder (first).
+    fn linked_in(mut ms: Vec<Mention>, outside: &Outside) -> bool {
         let cfg = LinkConfig::default();
         mark_hubs(&mut ms, &cfg);
         // Agreement rare among non-matches, and two million (digits, surname) pairs, as a
@@ -150,6 +169,22 @@ mod tests {
         l.roots[0] == l.roots[1]
     }
 
+    fn linked(outside: &Outside) -> bool {
+        linked_in(lead_and_holder(), outside)
+    }
+
+    /// The lead in 上海, and a second 王 in 北京 whose mobile shows the same digits.
+    fn lead_with_a_namesake_elsewhere() -> Vec<Mention> {
+        let mut ms = lead_and_holder();
+        ms[1].city = Some("上海".into());
+        let mut other = test_mention("王伟");
+        other.record_ids = smallvec::smallvec!["other-1".into()];
+        other.phone = Some("+8613900005678".into());
+        other.city = Some("北京".into());
+        ms.push(other);
+        ms
+    }
+
     #[test]
     fn a_masked_lead_with_one_candidate_joins_it() {
         assert!(linked(&Outside::default()));
@@ -160,5 +195,32 @@ mod tests {
         // A full run would see the second holder and find the lead ambiguous.
         let outside = Outside::from_counts(&[("139****5678", "王", 1)], &[]);
         assert!(!linked(&outside));
+    }
+
+    #[test]
+    fn a_masked_lead_joins_the_one_holder_whose_city_fits() {
+        // Before: two holders of 139****5678 with surname 王 made the lead ambiguous, though
+        // the one in 北京 cannot be the 上海 lead's person.
+        assert!(linked_in(
+            lead_with_a_namesake_elsewhere(),
+            &Outside::default()
+        ));
+    }
+
+    #[test]
+    fn a_masked_lead_with_two_holders_in_its_city_joins_neither() {
+        let mut ms = lead_with_a_namesake_elsewhere();
+        ms[2].city = Some("上海".into());
+        assert!(!linked_in(ms, &Outside::default()));
+    }
+
+    #[test]
+    fn incremental_masked_lead_ignores_a_holder_outside_the_scope_in_another_city() {
+        let mut ms = lead_and_holder();
+        ms[1].city = Some("上海".into());
+        let elsewhere = Outside::from_masked_holder("139****5678", "王", Some("北京"));
+        assert!(linked_in(ms.clone(), &elsewhere));
+        let same_city = Outside::from_masked_holder("139****5678", "王", Some("上海"));
+        assert!(!linked_in(ms, &same_city));
     }
 }

@@ -94,6 +94,15 @@ fn gender_code(g: Option<Gender>) -> Option<&'static str> {
     })
 }
 
+/// The gender a `mentions.gender` code stands for (the inverse of the code written).
+pub(crate) fn gender_from_code(code: Option<&str>) -> Option<Gender> {
+    match code {
+        Some("M") => Some(Gender::Male),
+        Some("F") => Some(Gender::Female),
+        _ => None,
+    }
+}
+
 fn batch(table: &str, schema: SchemaRef, cols: Vec<ArrayRef>) -> Result<RecordBatch> {
     RecordBatch::try_new(schema, cols).map_err(|source| IdentityError::Arrow {
         table: table.into(),

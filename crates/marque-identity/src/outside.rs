@@ -13,8 +13,10 @@
 use crate::hashing::{HashMap, HashSet};
 
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::Int64Type;
+use arrow::datatypes::{DataType, Int64Type};
+use compact_str::CompactString;
 use datafusion::prelude::SessionContext;
+use marque_core::name::Gender;
 
 use crate::incremental::register_list;
 use crate::link::LinkConfig;
@@ -22,10 +24,19 @@ use crate::mentions::Mention;
 use crate::model::Model;
 use crate::{IdentityError, Result, keyless, masked};
 
+/// A customer outside the scope holding a masked lead's key, with the gender and city of one
+/// of its holding mentions (the masked pass counts only holders that fit the lead).
+#[derive(Debug, Clone)]
+struct MaskedHolder {
+    customer: u32,
+    gender: Option<Gender>,
+    city: Option<CompactString>,
+}
+
 /// Customers outside the scope holding each lead key, by pass. Empty for a full run.
 #[derive(Debug, Default, Clone)]
 pub struct Outside {
-    masked: HashMap<String, u32>,
+    masked: HashMap<String, Vec<MaskedHolder>>,
     keyless: HashMap<String, u32>,
 }
 
@@ -34,31 +45,68 @@ fn key(a: &str, b: &str) -> String {
 }
 
 impl Outside {
-    /// Customers outside the scope whose full mobile shows `pattern` with `surname`.
-    pub(crate) fn masked(&self, pattern: &str, surname: &str) -> u32 {
-        self.count(&self.masked, pattern, surname)
+    /// Customers outside the scope whose full mobile shows `pattern` with `surname` and whose
+    /// gender and city fit `lead` ([`masked::compatible`]).
+    pub(crate) fn masked(&self, pattern: &str, surname: &str, lead: &Mention) -> u32 {
+        if self.masked.is_empty() {
+            return 0;
+        }
+        let Some(rows) = self.masked.get(&key(pattern, surname)) else {
+            return 0;
+        };
+        let mut customers: Vec<u32> = rows
+            .iter()
+            .filter(|h| masked::compatible(lead, h.gender, h.city.as_deref()))
+            .map(|h| h.customer)
+            .collect();
+        customers.sort_unstable();
+        customers.dedup();
+        customers.len() as u32
     }
 
     /// Customers outside the scope holding the name key `name` in `city` with a key.
     pub(crate) fn keyless(&self, name: &str, city: &str) -> u32 {
-        self.count(&self.keyless, name, city)
-    }
-
-    fn count(&self, map: &HashMap<String, u32>, a: &str, b: &str) -> u32 {
-        if map.is_empty() {
+        if self.keyless.is_empty() {
             return 0;
         }
-        map.get(&key(a, b)).copied().unwrap_or(0)
+        self.keyless.get(&key(name, city)).copied().unwrap_or(0)
     }
 
-    /// Counts given directly: (pattern or name, surname or city, customers outside).
+    /// Counts given directly: (pattern or name, surname or city, customers outside), the
+    /// masked holders without a stated gender or city.
     #[cfg(test)]
     pub(crate) fn from_counts(masked: &[(&str, &str, u32)], keyless: &[(&str, &str, u32)]) -> Self {
-        let map =
-            |rows: &[(&str, &str, u32)]| rows.iter().map(|(a, b, n)| (key(a, b), *n)).collect();
         Outside {
-            masked: map(masked),
-            keyless: map(keyless),
+            masked: masked
+                .iter()
+                .map(|(a, b, n)| {
+                    let holders = (0..*n)
+                        .map(|customer| MaskedHolder {
+                            customer,
+                            gender: None,
+                            city: None,
+                        })
+                        .collect();
+                    (key(a, b), holders)
+                })
+                .collect(),
+            keyless: keyless.iter().map(|(a, b, n)| (key(a, b), *n)).collect(),
+        }
+    }
+
+    /// One masked holder outside the scope, in `city`.
+    #[cfg(test)]
+    pub(crate) fn from_masked_holder(pattern: &str, surname: &str, city: Option<&str>) -> Self {
+        let holder = MaskedHolder {
+            customer: 0,
+            gender: None,
+            city: city.map(Into::into),
+        };
+        Outside {
+            masked: [(key(pattern, surname), vec![holder])]
+                .into_iter()
+                .collect(),
+            keyless: HashMap::default(),
         }
     }
 
@@ -101,11 +149,9 @@ impl Outside {
         )?;
         let outside = "customer_id NOT IN (SELECT id FROM _affected_customers)";
         let usable_phone = "phone IS NOT NULL AND phone NOT IN (SELECT value FROM _outside_hubs)";
-        let masked = holders(
+        let masked = masked_holders(
             ctx,
-            "_outside_masked_keys",
             masked_keys,
-            "concat(phone_pattern, '|', surname)",
             &format!("source <> 'app' AND surname IS NOT NULL AND {usable_phone} AND {outside}"),
         )
         .await?;
@@ -123,6 +169,59 @@ impl Outside {
         .await?;
         Ok(Outside { masked, keyless })
     }
+}
+
+/// For each masked lead key in `keys`, the customers holding it on a `mentions` row passing
+/// `filter`, one row per distinct (customer, gender, city).
+async fn masked_holders(
+    ctx: &SessionContext,
+    keys: HashSet<String>,
+    filter: &str,
+) -> Result<HashMap<String, Vec<MaskedHolder>>> {
+    if keys.is_empty() {
+        return Ok(HashMap::default());
+    }
+    register_list(
+        ctx,
+        "_outside_masked_keys",
+        "value",
+        keys.into_iter().collect(),
+    )?;
+    let sql = format!(
+        "SELECT k, customer_id, gender, city FROM \
+         (SELECT concat(phone_pattern, '|', surname) AS k, customer_id, gender, city \
+          FROM mentions WHERE {filter}) \
+         WHERE k IN (SELECT value FROM _outside_masked_keys) GROUP BY k, customer_id, gender, city"
+    );
+    let batches = crate::query::collect(ctx, "mentions", &sql).await?;
+    let mut customers: HashMap<String, u32> = HashMap::default();
+    let mut out: HashMap<String, Vec<MaskedHolder>> = HashMap::default();
+    for b in &batches {
+        let cols = (0..4)
+            .map(|i| arrow::compute::cast(b.column(i), &DataType::Utf8))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|source| IdentityError::Arrow {
+                table: "mentions".into(),
+                source,
+            })?;
+        let [k, c, g, city] = [0, 1, 2, 3].map(|i| cols[i].as_string::<i32>());
+        for r in 0..b.num_rows() {
+            if k.is_null(r) || c.is_null(r) {
+                continue;
+            }
+            let next = customers.len() as u32;
+            let customer = *customers.entry(c.value(r).to_string()).or_insert(next);
+            let gender = crate::output::gender_from_code(g.is_valid(r).then(|| g.value(r)));
+            out.entry(k.value(r).to_string())
+                .or_default()
+                .push(MaskedHolder {
+                    customer,
+                    gender,
+                    city: city.is_valid(r).then(|| city.value(r).into()),
+                });
+        }
+    }
+    Ok(out)
 }
 
 /// For each of `keys` that `key_expr` takes on a `mentions` row passing `filter`, the number of

@@ -1,0 +1,147 @@
+//! The guard on weak-name units (nameless, surname-only or nickname mentions on a shared phone
+//! or VIN): such a unit links only when its matches point at one person.
+
+use crate::hashing::HashMap;
+
+use crate::cluster::{Label, UnionFind};
+use crate::compare::{NameKind, name_kind};
+use crate::link::{Edge, LinkConfig, LinkStats};
+use crate::mentions::Mention;
+use crate::units::Units;
+
+/// Drops the scored edges of weak-name units that match several people.
+///
+/// A weak unit's partners are grouped by the cluster the deterministic edges and the scored
+/// edges between full-name units would put them in: the same person written 王伟 and 王偉,
+/// or in pinyin, is one partner, not two names. With several partner clusters the unit is
+/// ambiguous and keeps no edge to a full-name unit, unless one cluster holds `dominant_share`
+/// of the partners' mentions (the phone's owner, whose household members use it now and then):
+/// then it keeps the edges to that cluster only. `scored` must be in descending weight order,
+/// the order clustering joins them.
+pub(crate) fn drop_ambiguous(
+    mentions: &[Mention],
+    units: &Units,
+    labels: &[Vec<Label>],
+    deterministic: &[Edge],
+    scored: &mut Vec<Edge>,
+    cfg: &LinkConfig,
+    stats: &mut LinkStats,
+) {
+    let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
+    let full = |u: u32| name_kind(rep(u)) == NameKind::Full;
+    let mut partners: HashMap<u32, Vec<u32>> = HashMap::default();
+    for e in scored.iter() {
+        for (weak, other) in [(e.a, e.b), (e.b, e.a)] {
+            if !full(weak) && full(other) {
+                partners.entry(weak).or_default().push(other);
+            }
+        }
+    }
+    if partners.values().all(|p| p.len() < 2) {
+        return;
+    }
+    let mut people = UnionFind::new(units.size.clone(), labels.to_vec());
+    for e in deterministic {
+        people.union(e.a, e.b);
+    }
+    for e in scored.iter().filter(|e| full(e.a) && full(e.b)) {
+        people.union(e.a, e.b);
+    }
+    // For each weak unit with several partner people: the one it may link to, if any.
+    let mut allowed: HashMap<u32, Option<u32>> = HashMap::default();
+    for (weak, others) in partners {
+        let mut by_person: Vec<(u32, u32)> = others
+            .iter()
+            .map(|&o| (people.find(o), units.size[o as usize]))
+            .collect();
+        by_person.sort_unstable();
+        let mut shares: Vec<(u32, u32)> = Vec::new();
+        for (person, n) in by_person {
+            match shares.last_mut() {
+                Some((p, total)) if *p == person => *total += n,
+                _ => shares.push((person, n)),
+            }
+        }
+        if shares.len() < 2 {
+            continue;
+        }
+        let total: u32 = shares.iter().map(|s| s.1).sum();
+        // A dominant share is over half, so ties never decide.
+        let top = shares
+            .iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .copied();
+        let keep = top
+            .filter(|&(_, n)| n as f64 >= cfg.dominant_share * total as f64)
+            .map(|(p, _)| p);
+        allowed.insert(weak, keep);
+    }
+    scored.retain(|e| {
+        let mut blocked = |weak: u32, other: u32| {
+            full(other)
+                && allowed
+                    .get(&weak)
+                    .is_some_and(|keep| *keep != Some(people.find(other)))
+        };
+        let drop = blocked(e.a, e.b) || blocked(e.b, e.a);
+        stats.ambiguous_dropped += drop as u64;
+        !drop
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::link::{LinkConfig, LinkOverrides, Linked, link, mark_hubs};
+    use crate::mentions::{Mention, test_mention};
+    use crate::outside::Outside;
+
+    fn on_phone(name: &str, id: &str) -> Mention {
+        let mut m = test_mention(name);
+        m.record_ids = smallvec::smallvec![id.into()];
+        m.phone = Some("+8613912345678".into());
+        if name.is_empty() {
+            m.name_is_evidence = false;
+        }
+        m
+    }
+
+    fn run(ms: &mut [Mention]) -> Linked {
+        let cfg = LinkConfig::default();
+        mark_hubs(ms, &cfg);
+        link(
+            ms,
+            &cfg,
+            &LinkOverrides::default(),
+            None,
+            &Outside::default(),
+        )
+    }
+
+    #[test]
+    fn a_nameless_lead_joins_one_person_whose_name_is_written_two_ways() {
+        // Before: the two spellings counted as two names (neither with 80 % of the
+        // mentions), so the lead was ambiguous.
+        let mut ms = vec![
+            on_phone("王伟", "s-1"),
+            on_phone("Wang Wei", "s-2"),
+            on_phone("王伟", "s-3"),
+            on_phone("", "lead-1"),
+        ];
+        let l = run(&mut ms);
+        assert_eq!(l.roots[0], l.roots[1], "one person, two spellings");
+        assert_eq!(l.roots[0], l.roots[3], "the lead joins that one person");
+    }
+
+    #[test]
+    fn a_nameless_lead_between_two_people_on_one_phone_joins_neither() {
+        let mut ms = vec![
+            on_phone("王伟", "s-1"),
+            on_phone("李娜", "s-2"),
+            on_phone("", "lead-1"),
+        ];
+        let l = run(&mut ms);
+        assert_ne!(l.roots[2], l.roots[0]);
+        assert_ne!(l.roots[2], l.roots[1]);
+        assert!(l.stats.ambiguous_dropped > 0);
+    }
+}
