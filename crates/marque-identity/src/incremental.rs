@@ -2,7 +2,7 @@
 //! customers their mentions touch (through a phone, VIN, resident id, app user id or unionid),
 //! so that only those customers and the new mentions are linked again.
 
-use crate::hashing::HashSet;
+use crate::hashing::{HashSet, fingerprint};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
@@ -11,8 +11,11 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
 use crate::mentions::Mention;
+use crate::names::name_key;
 use crate::previous::PreviousIds;
+use crate::text_column::TextColumn;
 use crate::{IdentityError, Result};
+use futures::StreamExt;
 
 /// Table listing the ingest batches resolution has seen.
 pub const BATCHES_TABLE: &str = "identity_batches";
@@ -100,6 +103,20 @@ pub struct Affected {
     pub previous: PreviousIds,
 }
 
+/// The values new mentions bring for each relation the scope follows.
+#[derive(Default)]
+struct Keys {
+    phone: HashSet<String>,
+    vin: HashSet<String>,
+    resident_id_hash: HashSet<String>,
+    app_user_id: HashSet<String>,
+    unionid: HashSet<String>,
+    /// Fingerprints of (visible-digits pattern, surname).
+    pattern_surname: HashSet<u128>,
+    /// Fingerprints of (name key, city).
+    name_city: HashSet<u128>,
+}
+
 /// Finds the customers sharing a key with `new` mentions (known hub phones excluded) and
 /// registers `_affected_records` for [`crate::mentions::Scope::Some`].
 /// `keyless_name` tells the names the keyless pass may link on (rare ones): only those pull in
@@ -110,71 +127,55 @@ pub async fn affected(
     hubs: &HashSet<String>,
     keyless_name: impl Fn(&str) -> bool,
 ) -> Result<Affected> {
-    // (column of `mentions`, the values new mentions bring for it). Besides the keys, the
-    // visible-digits pattern of a phone (masked or full) with the stated surname pulls in the
-    // customers on the other side of the masked pass, and a rare full name with a city the
-    // customers with that name there: the masked and keyless passes choose among exactly
-    // those, so the incremental run must see them to decide as a full run does. (The pattern
-    // alone is shared by a few customers each at 1M persons; with the surname it is the
-    // masked pass's own block key and rarely shared.)
-    let mut keys: [(&str, HashSet<String>); 7] = [
-        ("phone", HashSet::default()),
-        ("vin", HashSet::default()),
-        ("resident_id_hash", HashSet::default()),
-        ("app_user_id", HashSet::default()),
-        ("unionid", HashSet::default()),
-        ("concat(phone_pattern, '|', surname)", HashSet::default()),
-        ("concat(lower(name), '|', city)", HashSet::default()),
-    ];
+    // Besides the keys, the visible-digits pattern of a phone (masked or full) with the stated
+    // surname pulls in the customers on the other side of the masked pass, and a rare full name
+    // with a city the customers with that name there: the masked and keyless passes choose
+    // among exactly those, so the incremental run must see them to decide as a full run does.
+    // (The pattern alone is shared by a few customers each at 1M persons; with the surname it
+    // is the masked pass's own block key and rarely shared.)
+    let mut keys = Keys::default();
     for m in new {
         let usable = m.phone.as_deref().filter(|p| !hubs.contains(*p));
         if let Some(p) = usable {
-            keys[0].1.insert(p.to_string());
+            keys.phone.insert(p.to_string());
         }
         if let (true, Some(surname)) = (
             usable.is_some() || m.masked_phone.is_some(),
             crate::masked::stated_surname(m),
         ) && let Some(pattern) = m.phone_pattern()
         {
-            keys[5].1.insert(format!("{pattern}|{surname}"));
+            keys.pattern_surname
+                .insert(fingerprint(&[Some(&pattern), Some(surname)]));
         }
         let others = [
-            m.vin.as_deref(),
-            m.resident.as_ref().map(|r| r.hash.as_str()),
-            m.app_user_id.as_deref(),
-            m.unionid.as_deref(),
+            (&mut keys.vin, m.vin.as_deref()),
+            (
+                &mut keys.resident_id_hash,
+                m.resident.as_ref().map(|r| r.hash.as_str()),
+            ),
+            (&mut keys.app_user_id, m.app_user_id.as_deref()),
+            (&mut keys.unionid, m.unionid.as_deref()),
         ];
-        for (i, v) in others.into_iter().enumerate() {
+        for (set, v) in others {
             if let Some(v) = v {
-                keys[i + 1].1.insert(v.to_string());
+                set.insert(v.to_string());
             }
         }
         if let (false, Some(city)) = (m.name_key.is_empty(), &m.city)
             && keyless_name(&m.name_key)
         {
-            keys[6].1.insert(format!("{}|{city}", m.name_key));
+            keys.name_city
+                .insert(fingerprint(&[Some(&m.name_key), Some(city)]));
         }
     }
-    let customers = holders(ctx, keys).await?;
+    let customers = holders(ctx, &keys).await?;
     register_list(
         ctx,
         "_affected_customers",
         "id",
         customers.iter().cloned().collect(),
     )?;
-    let rows = strings(
-        ctx,
-        "customer_map",
-        "SELECT source, record_id, role, customer_id FROM customer_map \
-         WHERE customer_id IN (SELECT id FROM _affected_customers)",
-    )
-    .await?;
-    let mut record_ids: HashSet<String> = HashSet::default();
-    let mut previous = PreviousIds::default();
-    for r in rows {
-        previous.insert(&r[0], &r[1], &r[2], &r[3]);
-        record_ids.insert(r[1].clone());
-    }
+    let (previous, record_ids) = records_of(ctx, &customers).await?;
     register_list(
         ctx,
         "_affected_records",
@@ -187,29 +188,90 @@ pub async fn affected(
     })
 }
 
-/// The customers holding a mention whose `expr` (a column or expression of `mentions`) takes
-/// one of the given values.
-async fn holders<const N: usize>(
-    ctx: &SessionContext,
-    keys: [(&str, HashSet<String>); N],
-) -> Result<HashSet<String>> {
-    let mut union = Vec::new();
-    for (i, (expr, values)) in keys.into_iter().enumerate() {
-        if values.is_empty() {
-            continue;
+/// The customers holding a mention that shares one of `keys`: one pass over `mentions`,
+/// probing each row's values (one semi-join per relation read the table seven times).
+async fn holders(ctx: &SessionContext, keys: &Keys) -> Result<HashSet<String>> {
+    const TABLE: &str = "mentions";
+    let mut stream = crate::query::stream(
+        ctx,
+        TABLE,
+        "SELECT customer_id, phone, vin, resident_id_hash, app_user_id, unionid, \
+         phone_pattern, surname, name, city FROM mentions",
+    )
+    .await?;
+    let exact = [
+        (1, &keys.phone),
+        (2, &keys.vin),
+        (3, &keys.resident_id_hash),
+        (4, &keys.app_user_id),
+        (5, &keys.unionid),
+    ];
+    let mut out = HashSet::default();
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|source| IdentityError::Query {
+            table: TABLE.into(),
+            source,
+        })?;
+        let cols = (0..10)
+            .map(|i| TextColumn::of(&batch, i, TABLE))
+            .collect::<Result<Vec<_>>>()?;
+        for r in 0..batch.num_rows() {
+            let v = |i: usize| cols[i].get(r);
+            let hit = exact
+                .iter()
+                .any(|(i, set)| !set.is_empty() && v(*i).is_some_and(|x| set.contains(x)))
+                || (!keys.pattern_surname.is_empty()
+                    && matches!((v(6), v(7)), (Some(p), Some(s))
+                        if keys.pattern_surname.contains(&fingerprint(&[Some(p), Some(s)]))))
+                || (!keys.name_city.is_empty()
+                    && matches!((v(8), v(9)), (Some(n), Some(c))
+                        if keys.name_city.contains(&fingerprint(&[Some(&name_key(n)), Some(c)]))));
+            if hit && let Some(c) = v(0) {
+                out.insert(c.to_string());
+            }
         }
-        let name = format!("_keys_{i}");
-        register_list(ctx, &name, "value", values.into_iter().collect())?;
-        union.push(format!(
-            "SELECT customer_id FROM mentions WHERE {expr} IN (SELECT value FROM {name})"
-        ));
     }
-    if union.is_empty() {
-        return Ok(HashSet::default());
+    Ok(out)
+}
+
+/// The previous customer id of every record of `customers`, and those records' ids: one pass
+/// over `customer_map`.
+async fn records_of(
+    ctx: &SessionContext,
+    customers: &HashSet<String>,
+) -> Result<(PreviousIds, HashSet<String>)> {
+    const TABLE: &str = "customer_map";
+    let mut previous = PreviousIds::default();
+    let mut record_ids: HashSet<String> = HashSet::default();
+    if customers.is_empty() {
+        return Ok((previous, record_ids));
     }
-    Ok(strings(ctx, "mentions", &union.join(" UNION "))
-        .await?
-        .into_iter()
-        .map(|mut r| r.remove(0))
-        .collect())
+    let mut stream = crate::query::stream(
+        ctx,
+        TABLE,
+        "SELECT source, record_id, role, customer_id FROM customer_map",
+    )
+    .await?;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|source| IdentityError::Query {
+            table: TABLE.into(),
+            source,
+        })?;
+        let cols = (0..4)
+            .map(|i| TextColumn::of(&batch, i, TABLE))
+            .collect::<Result<Vec<_>>>()?;
+        for r in 0..batch.num_rows() {
+            let [source, record, role, customer] = [0, 1, 2, 3].map(|i| cols[i].get(r));
+            if let (Some(source), Some(record), Some(role), Some(customer)) =
+                (source, record, role, customer)
+                && customers.contains(customer)
+            {
+                previous.insert(source, record, role, customer);
+                if !record_ids.contains(record) {
+                    record_ids.insert(record.to_string());
+                }
+            }
+        }
+    }
+    Ok((previous, record_ids))
 }

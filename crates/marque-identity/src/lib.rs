@@ -51,6 +51,7 @@ mod query;
 mod resolve;
 pub mod tables;
 pub mod train;
+mod text_column;
 mod units;
 mod weak;
 
