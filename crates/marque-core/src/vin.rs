@@ -53,6 +53,21 @@ pub fn normalize(raw: &str) -> String {
 
 /// The normalised VIN when it has 17 allowed characters and a correct check digit.
 pub fn parse(raw: &str) -> Option<String> {
+    if raw.is_ascii() {
+        // The common case, without building the normalised string first: `halfwidth` leaves
+        // ASCII alone, so normalising is dropping blanks and dashes and upper-casing.
+        let mut v = [0u8; 17];
+        let mut n = 0;
+        for b in raw.bytes() {
+            if (b as char).is_whitespace() || b == b'-' {
+                continue;
+            }
+            *v.get_mut(n)? = b.to_ascii_uppercase();
+            n += 1;
+        }
+        return (n == 17 && check_char(&v)? == v[8])
+            .then(|| v.iter().map(|&b| b as char).collect());
+    }
     let v = normalize(raw);
     let bytes: &[u8; 17] = v.as_bytes().try_into().ok()?;
     (check_char(bytes)? == bytes[8]).then_some(v)
@@ -86,6 +101,30 @@ pub fn check(raw: &str) -> VinCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ascii_fast_path_parses_as_normalising_first_does() {
+        let slow = |raw: &str| {
+            let v = normalize(raw);
+            let bytes: &[u8; 17] = v.as_bytes().try_into().ok()?;
+            (check_char(bytes)? == bytes[8]).then_some(v)
+        };
+        for raw in [
+            "1M8GDM9AXKP042788",
+            "1m8gdm9axkp042788",
+            "1M8-GDM9A XKP042788",
+            "1M8GDM9AXKP04278",
+            "1M8GDM9AXKP0427888",
+            "1M8GDM9A1KP042788",
+            "1M8GDM9AXKP04278\u{b}8",
+            "IM8GDM9AXKP042788",
+            "",
+            "  ",
+        ] {
+            assert_eq!(parse(raw), slow(raw), "{raw:?}");
+        }
+        assert!(parse("1m8gdm9axkp042788").is_some());
+    }
 
     #[test]
     fn known_valid_vins_pass() {

@@ -165,15 +165,18 @@ fn survive<'a, T: Ord + Clone + std::hash::Hash>(
 
 /// Builds the golden record of the customer made of `members`.
 pub fn golden(members: &[&Mention], policy: &Survivorship) -> Golden {
+    // Candidates are tallied by reference; only each field's survivor is copied.
     let text = |rule: Rule, get: fn(&Mention) -> Option<&str>| {
         survive(
             rule,
             policy,
-            members
-                .iter()
-                .filter_map(|&m| get(m).map(|v| (v.to_string(), m))),
-            |s: &String| s.chars().count(),
+            members.iter().filter_map(|&m| get(m).map(|v| (v, m))),
+            |s: &&str| s.chars().count(),
         )
+        .map(|s| Sourced {
+            value: s.value.to_string(),
+            from: s.from,
+        })
     };
     let name = text(policy.name, |m| {
         (m.name_is_evidence && !m.name.honorific_only && !m.name.full.is_empty())

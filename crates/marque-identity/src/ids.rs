@@ -1,6 +1,7 @@
 //! Customer ids: derived from the cluster's earliest mention, so the same input always gives the
 //! same ids and a rerun with later data keeps the id of every cluster that survives.
 
+use compact_str::CompactString;
 use sha2::{Digest, Sha256};
 
 use crate::mentions::Mention;
@@ -26,13 +27,21 @@ pub fn customer_id(m: &Mention) -> String {
 /// Orders mentions for choosing a cluster's anchor: earliest time first, then the key, so the
 /// choice does not depend on the order rows were read in.
 pub fn anchor_order(a: &Mention, b: &Mention) -> std::cmp::Ordering {
-    let key = |m: &Mention| {
+    // Borrowed: the record id is not copied for every comparison.
+    fn key(
+        m: &Mention,
+    ) -> (
+        i64,
+        marque_core::Source,
+        marque_core::Role,
+        Option<&CompactString>,
+    ) {
         (
             m.first_seen.unwrap_or(i64::MAX),
             m.source,
             m.role,
-            m.record_ids.iter().min().cloned(),
+            m.record_ids.iter().min(),
         )
-    };
+    }
     key(a).cmp(&key(b))
 }

@@ -50,8 +50,8 @@ mod publish;
 mod query;
 mod resolve;
 pub mod tables;
-pub mod train;
 mod text_column;
+pub mod train;
 mod units;
 mod weak;
 

@@ -5,6 +5,8 @@ use crate::hashing::{HashMap, HashSet, fingerprint};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use compact_str::CompactString;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::prelude::SessionContext;
 use marque_core::name::{Gender, PersonName};
 use marque_core::{Role, Source, phone, resident_id};
@@ -12,8 +14,9 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use smallvec::{SmallVec, smallvec};
 
-use crate::name_cache::{NameCache, ParsedName};
+use crate::name_cache::{NameCache, ParsedName, ParsedPhone, PhoneCache};
 use crate::previous::PreviousIds;
+use crate::text_column::TextColumn;
 use crate::{IdentityError, Result};
 
 /// Resident-id evidence: the number itself is never kept, only a keyed hash.
@@ -267,6 +270,7 @@ pub async fn load_scoped(
     let mut folds: HashMap<u128, usize> = HashMap::default();
     let mut seen: HashSet<u128> = HashSet::default();
     let mut names = NameCache::default();
+    let mut phones = PhoneCache::default();
     let filter = match scope {
         Scope::All => None,
         Scope::Some { batches, .. } => {
@@ -284,17 +288,23 @@ pub async fn load_scoped(
             ))
         }
     };
+    // Every query starts now and scans ahead on its own task: decoding the next batches (and the
+    // next tables) overlaps normalising the current one, instead of waiting for it.
+    let mut scans = Vec::new();
     for (source, role, sql) in queries(tables) {
         let sql = match &filter {
             Some(f) => format!("SELECT * FROM ({sql}) WHERE {f}"),
             None => sql,
         };
         let table = marque_core::canonical::raw_table(source).to_string();
+        let stream = crate::query::stream(ctx, &table, &sql).await?;
+        scans.push((source, role, table, prefetch(stream)));
+    }
+    for (source, role, table, mut stream) in scans {
         let query = |e| IdentityError::Query {
             table: table.clone(),
             source: e,
         };
-        let mut stream = crate::query::stream(ctx, &table, &sql).await?;
         while let Some(batch) = futures::StreamExt::next(&mut stream).await {
             let batch = batch.map_err(query)?;
             let cols = Columns::new(&batch, &table)?;
@@ -358,9 +368,10 @@ pub async fn load_scoped(
             }
             // Normalising names, phones and resident ids is the expensive part: both cores.
             names.add(fresh.iter().filter_map(|&r| cols.text(1, r)));
+            phones.add(fresh.iter().filter_map(|&r| cols.text(2, r)));
             let built: Vec<Mention> = fresh
                 .par_iter()
-                .map(|&r| build(&cols, r, source, role, salt, &names))
+                .map(|&r| build(&cols, r, source, role, salt, &names, &phones))
                 .collect();
             out.extend(built);
             fresh.clear();
@@ -374,6 +385,27 @@ pub async fn load_scoped(
         "names parsed once per spelling"
     );
     Ok(out)
+}
+
+/// Batches a scan may decode ahead of the loop consuming them: bounds the memory a query
+/// waiting its turn holds (8192 rows a batch).
+const PREFETCH: usize = 16;
+
+/// Runs `stream` on its own task, up to [`PREFETCH`] batches ahead of its reader. Dropping the
+/// returned stream stops the task.
+fn prefetch(mut stream: SendableRecordBatchStream) -> SendableRecordBatchStream {
+    use futures::StreamExt;
+    let mut b = RecordBatchReceiverStream::builder(stream.schema(), PREFETCH);
+    let tx = b.tx();
+    b.spawn(async move {
+        while let Some(batch) = stream.next().await {
+            if tx.send(batch).await.is_err() {
+                break; // the reader is gone
+            }
+        }
+        Ok(())
+    });
+    b.build()
 }
 
 fn fold_into(m: &mut Mention, record_id: &str, t: Option<i64>) {
@@ -390,17 +422,13 @@ fn build(
     role: Role,
     salt: &str,
     names: &NameCache,
+    phones: &PhoneCache,
 ) -> Mention {
     let t = cols.seen_at(r);
-    let parsed = cols.text(2, r).map(phone::parse);
-    let phone = parsed
-        .as_ref()
-        .and_then(|p| p.key().map(CompactString::from));
-    let masked_phone = parsed
-        .as_ref()
-        .filter(|p| matches!(p, phone::Phone::Masked { .. }))
-        .and_then(phone::Phone::block_pattern)
-        .map(CompactString::from);
+    let ParsedPhone {
+        key: phone,
+        masked: masked_phone,
+    } = phones.get(cols.text(2, r));
     let ParsedName { name, key } = names.get(cols.text(1, r));
     Mention {
         source,
@@ -458,9 +486,9 @@ fn chrono_days(d: chrono::NaiveDate) -> i32 {
     d.num_days_from_ce() - 719_163
 }
 
-/// The nine projected columns of a batch: eight as Utf8, `seen_at` as µs since the epoch.
+/// The nine projected columns of a batch: eight text, `seen_at` as µs since the epoch.
 struct Columns {
-    text: Vec<ArrayRef>,
+    text: Vec<TextColumn>,
     time: ArrayRef,
 }
 
@@ -473,9 +501,10 @@ impl Columns {
                 message: e.to_string(),
             })
         };
+        // Read as the scan returned them: string views need no copy.
         let text = (0..8)
             .chain(std::iter::once(9))
-            .map(|i| cast(i, &DataType::Utf8))
+            .map(|i| TextColumn::of(batch, i, table))
             .collect::<Result<Vec<_>>>()?;
         let ts = cast(8, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
         let time =
@@ -487,10 +516,11 @@ impl Columns {
         Ok(Self { text, time })
     }
 
-    /// Column `col` of the projection (9 is `_batch_id`).
+    /// Column `col` of the projection (9 is `_batch_id`); `None` when null or blank.
     fn text(&self, col: usize, row: usize) -> Option<&str> {
-        let a = self.text[if col == 9 { 8 } else { col }].as_string::<i32>();
-        (a.is_valid(row) && !a.value(row).trim().is_empty()).then(|| a.value(row))
+        self.text[if col == 9 { 8 } else { col }]
+            .get(row)
+            .filter(|v| !v.trim().is_empty())
     }
 
     fn seen_at(&self, row: usize) -> Option<i64> {

@@ -1,4 +1,4 @@
-//! Parsed names kept by their raw spelling while mentions load, so each is parsed once.
+//! Parsed names (and phones) kept by their raw spelling while mentions load, so each is parsed once.
 //!
 //! Names repeat far more than any other field: the 1M-person generator data holds 14.6 million
 //! name values but only 143 thousand distinct spellings (real Chinese names collide as much:
@@ -7,6 +7,7 @@
 
 use compact_str::CompactString;
 use marque_core::name::{self, PersonName};
+use marque_core::phone;
 use rayon::prelude::*;
 
 use crate::hashing::{HashMap, HashSet};
@@ -70,9 +71,88 @@ impl NameCache {
     }
 }
 
+/// A phone field's evidence: its key (E.164) and, for a masked number, its block pattern.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedPhone {
+    pub key: Option<CompactString>,
+    pub masked: Option<CompactString>,
+}
+
+fn parse_phone(raw: &str) -> ParsedPhone {
+    let p = phone::parse(raw);
+    ParsedPhone {
+        key: p.key().map(CompactString::from),
+        masked: matches!(p, phone::Phone::Masked { .. })
+            .then(|| p.block_pattern())
+            .flatten()
+            .map(CompactString::from),
+    }
+}
+
+/// Raw phone field → its evidence, like [`NameCache`]: a customer's number recurs on many
+/// records (19.5 million phone values, 2.1 million distinct, at 1M persons).
+#[derive(Debug, Default)]
+pub struct PhoneCache {
+    parsed: HashMap<Box<str>, ParsedPhone>,
+}
+
+impl PhoneCache {
+    /// Parses, on both cores, the phones of `raw` not seen before.
+    pub fn add<'a>(&mut self, raw: impl IntoIterator<Item = &'a str>) {
+        let mut new: HashSet<&str> = HashSet::default();
+        for r in raw {
+            if !self.parsed.contains_key(r) {
+                new.insert(r);
+            }
+        }
+        let parsed: Vec<(Box<str>, ParsedPhone)> = new
+            .into_par_iter()
+            .map(|r| (Box::from(r), parse_phone(r)))
+            .collect();
+        self.parsed.extend(parsed);
+    }
+
+    /// The evidence of `raw` (none for a missing field); parsed on the spot when not cached.
+    pub fn get(&self, raw: Option<&str>) -> ParsedPhone {
+        match raw {
+            None => ParsedPhone::default(),
+            Some(r) => self
+                .parsed
+                .get(r)
+                .cloned()
+                .unwrap_or_else(|| parse_phone(r)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cached_phone_is_the_phone_parsed_directly() {
+        let raws = [
+            "13912345678",
+            "139****5678",
+            "021-61234567",
+            "13800000000",
+            "x",
+            "13912345678",
+        ];
+        let mut cache = PhoneCache::default();
+        cache.add(raws);
+        for r in raws.into_iter().chain(["15012345678"]) {
+            let p = phone::parse(r);
+            let got = cache.get(Some(r));
+            assert_eq!(got.key.as_deref(), p.key(), "{r}");
+            let masked = matches!(p, phone::Phone::Masked { .. })
+                .then(|| p.block_pattern())
+                .flatten();
+            assert_eq!(got.masked.as_deref(), masked.as_deref(), "{r}");
+        }
+        assert!(cache.get(Some("139****5678")).masked.is_some());
+        assert!(cache.get(None).key.is_none());
+    }
 
     #[test]
     fn a_cached_name_is_the_name_parsed_directly() {

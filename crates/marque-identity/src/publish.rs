@@ -36,6 +36,11 @@ where
         .boxed()
 }
 
+/// Batches built already, as the stream a write consumes.
+pub(crate) fn batches(parts: Vec<RecordBatch>) -> BatchStream {
+    futures::stream::iter(parts.into_iter().map(Ok)).boxed()
+}
+
 /// Where and how a run writes its tables.
 pub(crate) struct Publisher<'a> {
     pub lake: &'a Lake,

@@ -361,7 +361,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         publisher.replace(
             "match_edges",
             tables::match_edges_schema(),
-            publish::chunks(1, move |_| Ok(edges.clone())),
+            publish::batches(edges),
         ),
         publisher.replace("mentions", output::mentions_schema(), mention_rows),
         publisher.replace(

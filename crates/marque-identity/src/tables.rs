@@ -53,16 +53,64 @@ pub fn match_edges_schema() -> SchemaRef {
 #[cfg(test)]
 fn evidence_json(e: &Edge, model: &Model) -> String {
     let mut out = String::new();
-    write_evidence_json(&mut out, e, model);
+    write_evidence_json(&mut out, e, model, &EvidenceItems::new(model));
     out
+}
+
+/// The evidence items that are the same on every edge, written once per run: each level of
+/// every comparison but the name (whose weight depends on the name's frequency), and the prior.
+/// Formatting the weights edge by edge was most of building `match_edges`.
+struct EvidenceItems {
+    /// `[comparison][level]`; empty for the name.
+    levels: Vec<Vec<String>>,
+    prior: String,
+}
+
+impl EvidenceItems {
+    fn new(model: &Model) -> Self {
+        let levels = COMPARISONS
+            .iter()
+            .map(|&c| {
+                if c == Comparison::Name {
+                    return Vec::new();
+                }
+                (0..c.levels().len())
+                    .map(|level| {
+                        let mut item = String::new();
+                        write_item(
+                            &mut item,
+                            c.as_str(),
+                            c.levels()[level],
+                            model.weight(c, level as u8),
+                        );
+                        item
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut prior = String::new();
+        write_item(&mut prior, "prior", "lambda", model.prior_weight());
+        Self { levels, prior }
+    }
+}
+
+/// One evidence item: `{"comparison":…,"level":…,"weight":…}`.
+fn write_item(out: &mut String, comparison: &str, level: &str, weight: f64) {
+    use std::fmt::Write;
+    let _ = write!(
+        out,
+        r#"{{"comparison":"{comparison}","level":"{level}","weight":"#
+    );
+    write_weight(out, weight);
+    out.push('}');
 }
 
 /// Appends the evidence of one edge as JSON to `out`: each comparison's level and weight, then
 /// the prior. Written by hand rather than through a `serde_json::Value`
 /// tree: at a million persons `match_edges` has millions of rows, and building a tree of maps per
 /// edge was a tenth of a small run's CPU. Every string written is a fixed ASCII name (no
-/// escaping needed).
-fn write_evidence_json(out: &mut String, e: &Edge, model: &Model) {
+/// escaping needed). `items` are `model`'s fixed items.
+fn write_evidence_json(out: &mut String, e: &Edge, model: &Model, items: &EvidenceItems) {
     use std::fmt::Write;
     let Some(v) = e.vector else {
         let _ = write!(
@@ -72,26 +120,21 @@ fn write_evidence_json(out: &mut String, e: &Edge, model: &Model) {
         );
         return;
     };
-    let item = |out: &mut String, comparison: &str, level: &str, weight: f64| {
-        out.push_str(if out.ends_with('[') { "" } else { "," });
-        let _ = write!(
-            out,
-            r#"{{"comparison":"{comparison}","level":"{level}","weight":"#
-        );
-        write_weight(out, weight);
-        out.push('}');
-    };
     out.push('[');
     for &c in COMPARISONS.iter() {
+        if !out.ends_with('[') {
+            out.push(',');
+        }
         let level = v[c.index()];
-        let w = if c == Comparison::Name {
-            model.name_weight_tf(level, e.name_frequency)
+        if c == Comparison::Name {
+            let w = model.name_weight_tf(level, e.name_frequency);
+            write_item(out, c.as_str(), c.levels()[level as usize], w);
         } else {
-            model.weight(c, level)
-        };
-        item(out, c.as_str(), c.levels()[level as usize], w);
+            out.push_str(&items.levels[c.index()][level as usize]);
+        }
     }
-    item(out, "prior", "lambda", model.prior_weight());
+    out.push(',');
+    out.push_str(&items.prior);
     out.push(']');
 }
 
@@ -109,12 +152,32 @@ fn write_weight(out: &mut String, w: f64) {
     }
 }
 
-/// Rows of `match_edges`: the links holding each customer together.
+/// Edges per part of `match_edges` built on its own core.
+const EDGE_CHUNK: usize = 16 * 1024;
+
+/// Rows of `match_edges`: the links holding each customer together, in edge order. Built in
+/// parts on both cores and kept as parts: joining them would hold the evidence text (most of
+/// the table, gigabytes at 1M persons) twice.
 pub fn match_edges<'a>(
     edges: &[Edge],
     mentions: &[Mention],
-    customer_of: impl Fn(u32) -> &'a str,
+    customer_of: impl Fn(u32) -> &'a str + Sync,
     model: &Model,
+) -> Result<Vec<RecordBatch>> {
+    use rayon::prelude::*;
+    let items = EvidenceItems::new(model);
+    edges
+        .par_chunks(EDGE_CHUNK.max(1))
+        .map(|part| match_edge_rows(part, mentions, &customer_of, model, &items))
+        .collect()
+}
+
+fn match_edge_rows<'a>(
+    edges: &[Edge],
+    mentions: &[Mention],
+    customer_of: &impl Fn(u32) -> &'a str,
+    model: &Model,
+    items: &EvidenceItems,
 ) -> Result<RecordBatch> {
     let mut s = strings(edges.len(), 8);
     let mut w = Float64Builder::with_capacity(edges.len());
@@ -137,7 +200,7 @@ pub fn match_edges<'a>(
         }
         w.append_option(e.weight.is_finite().then_some(e.weight));
         evidence.clear();
-        write_evidence_json(&mut evidence, e, model);
+        write_evidence_json(&mut evidence, e, model, items);
         ev.append_value(&evidence);
     }
     let mut cols: Vec<ArrayRef> = s
@@ -477,6 +540,58 @@ mod tests {
             serde_json::from_str(&evidence_json(&deterministic, &m)).expect("evidence is JSON");
         assert_eq!(parsed[0]["weight"], serde_json::Value::Null);
         assert_eq!(parsed[0]["level"], "equal");
+    }
+
+    #[test]
+    fn match_edges_built_in_parts_keep_the_edge_order_and_each_edges_evidence() {
+        let m = model();
+        let mentions: Vec<Mention> = (0..4)
+            .map(|i| crate::mentions::test_mention(&format!("王{i}")))
+            .collect();
+        let n = 2 * EDGE_CHUNK + 3;
+        let edges: Vec<Edge> = (0..n)
+            .map(|i| Edge {
+                a: (i % 4) as u32,
+                b: ((i + 1) % 4) as u32,
+                kind: crate::link::EdgeKind::Scored,
+                weight: i as f64,
+                vector: Some([(i % 7) as u8, 0, 1, 2, 0, 1]),
+                name_frequency: (i % 3 == 0).then_some(0.01),
+            })
+            .collect();
+        let parts = match_edges(
+            &edges,
+            &mentions,
+            |a| ["c0", "c1", "c2", "c3"][a as usize],
+            &m,
+        )
+        .unwrap();
+        assert_eq!(parts.len(), 3, "built in parts of EDGE_CHUNK edges");
+        let b = arrow::compute::concat_batches(&match_edges_schema(), &parts).unwrap();
+        assert_eq!(b.num_rows(), n);
+        let customer = b.column(0).as_string::<i32>();
+        let weight = b.column(8).as_primitive::<Float64Type>();
+        let evidence = b.column(9).as_string::<i32>();
+        for (i, e) in edges.iter().enumerate() {
+            assert_eq!(weight.value(i), i as f64);
+            assert_eq!(customer.value(i), format!("c{}", i % 4));
+            // Every item formatted on the spot, as before the fixed items were cached.
+            let v = e.vector.unwrap();
+            let mut want = String::from("[");
+            for c in COMPARISONS {
+                let l = v[c.index()];
+                let w = if c == Comparison::Name {
+                    m.name_weight_tf(l, e.name_frequency)
+                } else {
+                    m.weight(c, l)
+                };
+                write_item(&mut want, c.as_str(), c.levels()[l as usize], w);
+                want.push(',');
+            }
+            write_item(&mut want, "prior", "lambda", m.prior_weight());
+            want.push(']');
+            assert_eq!(evidence.value(i), want, "edge {i}");
+        }
     }
 
     #[test]
