@@ -188,17 +188,31 @@ pub async fn affected(
     })
 }
 
+/// Runs `sql`, which reads `table` and selects only text columns, and hands each result batch's
+/// columns and row count to `each`.
+async fn for_each_batch(
+    ctx: &SessionContext,
+    table: &str,
+    sql: &str,
+    mut each: impl FnMut(&[TextColumn], usize),
+) -> Result<()> {
+    let mut stream = crate::query::stream(ctx, table, sql).await?;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|source| IdentityError::Query {
+            table: table.into(),
+            source,
+        })?;
+        let cols = (0..batch.num_columns())
+            .map(|i| TextColumn::of(&batch, i, table))
+            .collect::<Result<Vec<_>>>()?;
+        each(&cols, batch.num_rows());
+    }
+    Ok(())
+}
+
 /// The customers holding a mention that shares one of `keys`: one pass over `mentions`,
 /// probing each row's values (one semi-join per relation read the table seven times).
 async fn holders(ctx: &SessionContext, keys: &Keys) -> Result<HashSet<String>> {
-    const TABLE: &str = "mentions";
-    let mut stream = crate::query::stream(
-        ctx,
-        TABLE,
-        "SELECT customer_id, phone, vin, resident_id_hash, app_user_id, unionid, \
-         phone_pattern, surname, name, city FROM mentions",
-    )
-    .await?;
     let exact = [
         (1, &keys.phone),
         (2, &keys.vin),
@@ -207,15 +221,10 @@ async fn holders(ctx: &SessionContext, keys: &Keys) -> Result<HashSet<String>> {
         (5, &keys.unionid),
     ];
     let mut out = HashSet::default();
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|source| IdentityError::Query {
-            table: TABLE.into(),
-            source,
-        })?;
-        let cols = (0..10)
-            .map(|i| TextColumn::of(&batch, i, TABLE))
-            .collect::<Result<Vec<_>>>()?;
-        for r in 0..batch.num_rows() {
+    let sql = "SELECT customer_id, phone, vin, resident_id_hash, app_user_id, unionid, \
+               phone_pattern, surname, name, city FROM mentions";
+    for_each_batch(ctx, "mentions", sql, |cols, rows| {
+        for r in 0..rows {
             let v = |i: usize| cols[i].get(r);
             let hit = exact
                 .iter()
@@ -230,7 +239,8 @@ async fn holders(ctx: &SessionContext, keys: &Keys) -> Result<HashSet<String>> {
                 out.insert(c.to_string());
             }
         }
-    }
+    })
+    .await?;
     Ok(out)
 }
 
@@ -240,27 +250,14 @@ async fn records_of(
     ctx: &SessionContext,
     customers: &HashSet<String>,
 ) -> Result<(PreviousIds, HashSet<String>)> {
-    const TABLE: &str = "customer_map";
     let mut previous = PreviousIds::default();
     let mut record_ids: HashSet<String> = HashSet::default();
     if customers.is_empty() {
         return Ok((previous, record_ids));
     }
-    let mut stream = crate::query::stream(
-        ctx,
-        TABLE,
-        "SELECT source, record_id, role, customer_id FROM customer_map",
-    )
-    .await?;
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|source| IdentityError::Query {
-            table: TABLE.into(),
-            source,
-        })?;
-        let cols = (0..4)
-            .map(|i| TextColumn::of(&batch, i, TABLE))
-            .collect::<Result<Vec<_>>>()?;
-        for r in 0..batch.num_rows() {
+    let sql = "SELECT source, record_id, role, customer_id FROM customer_map";
+    for_each_batch(ctx, "customer_map", sql, |cols, rows| {
+        for r in 0..rows {
             let [source, record, role, customer] = [0, 1, 2, 3].map(|i| cols[i].get(r));
             if let (Some(source), Some(record), Some(role), Some(customer)) =
                 (source, record, role, customer)
@@ -272,6 +269,7 @@ async fn records_of(
                 }
             }
         }
-    }
+    })
+    .await?;
     Ok((previous, record_ids))
 }

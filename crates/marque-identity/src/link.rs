@@ -392,6 +392,21 @@ pub fn link(
     }
 }
 
+/// Marks hubs and links `ms` with default settings and a model trained on them, as a full run
+/// does: the tests' common setup.
+#[cfg(test)]
+pub(crate) fn link_trained(ms: &mut [Mention]) -> Linked {
+    let cfg = LinkConfig::default();
+    mark_hubs(ms, &cfg);
+    link(
+        ms,
+        &cfg,
+        &LinkOverrides::default(),
+        None,
+        &Outside::default(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,17 +419,7 @@ mod tests {
         m
     }
 
-    fn run(ms: &mut [Mention]) -> Linked {
-        let cfg = LinkConfig::default();
-        mark_hubs(ms, &cfg);
-        link(
-            ms,
-            &cfg,
-            &LinkOverrides::default(),
-            None,
-            &Outside::default(),
-        )
-    }
+    use crate::link::link_trained as run;
 
     fn same(l: &Linked, a: usize, b: usize) -> bool {
         l.roots[a] == l.roots[b]

@@ -26,22 +26,27 @@ fn parse(raw: &str) -> ParsedName {
     ParsedName { name, key }
 }
 
-/// Raw name → parsed name, filled a record batch at a time.
-#[derive(Debug, Default)]
+/// Raw field value → its parsed form, filled a record batch at a time: each distinct value is
+/// parsed once.
+#[derive(Debug)]
 #[allow(clippy::len_without_is_empty)]
-pub struct NameCache {
-    parsed: HashMap<Box<str>, ParsedName>,
-    empty: ParsedName,
+pub struct ParseCache<T> {
+    parsed: HashMap<Box<str>, T>,
+    parse: fn(&str) -> T,
+    /// What a missing value gives.
+    missing: T,
 }
 
-impl Default for ParsedName {
-    fn default() -> Self {
-        parse("")
+impl<T: Clone + Send> ParseCache<T> {
+    fn new(parse: fn(&str) -> T, missing: T) -> Self {
+        Self {
+            parsed: HashMap::default(),
+            parse,
+            missing,
+        }
     }
-}
 
-impl NameCache {
-    /// Parses, on both cores, the names of `raw` not seen before.
+    /// Parses, on both cores, the values of `raw` not seen before.
     pub fn add<'a>(&mut self, raw: impl IntoIterator<Item = &'a str>) {
         let mut new: HashSet<&str> = HashSet::default();
         for r in raw {
@@ -49,25 +54,44 @@ impl NameCache {
                 new.insert(r);
             }
         }
-        let parsed: Vec<(Box<str>, ParsedName)> = new
+        let parse = self.parse;
+        let parsed: Vec<(Box<str>, T)> = new
             .into_par_iter()
             .map(|r| (Box::from(r), parse(r)))
             .collect();
         self.parsed.extend(parsed);
     }
 
-    /// The parsed name of `raw` (a missing name parses as the empty one); parsed on the spot
-    /// when [`NameCache::add`] did not see it.
-    pub fn get(&self, raw: Option<&str>) -> ParsedName {
+    /// The parsed form of `raw`; parsed on the spot when [`ParseCache::add`] did not see it.
+    pub fn get(&self, raw: Option<&str>) -> T {
         match raw {
-            None => self.empty.clone(),
-            Some(r) => self.parsed.get(r).cloned().unwrap_or_else(|| parse(r)),
+            None => self.missing.clone(),
+            Some(r) => self
+                .parsed
+                .get(r)
+                .cloned()
+                .unwrap_or_else(|| (self.parse)(r)),
         }
     }
 
-    /// How many distinct spellings were parsed.
+    /// How many distinct values were parsed.
     pub fn len(&self) -> usize {
         self.parsed.len()
+    }
+}
+
+/// Raw name → parsed name (a missing name parses as the empty one).
+pub type NameCache = ParseCache<ParsedName>;
+
+impl Default for NameCache {
+    fn default() -> Self {
+        ParseCache::new(parse, parse(""))
+    }
+}
+
+impl Default for ParsedName {
+    fn default() -> Self {
+        parse("")
     }
 }
 
@@ -89,39 +113,13 @@ fn parse_phone(raw: &str) -> ParsedPhone {
     }
 }
 
-/// Raw phone field → its evidence, like [`NameCache`]: a customer's number recurs on many
-/// records (19.5 million phone values, 2.1 million distinct, at 1M persons).
-#[derive(Debug, Default)]
-pub struct PhoneCache {
-    parsed: HashMap<Box<str>, ParsedPhone>,
-}
+/// Raw phone field → its evidence (none for a missing field): a customer's number recurs on
+/// many records (19.5 million phone values, 2.1 million distinct, at 1M persons).
+pub type PhoneCache = ParseCache<ParsedPhone>;
 
-impl PhoneCache {
-    /// Parses, on both cores, the phones of `raw` not seen before.
-    pub fn add<'a>(&mut self, raw: impl IntoIterator<Item = &'a str>) {
-        let mut new: HashSet<&str> = HashSet::default();
-        for r in raw {
-            if !self.parsed.contains_key(r) {
-                new.insert(r);
-            }
-        }
-        let parsed: Vec<(Box<str>, ParsedPhone)> = new
-            .into_par_iter()
-            .map(|r| (Box::from(r), parse_phone(r)))
-            .collect();
-        self.parsed.extend(parsed);
-    }
-
-    /// The evidence of `raw` (none for a missing field); parsed on the spot when not cached.
-    pub fn get(&self, raw: Option<&str>) -> ParsedPhone {
-        match raw {
-            None => ParsedPhone::default(),
-            Some(r) => self
-                .parsed
-                .get(r)
-                .cloned()
-                .unwrap_or_else(|| parse_phone(r)),
-        }
+impl Default for PhoneCache {
+    fn default() -> Self {
+        ParseCache::new(parse_phone, ParsedPhone::default())
     }
 }
 

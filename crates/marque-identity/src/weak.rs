@@ -91,9 +91,7 @@ pub(crate) fn drop_ambiguous(
 
 #[cfg(test)]
 mod tests {
-    use crate::link::{LinkConfig, LinkOverrides, Linked, link, mark_hubs};
     use crate::mentions::{Mention, test_mention};
-    use crate::outside::Outside;
 
     fn on_phone(name: &str, id: &str) -> Mention {
         let mut m = test_mention(name);
@@ -105,17 +103,7 @@ mod tests {
         m
     }
 
-    fn run(ms: &mut [Mention]) -> Linked {
-        let cfg = LinkConfig::default();
-        mark_hubs(ms, &cfg);
-        link(
-            ms,
-            &cfg,
-            &LinkOverrides::default(),
-            None,
-            &Outside::default(),
-        )
-    }
+    use crate::link::link_trained as run;
 
     #[test]
     fn a_nameless_lead_joins_one_person_whose_name_is_written_two_ways() {
