@@ -13,7 +13,7 @@
 use crate::hashing::{HashMap, HashSet};
 
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::{DataType, Int64Type};
+use arrow::datatypes::Int64Type;
 use compact_str::CompactString;
 use datafusion::prelude::SessionContext;
 use marque_core::name::Gender;
@@ -22,6 +22,7 @@ use crate::incremental::register_list;
 use crate::link::LinkConfig;
 use crate::mentions::Mention;
 use crate::model::Model;
+use crate::text_column::TextColumn;
 use crate::{IdentityError, Result, keyless, masked};
 
 /// A customer outside the scope holding a masked lead's key, with the gender and city of one
@@ -198,27 +199,20 @@ async fn masked_holders(
     let mut out: HashMap<String, Vec<MaskedHolder>> = HashMap::default();
     for b in &batches {
         let cols = (0..4)
-            .map(|i| arrow::compute::cast(b.column(i), &DataType::Utf8))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|source| IdentityError::Arrow {
-                table: "mentions".into(),
-                source,
-            })?;
-        let [k, c, g, city] = [0, 1, 2, 3].map(|i| cols[i].as_string::<i32>());
+            .map(|i| TextColumn::of(b, i, "mentions"))
+            .collect::<Result<Vec<_>>>()?;
         for r in 0..b.num_rows() {
-            if k.is_null(r) || c.is_null(r) {
+            let [k, c, g, city] = [0, 1, 2, 3].map(|i| cols[i].get(r));
+            let (Some(k), Some(c)) = (k, c) else {
                 continue;
-            }
+            };
             let next = customers.len() as u32;
-            let customer = *customers.entry(c.value(r).to_string()).or_insert(next);
-            let gender = crate::output::gender_from_code(g.is_valid(r).then(|| g.value(r)));
-            out.entry(k.value(r).to_string())
-                .or_default()
-                .push(MaskedHolder {
-                    customer,
-                    gender,
-                    city: city.is_valid(r).then(|| city.value(r).into()),
-                });
+            let customer = *customers.entry(c.to_string()).or_insert(next);
+            out.entry(k.to_string()).or_default().push(MaskedHolder {
+                customer,
+                gender: crate::output::gender_from_code(g),
+                city: city.map(Into::into),
+            });
         }
     }
     Ok(out)
