@@ -3,6 +3,7 @@
 use crate::hashing::{HashMap, HashSet};
 
 use arrow::array::RecordBatch;
+use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -263,8 +264,9 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let mut clusters: Vec<(u32, Vec<u32>)> = clusters.into_iter().collect();
     clusters.sort_unstable_by_key(|c| c.0);
 
+    // Per cluster, independent of the others: both cores, `collect` keeps cluster order.
     let overlap: Vec<HashMap<String, u64>> = clusters
-        .iter()
+        .par_iter()
         .map(|(_, members)| {
             let mut o: HashMap<String, u64> = HashMap::default();
             if let Some(prev) = &run.previous {
@@ -281,7 +283,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         })
         .collect();
     let fresh: Vec<String> = clusters
-        .iter()
+        .par_iter()
         .map(|(_, members)| {
             let anchor = members
                 .iter()
@@ -298,9 +300,14 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         HashMap::with_capacity_and_hasher(clusters.len(), Default::default());
     let mut customers = Vec::with_capacity(clusters.len());
     let mut largest = 0u64;
-    for (c, (root, members)) in clusters.iter().enumerate() {
-        let refs: Vec<&mentions::Mention> = members.iter().map(|&i| &ms[i as usize]).collect();
-        let g = golden(&refs, &opts.golden);
+    let goldens: Vec<_> = clusters
+        .par_iter()
+        .map(|(_, members)| {
+            let refs: Vec<&mentions::Mention> = members.iter().map(|&i| &ms[i as usize]).collect();
+            golden(&refs, &opts.golden)
+        })
+        .collect();
+    for ((c, (root, _)), g) in clusters.iter().enumerate().zip(goldens) {
         largest = largest.max(g.mention_count as u64);
         id_of_root.insert(*root, c);
         customers.push((cluster_ids[c].clone(), g));
