@@ -5,7 +5,7 @@
 use crate::hashing::{HashSet, fingerprint};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -13,33 +13,19 @@ use datafusion::prelude::SessionContext;
 use crate::mentions::Mention;
 use crate::names::name_key;
 use crate::previous::PreviousIds;
-use crate::text_column::TextColumn;
 use crate::{IdentityError, Result};
-use futures::StreamExt;
 
 /// Table listing the ingest batches resolution has seen.
 pub const BATCHES_TABLE: &str = "identity_batches";
 
-async fn strings(ctx: &SessionContext, table: &str, sql: &str) -> Result<Vec<Vec<String>>> {
-    let batches = crate::query::collect(ctx, table, sql).await?;
-    let mut rows = Vec::new();
-    for b in &batches {
-        let cols: Vec<ArrayRef> = (0..b.num_columns())
-            .map(|i| arrow::compute::cast(b.column(i), &DataType::Utf8))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|source| IdentityError::Arrow {
-                table: table.into(),
-                source,
-            })?;
-        for r in 0..b.num_rows() {
-            rows.push(
-                cols.iter()
-                    .map(|c| c.as_string::<i32>().value(r).to_string())
-                    .collect(),
-            );
-        }
-    }
-    Ok(rows)
+/// The distinct non-null values of the one text column `sql` selects from `table`.
+async fn values(ctx: &SessionContext, table: &str, sql: &str) -> Result<HashSet<String>> {
+    let mut out = HashSet::default();
+    crate::query::for_each_batch(ctx, table, sql, |cols, rows| {
+        out.extend((0..rows).filter_map(|r| cols[0].get(r)).map(str::to_string));
+    })
+    .await?;
+    Ok(out)
 }
 
 /// Every ingest batch id in the raw tables.
@@ -47,12 +33,7 @@ pub async fn raw_batches(ctx: &SessionContext, tables: &[String]) -> Result<Hash
     let mut out = HashSet::default();
     for t in tables.iter().filter(|t| t.starts_with("raw_")) {
         let sql = format!("SELECT DISTINCT _batch_id FROM {t} WHERE _batch_id IS NOT NULL");
-        out.extend(
-            strings(ctx, t, &sql)
-                .await?
-                .into_iter()
-                .map(|mut r| r.remove(0)),
-        );
+        out.extend(values(ctx, t, &sql).await?);
     }
     Ok(out)
 }
@@ -60,11 +41,7 @@ pub async fn raw_batches(ctx: &SessionContext, tables: &[String]) -> Result<Hash
 /// The batches earlier runs resolved.
 pub async fn resolved_batches(ctx: &SessionContext) -> Result<HashSet<String>> {
     let sql = format!("SELECT batch_id FROM {BATCHES_TABLE}");
-    Ok(strings(ctx, BATCHES_TABLE, &sql)
-        .await?
-        .into_iter()
-        .map(|mut r| r.remove(0))
-        .collect())
+    values(ctx, BATCHES_TABLE, &sql).await
 }
 
 /// Registers (or replaces) a one-column string table on `ctx`.
@@ -175,7 +152,13 @@ pub async fn affected(
         "id",
         customers.iter().cloned().collect(),
     )?;
-    let (previous, record_ids) = records_of(ctx, &customers).await?;
+    let mut record_ids: HashSet<String> = HashSet::default();
+    let previous = PreviousIds::load(ctx, Some(&customers), |record| {
+        if !record_ids.contains(record) {
+            record_ids.insert(record.to_string());
+        }
+    })
+    .await?;
     register_list(
         ctx,
         "_affected_records",
@@ -186,28 +169,6 @@ pub async fn affected(
         customers,
         previous,
     })
-}
-
-/// Runs `sql`, which reads `table` and selects only text columns, and hands each result batch's
-/// columns and row count to `each`.
-async fn for_each_batch(
-    ctx: &SessionContext,
-    table: &str,
-    sql: &str,
-    mut each: impl FnMut(&[TextColumn], usize),
-) -> Result<()> {
-    let mut stream = crate::query::stream(ctx, table, sql).await?;
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|source| IdentityError::Query {
-            table: table.into(),
-            source,
-        })?;
-        let cols = (0..batch.num_columns())
-            .map(|i| TextColumn::of(&batch, i, table))
-            .collect::<Result<Vec<_>>>()?;
-        each(&cols, batch.num_rows());
-    }
-    Ok(())
 }
 
 /// The customers holding a mention that shares one of `keys`: one pass over `mentions`,
@@ -223,7 +184,7 @@ async fn holders(ctx: &SessionContext, keys: &Keys) -> Result<HashSet<String>> {
     let mut out = HashSet::default();
     let sql = "SELECT customer_id, phone, vin, resident_id_hash, app_user_id, unionid, \
                phone_pattern, surname, name, city FROM mentions";
-    for_each_batch(ctx, "mentions", sql, |cols, rows| {
+    crate::query::for_each_batch(ctx, "mentions", sql, |cols, rows| {
         for r in 0..rows {
             let v = |i: usize| cols[i].get(r);
             let hit = exact
@@ -242,34 +203,4 @@ async fn holders(ctx: &SessionContext, keys: &Keys) -> Result<HashSet<String>> {
     })
     .await?;
     Ok(out)
-}
-
-/// The previous customer id of every record of `customers`, and those records' ids: one pass
-/// over `customer_map`.
-async fn records_of(
-    ctx: &SessionContext,
-    customers: &HashSet<String>,
-) -> Result<(PreviousIds, HashSet<String>)> {
-    let mut previous = PreviousIds::default();
-    let mut record_ids: HashSet<String> = HashSet::default();
-    if customers.is_empty() {
-        return Ok((previous, record_ids));
-    }
-    let sql = "SELECT source, record_id, role, customer_id FROM customer_map";
-    for_each_batch(ctx, "customer_map", sql, |cols, rows| {
-        for r in 0..rows {
-            let [source, record, role, customer] = [0, 1, 2, 3].map(|i| cols[i].get(r));
-            if let (Some(source), Some(record), Some(role), Some(customer)) =
-                (source, record, role, customer)
-                && customers.contains(customer)
-            {
-                previous.insert(source, record, role, customer);
-                if !record_ids.contains(record) {
-                    record_ids.insert(record.to_string());
-                }
-            }
-        }
-    })
-    .await?;
-    Ok((previous, record_ids))
 }

@@ -4,7 +4,10 @@
 //! `"source\0record\0role" → "customer id"` strings that map took about 3 GB; here a record is a
 //! 128-bit fingerprint and its id an index into the run's distinct ids (1.3M).
 
-use crate::hashing::{HashMap, fingerprint};
+use datafusion::prelude::SessionContext;
+
+use crate::Result;
+use crate::hashing::{HashMap, HashSet, fingerprint};
 
 /// Record (source, record id, role) → previous customer id.
 #[derive(Debug, Default)]
@@ -40,6 +43,35 @@ impl PreviousIds {
 
     pub fn contains(&self, source: &str, record_id: &str, role: &str) -> bool {
         self.by_record.contains_key(&key(source, record_id, role))
+    }
+
+    /// Reads `customer_map` (registered on `ctx`) in one streaming pass: the previous id of
+    /// every record, or only of the records of `customers` when given; `on_record` sees the
+    /// record id of each row kept.
+    pub(crate) async fn load(
+        ctx: &SessionContext,
+        customers: Option<&HashSet<String>>,
+        mut on_record: impl FnMut(&str),
+    ) -> Result<Self> {
+        let mut previous = PreviousIds::default();
+        if customers.is_some_and(HashSet::is_empty) {
+            return Ok(previous);
+        }
+        let sql = "SELECT source, record_id, role, customer_id FROM customer_map";
+        crate::query::for_each_batch(ctx, "customer_map", sql, |cols, rows| {
+            for r in 0..rows {
+                let [source, record, role, customer] = [0, 1, 2, 3].map(|i| cols[i].get(r));
+                if let (Some(source), Some(record), Some(role), Some(customer)) =
+                    (source, record, role, customer)
+                    && customers.is_none_or(|c| c.contains(customer))
+                {
+                    previous.insert(source, record, role, customer);
+                    on_record(record);
+                }
+            }
+        })
+        .await?;
+        Ok(previous)
     }
 
     /// Records held.

@@ -4,6 +4,7 @@ use arrow::array::RecordBatch;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
 
+use crate::text_column::TextColumn;
 use crate::{IdentityError, Result};
 
 fn error(table: &str) -> impl Fn(datafusion::error::DataFusionError) -> IdentityError + '_ {
@@ -39,4 +40,24 @@ pub(crate) async fn stream(
         .execute_stream()
         .await
         .map_err(error(table))
+}
+
+/// Runs `sql`, which reads `table` and selects only text columns, and hands each result batch's
+/// columns and row count to `each`: one streaming pass, no batch held after its turn.
+pub(crate) async fn for_each_batch(
+    ctx: &SessionContext,
+    table: &str,
+    sql: &str,
+    mut each: impl FnMut(&[TextColumn], usize),
+) -> Result<()> {
+    use futures::StreamExt;
+    let mut s = stream(ctx, table, sql).await?;
+    while let Some(batch) = s.next().await {
+        let batch = batch.map_err(error(table))?;
+        let cols = (0..batch.num_columns())
+            .map(|i| TextColumn::of(&batch, i, table))
+            .collect::<Result<Vec<_>>>()?;
+        each(&cols, batch.num_rows());
+    }
+    Ok(())
 }

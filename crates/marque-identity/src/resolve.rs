@@ -208,7 +208,11 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     } else {
         Run {
             ms: mentions::load(&ctx, &tables, &opts.resident_id_salt, &keep_apart).await?,
-            previous: previous_ids(lake).await?,
+            previous: if has("customer_map") {
+                Some(PreviousIds::load(&ctx, None, |_| {}).await?)
+            } else {
+                None
+            },
             affected: None,
             stored_hubs: HashSet::default(),
             new_batches: all_batches,
@@ -500,33 +504,4 @@ async fn stored_model(lake: &Lake) -> Result<Option<crate::model::Model>> {
         tables::load_name_frequency(&mut model, &b);
     }
     Ok(Some(model))
-}
-
-/// The previous run's customer id of every mention record.
-async fn previous_ids(lake: &Lake) -> Result<Option<PreviousIds>> {
-    let Some(batches) = tables::read(lake, "customer_map").await? else {
-        return Ok(None);
-    };
-    let mut map = PreviousIds::default();
-    for b in &batches {
-        let col = |name: &str| {
-            b.column_by_name(name)
-                .map(|c| c.as_string::<i32>().clone())
-                .ok_or_else(|| IdentityError::Column {
-                    table: "customer_map".into(),
-                    column: name.into(),
-                    message: "missing".into(),
-                })
-        };
-        let (s, r, role, c) = (
-            col("source")?,
-            col("record_id")?,
-            col("role")?,
-            col("customer_id")?,
-        );
-        for i in 0..b.num_rows() {
-            map.insert(s.value(i), r.value(i), role.value(i), c.value(i));
-        }
-    }
-    Ok(Some(map))
 }
