@@ -7,6 +7,7 @@ use crate::hashing::HashMap;
 use crate::link::{Edge, EdgeKind, LinkConfig, LinkOverrides, LinkStats};
 use crate::mentions::Mention;
 use crate::units::Units;
+use rayon::prelude::*;
 
 pub(crate) fn guard_labels(
     mentions: &[Mention],
@@ -14,13 +15,23 @@ pub(crate) fn guard_labels(
     overrides: &LinkOverrides,
 ) -> Vec<Vec<Label>> {
     let mut labels: Vec<Vec<Label>> = vec![Vec::new(); units.rep.len()];
+    // Few units carry a resident id: find them on both cores, number their ids in unit order.
+    let residents: Vec<(usize, &str)> = units
+        .rep
+        .par_iter()
+        .enumerate()
+        .filter_map(|(u, &r)| {
+            mentions[r as usize]
+                .resident
+                .as_ref()
+                .map(|res| (u, res.hash.as_str()))
+        })
+        .collect();
     let mut ids: HashMap<&str, u32> = HashMap::default();
-    for (u, &r) in units.rep.iter().enumerate() {
-        if let Some(res) = &mentions[r as usize].resident {
-            let next = ids.len() as u32;
-            let id = *ids.entry(res.hash.as_str()).or_insert(next);
-            labels[u].push((RESIDENT, id));
-        }
+    for (u, hash) in residents {
+        let next = ids.len() as u32;
+        let id = *ids.entry(hash).or_insert(next);
+        labels[u].push((RESIDENT, id));
     }
     for (k, &(a, b)) in overrides.never.iter().enumerate() {
         let group = k as u32 + 1;

@@ -16,7 +16,12 @@ pub type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 /// seeds. It only lives within one run, so the hash need not be stable across versions; SipHash
 /// here was a twentieth of a small run's CPU.
 pub(crate) fn fingerprint(parts: &[Option<&str>]) -> u128 {
+    fingerprint_of(parts)
+}
+
+/// The 128-bit fingerprint of any hashable value (a unit's evidence signature, say).
+pub(crate) fn fingerprint_of<T: std::hash::Hash + ?Sized>(value: &T) -> u128 {
     use std::hash::BuildHasher;
-    let half = |seed: u64| foldhash::quality::FixedState::with_seed(seed).hash_one(parts);
+    let half = |seed: u64| foldhash::quality::FixedState::with_seed(seed).hash_one(value);
     (u128::from(half(0x9e37_79b9_7f4a_7c15)) << 64) | u128::from(half(0xc2b2_ae3d_27d4_eb4f))
 }

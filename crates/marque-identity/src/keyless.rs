@@ -1,7 +1,8 @@
 //! Linking leads that carry a full name and a city but no key to the one customer with that
 //! name in that city.
 
-use crate::hashing::HashMap;
+use crate::hashing::{HashMap, HashSet, fingerprint_of};
+use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
 use crate::compare::{NameKind, compare, name_kind};
@@ -29,6 +30,11 @@ pub(crate) fn lead_key<'a>(
     Some((m.name_key.as_str(), city))
 }
 
+/// The keyless pass's index key of a name key and city.
+fn index_key(name_key: &str, city: &str) -> u128 {
+    fingerprint_of(&(name_key, city))
+}
+
 /// Links each unit that has a full name and a city but no key (a lead without a phone) to the
 /// one cluster holding the same name in the same city, when there is exactly one and the
 /// match weight reaches the strong threshold.
@@ -46,23 +52,35 @@ pub(crate) fn keyless_pass(
         outside,
     } = *cx;
     let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
-    let mut index: HashMap<(&str, &str), Vec<u32>> = HashMap::default();
+    // Each unit's (name, city) key on both cores; only keyed units whose key some lead asks
+    // for are indexed, out of the millions that have one.
+    let keys: Vec<Option<(u128, bool)>> = (0..units.rep.len() as u32)
+        .into_par_iter()
+        .map(|u| {
+            let m = rep(u);
+            let city = m.city.as_deref()?;
+            if name_kind(m) != NameKind::Full {
+                return None;
+            }
+            let key = index_key(&m.name_key, city);
+            if signature(m).is_some() {
+                Some((key, false))
+            } else {
+                lead_key(m, model, cfg).map(|_| (key, true))
+            }
+        })
+        .collect();
+    let wanted: HashSet<u128> = keys.iter().flatten().filter(|k| k.1).map(|k| k.0).collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let mut index: HashMap<u128, Vec<u32>> = HashMap::default();
     let mut keyless = Vec::new();
-    for u in 0..units.rep.len() as u32 {
-        let m = rep(u);
-        let Some(city) = m.city.as_deref() else {
-            continue;
-        };
-        if name_kind(m) != NameKind::Full {
-            continue;
-        }
-        if signature(m).is_some() {
-            index
-                .entry((m.name_key.as_str(), city))
-                .or_default()
-                .push(u);
-        } else {
-            keyless.push(u);
+    for (u, key) in keys.into_iter().enumerate() {
+        match key {
+            Some((_, true)) => keyless.push(u as u32),
+            Some((k, false)) if wanted.contains(&k) => index.entry(k).or_default().push(u as u32),
+            _ => {}
         }
     }
     for k in keyless {
@@ -71,7 +89,9 @@ pub(crate) fn keyless_pass(
             continue;
         };
         let freq = model.name_frequency.get(name).copied();
-        let candidates = index.get(&(name, city)).map_or(&[][..], Vec::as_slice);
+        let candidates = index
+            .get(&index_key(name, city))
+            .map_or(&[][..], Vec::as_slice);
         let Some(target) = sole_candidate(uf, candidates, outside.keyless(name, city), stats)
         else {
             continue;

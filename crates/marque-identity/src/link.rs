@@ -13,7 +13,7 @@
 //!    needs their combined weight to reach the strong threshold; a cluster above the size
 //!    limit keeps only its deterministic links.
 
-use crate::hashing::{HashMap, HashSet};
+use crate::hashing::{HashSet, fingerprint_of};
 
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -153,24 +153,28 @@ pub struct Linked {
 
 /// Marks phones seen with `hub_min_names` or more different full names; returns them.
 pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usize)> {
-    let mut names: HashMap<&str, HashSet<&str>> = HashMap::default();
-    for m in mentions.iter() {
-        if let Some(p) = &m.phone
-            && name_kind(m) == NameKind::Full
-        {
-            names.entry(p).or_default().insert(m.name_key.as_str());
-        }
-    }
-    let mut hubs: Vec<(String, usize)> = names
-        .into_iter()
-        .filter(|(_, n)| n.len() >= cfg.hub_min_names)
-        .map(|(p, n)| (p.to_string(), n.len()))
+    // Distinct (phone, name) pairs by a parallel sort; a phone's run length is its name count.
+    // Names are compared by a 64-bit hash: two names of one phone colliding is negligible.
+    let mut pairs: Vec<(&str, u64)> = mentions
+        .par_iter()
+        .filter_map(|m| {
+            let p = m.phone.as_deref()?;
+            (name_kind(m) == NameKind::Full)
+                .then(|| (p, fingerprint_of(m.name_key.as_str()) as u64))
+        })
         .collect();
-    hubs.sort();
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    let hubs: Vec<(String, usize)> = pairs
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|names| names.len() >= cfg.hub_min_names)
+        .map(|names| (names[0].0.to_string(), names.len()))
+        .collect();
+    drop(pairs);
     let set: HashSet<&str> = hubs.iter().map(|(p, _)| p.as_str()).collect();
-    for m in mentions.iter_mut() {
+    mentions.par_iter_mut().for_each(|m| {
         m.phone_is_hub = m.phone.as_deref().is_some_and(|p| set.contains(p));
-    }
+    });
     hubs
 }
 
@@ -218,65 +222,101 @@ pub fn link(
             EdgeKind::Override,
         ));
     }
-    let keys: [(EdgeKind, KeyOf); 3] = [
+    // Strong keys: every unit's keys fingerprinted on both cores and sorted, so that the
+    // units sharing one form a run; the run's first (lowest) unit links to each other one.
+    const STRONG: [(EdgeKind, KeyOf); 3] = [
         (EdgeKind::ResidentId, |m| {
             m.resident.as_ref().map(|r| r.hash.as_str())
         }),
         (EdgeKind::AppUserId, |m| m.app_user_id.as_deref()),
         (EdgeKind::Unionid, |m| m.unionid.as_deref()),
     ];
-    for (kind, key) in keys {
-        let mut first: HashMap<&str, u32> = HashMap::default();
-        for u in 0..units.rep.len() as u32 {
-            if let Some(k) = key(rep(u)).filter(|_| !isolate.contains(&units.rep[u as usize])) {
-                match first.get(k) {
-                    Some(&f) => edges.push(det(f, u, kind)),
-                    None => {
-                        first.insert(k, u);
-                    }
-                }
-            }
-        }
+    let mut strong: Vec<(u8, u128, u32)> = (0..units.rep.len() as u32)
+        .into_par_iter()
+        .filter(|&u| isolate.is_empty() || !isolate.contains(&units.rep[u as usize]))
+        .flat_map_iter(|u| {
+            let m = rep(u);
+            STRONG
+                .iter()
+                .enumerate()
+                .filter_map(move |(k, (_, key))| key(m).map(|v| (k as u8, fingerprint_of(v), u)))
+        })
+        .collect();
+    strong.par_sort_unstable();
+    let mut strong_edges: Vec<(u8, u32, u32)> = Vec::new();
+    for run in strong.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+        strong_edges.extend(run[1..].iter().map(|&(k, _, u)| (k, u, run[0].2)));
     }
+    drop(strong);
+    // In key order, then by unit: the order the unions (and guard refusals) happen in.
+    strong_edges.par_sort_unstable();
+    edges.extend(
+        strong_edges
+            .into_iter()
+            .map(|(k, u, first)| det(first, u, STRONG[k as usize].0)),
+    );
 
-    // Candidate pairs: units sharing a usable phone, or a VIN as its buyer or owner.
-    let mut blocks: HashMap<(u8, &str), Vec<u32>> = HashMap::default();
-    for u in 0..units.rep.len() as u32 {
-        let m = rep(u);
-        if let Some(p) = m.usable_phone() {
-            blocks.entry((0, p)).or_default().push(u);
-        }
-        if let Some(v) = &m.vin {
-            blocks.entry((1, v)).or_default().push(u);
-        }
-    }
+    // Candidate pairs: units sharing a usable phone, or a VIN as its buyer or owner. Block keys
+    // are fingerprinted on both cores and sorted: a block is a run of one key, its units in
+    // ascending order.
+    let mut in_blocks: Vec<(u128, u32)> = (0..units.rep.len() as u32)
+        .into_par_iter()
+        .flat_map_iter(|u| {
+            let m = rep(u);
+            [
+                m.usable_phone().map(|p| (fingerprint_of(&(0u8, p)), u)),
+                m.vin.as_deref().map(|v| (fingerprint_of(&(1u8, v)), u)),
+            ]
+            .into_iter()
+            .flatten()
+        })
+        .collect();
+    in_blocks.par_sort_unstable();
     phase("deterministic keys and blocks");
-    let mut block_list: Vec<((u8, &str), Vec<u32>)> = blocks.into_iter().collect();
-    block_list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let blocks: Vec<&[(u128, u32)]> = in_blocks.chunk_by(|x, y| x.0 == y.0).collect();
     // Split-out mentions take part in no scored link.
     let isolated: HashSet<u32> = isolate.iter().map(|&m| units.of[m as usize]).collect();
     let scorable = |u: u32| isolated.is_empty() || !isolated.contains(&u);
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    for (_, members) in &block_list {
-        if members.len() > cfg.max_block_units {
-            stats.skipped_blocks += 1;
-            continue;
-        }
-        for (i, &a) in members.iter().enumerate() {
-            for &b in &members[i + 1..] {
-                if scorable(a) && scorable(b) {
-                    pairs.push((a.min(b), a.max(b)));
-                }
-            }
-        }
-    }
-    // Units sharing both a phone and a VIN meet in two blocks: one comparison each.
-    pairs.sort_unstable();
-    pairs.dedup();
-    // Compared in load order of their representatives: mentions (and their strings) sit in
-    // memory in that order, while unit numbers are hashed. Every decision below sorts its own
+    stats.skipped_blocks = blocks
+        .iter()
+        .filter(|b| b.len() > cfg.max_block_units)
+        .count();
+    // Each pair as the mention indices of its units' representatives, packed in one u64: a
+    // unit and its representative determine each other, so one sort of plain integers both
+    // removes the pairs met in two blocks (a shared phone and a shared VIN) and puts the pairs
+    // in load order of their representatives, where mentions (and their strings) sit in
+    // memory in that order while unit numbers are hashed. Every decision below sorts its own
     // way, so this order only decides how fast the comparisons run.
-    pairs.sort_unstable_by_key(|&(a, b)| (units.rep[a as usize], units.rep[b as usize]));
+    let packed = |a: u32, b: u32| {
+        let (a, b) = (a.min(b), a.max(b));
+        (u64::from(units.rep[a as usize]) << 32) | u64::from(units.rep[b as usize])
+    };
+    let mut keys: Vec<u64> = blocks
+        .par_iter()
+        .filter(|b| b.len() <= cfg.max_block_units)
+        .flat_map_iter(|members| {
+            members.iter().enumerate().flat_map(move |(i, &(_, a))| {
+                members[i + 1..]
+                    .iter()
+                    .filter(move |&&(_, b)| scorable(a) && scorable(b))
+                    .map(move |&(_, b)| packed(a, b))
+            })
+        })
+        .collect();
+    drop(blocks);
+    drop(in_blocks);
+    keys.par_sort_unstable();
+    keys.dedup();
+    let pairs: Vec<(u32, u32)> = keys
+        .par_iter()
+        .map(|&k| {
+            (
+                units.of[(k >> 32) as usize],
+                units.of[(k & 0xffff_ffff) as usize],
+            )
+        })
+        .collect();
+    drop(keys);
     stats.candidate_pairs = pairs.len();
     phase("candidate pairs");
 
@@ -290,34 +330,40 @@ pub fn link(
         Some(m) => m.clone(),
         None => crate::train::train(mentions, &units, &vectors, cfg),
     };
+    phase("model");
     let tf =
         |m: &Mention| -> Option<f64> { model.name_frequency.get(m.name_key.as_str()).copied() };
 
     // Score, veto, and keep the pairs above the match threshold.
-    let mut scored: Vec<Edge> = Vec::new();
-    for (&(a, b), v) in pairs.iter().zip(&vectors) {
-        if v[Comparison::Name.index()] == name_level::DIFFERENT {
-            continue;
-        }
-        let (ma, mb) = (rep(a), rep(b));
-        let freq = tf(ma).or_else(|| tf(mb));
-        let w = model.score(v, freq);
-        if w >= cfg.match_weight {
-            scored.push(Edge {
+    let mut scored: Vec<Edge> = pairs
+        .par_iter()
+        .zip(&vectors)
+        .filter_map(|(&(a, b), v)| {
+            if v[Comparison::Name.index()] == name_level::DIFFERENT {
+                return None;
+            }
+            let (ma, mb) = (rep(a), rep(b));
+            let freq = tf(ma).or_else(|| tf(mb));
+            let w = model.score(v, freq);
+            (w >= cfg.match_weight).then_some(Edge {
                 a,
                 b,
                 kind: EdgeKind::Scored,
                 weight: w,
                 vector: Some(*v),
                 name_frequency: freq,
-            });
-        }
-    }
-    scored.sort_by(|x, y| {
+            })
+        })
+        .collect();
+    drop((pairs, vectors));
+    // Pairs are distinct, so (weight, a, b) orders them totally and an unstable sort decides
+    // as a stable one would.
+    scored.par_sort_unstable_by(|x, y| {
         y.weight
             .total_cmp(&x.weight)
             .then((x.a, x.b).cmp(&(y.a, y.b)))
     });
+    phase("scores");
     let labels = crate::clustering::guard_labels(mentions, &units, overrides);
     crate::weak::drop_ambiguous(
         mentions,
@@ -329,7 +375,7 @@ pub fn link(
         &mut stats,
     );
 
-    phase("model and scores");
+    phase("guards");
     let (mut uf, kept) =
         crate::clustering::cluster(&units, &labels, &edges, &scored, cfg, &mut stats, None);
 

@@ -1,7 +1,8 @@
 //! Linking mentions whose phone auto media masked (139****5678) to the one customer whose
 //! full mobile shows the same digits and whose name states the same surname.
 
-use crate::hashing::HashMap;
+use crate::hashing::{HashMap, HashSet, fingerprint_of};
+use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
 use crate::compare::{Comparison, NameKind, compare, name_kind, name_level};
@@ -26,6 +27,11 @@ pub(crate) fn holder_key(m: &Mention) -> Option<(String, &str)> {
         .usable_phone()
         .and_then(marque_core::phone::mobile_block_pattern)?;
     Some((pattern, surname))
+}
+
+/// The masked pass's index key of a block pattern and surname.
+pub(crate) fn index_key(pattern: &str, surname: &str) -> u128 {
+    fingerprint_of(&(pattern, surname))
 }
 
 /// The block key a masked lead looks up: its masked phone's visible digits and its stated
@@ -73,23 +79,52 @@ pub(crate) fn masked_pass(
         outside,
     } = *cx;
     let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
-    let mut index: HashMap<(String, &str), Vec<u32>> = HashMap::default();
+    // Every unit's block pattern is derived and hashed on both cores; one pass then files them.
+    // Holders' keys are `Ok`, masked leads' keys `Err`. Only holders some lead asks for are
+    // indexed, out of the millions of mobiles.
+    let keys: Vec<Option<Result<u128, u128>>> = (0..units.rep.len() as u32)
+        .into_par_iter()
+        .map(|u| {
+            let m = rep(u);
+            match holder_key(m) {
+                Some((pattern, surname)) => Some(Ok(index_key(&pattern, surname))),
+                None => lead_key(m).map(|(pattern, surname)| Err(index_key(pattern, surname))),
+            }
+        })
+        .collect();
+    let mut holders = 0usize;
+    let mut wanted: HashSet<u128> = HashSet::default();
     let mut masked = Vec::new();
-    for u in 0..units.rep.len() as u32 {
-        let m = rep(u);
-        if let Some(key) = holder_key(m) {
-            index.entry(key).or_default().push(u);
-        } else if lead_key(m).is_some() {
-            masked.push(u);
+    for (u, key) in keys.iter().enumerate() {
+        match key {
+            Some(Ok(_)) => holders += 1,
+            Some(Err(k)) => {
+                wanted.insert(*k);
+                masked.push(u as u32);
+            }
+            None => {}
         }
     }
-    if index.is_empty() {
+    if holders == 0 {
         return;
+    }
+    let mut index: HashMap<u128, Vec<u32>> = HashMap::default();
+    for (u, key) in keys.iter().enumerate() {
+        if let Some(Ok(k)) = key
+            && wanted.contains(k)
+        {
+            index.entry(*k).or_default().push(u as u32);
+        }
     }
     let pattern_weight = -model
         .masked_key_u
-        .unwrap_or(1.0 / index.len() as f64)
+        .unwrap_or_else(|| {
+            // A model stored before this estimate existed: the distinct holder keys here.
+            let distinct: HashSet<u128> = keys.iter().flatten().filter_map(|k| k.ok()).collect();
+            1.0 / distinct.len() as f64
+        })
         .log2();
+    drop(keys);
     for k in masked {
         if uf.size_of(k) > 1 {
             continue; // already linked by a stronger pass
@@ -99,7 +134,7 @@ pub(crate) fn masked_pass(
             continue;
         };
         let candidates: Vec<u32> = index
-            .get(&(pattern.to_string(), surname))
+            .get(&index_key(pattern, surname))
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .copied()

@@ -308,67 +308,46 @@ pub async fn load_scoped(
         while let Some(batch) = futures::StreamExt::next(&mut stream).await {
             let batch = batch.map_err(query)?;
             let cols = Columns::new(&batch, &table)?;
+            // Each row's scope test, fingerprints and key test need no shared state: both
+            // cores. Only the set lookups below run in row order.
+            let rows: Vec<Option<RowKeys>> = (0..batch.num_rows())
+                .into_par_iter()
+                .map(|r| row_keys(&cols, r, source, role, scope, keep_apart))
+                .collect();
             // Rows of this batch that start a mention, and records folding into one of them.
             let mut fresh: Vec<usize> = Vec::new();
             let mut late_folds: Vec<(usize, String, Option<i64>)> = Vec::new();
-            for r in 0..batch.num_rows() {
-                let Some(record_id) = cols.text(0, r) else {
+            for (r, keys) in rows.iter().enumerate() {
+                let Some(k) = keys else {
                     continue;
                 };
-                if let Scope::Some { batches, records } = scope {
-                    let in_new = cols.text(9, r).is_some_and(|b| batches.contains(b));
-                    if !in_new && !records.contains(source.as_str(), record_id, role.as_str()) {
-                        continue;
-                    }
-                }
-                let tag = [Some(source.as_str()), Some(role.as_str())];
-                if !seen.insert(fingerprint(&[tag[0], tag[1], Some(record_id)])) {
+                if !seen.insert(k.record) {
                     continue; // the same record delivered twice: one mention
                 }
-                let t = cols.seen_at(r);
-                let evidence: [Option<&str>; 9] = [
-                    tag[0],
-                    tag[1],
-                    cols.text(1, r),
-                    cols.text(2, r),
-                    cols.text(3, r),
-                    cols.text(4, r),
-                    cols.text(5, r),
-                    if source == Source::App {
-                        None
-                    } else {
-                        cols.text(6, r)
-                    },
-                    if source == Source::App {
-                        None
-                    } else {
-                        cols.text(7, r)
-                    },
-                ];
-                let fold = fingerprint(&evidence);
-                let foldable = keep_apart.is_empty()
-                    || !keep_apart.contains(&record_key(source.as_str(), record_id, role.as_str()));
-                if let Some(&i) = folds.get(&fold).filter(|_| foldable) {
+                if let Some(&i) = folds.get(&k.fold).filter(|_| k.foldable) {
+                    let record_id = cols.text(0, r).unwrap_or_default();
+                    let t = cols.seen_at(r);
                     match out.get_mut(i) {
                         Some(m) => fold_into(m, record_id, t),
                         None => late_folds.push((i, record_id.to_string(), t)),
                     }
                     continue;
                 }
-                // The same test as `Mention::app_user_id/unionid/vin/resident.is_some()` of the
-                // mention built below, on the raw values, so that folding is decided here.
-                let keyed = cols.text(4, r).is_some()
-                    || cols.text(5, r).is_some()
-                    || cols.text(6, r).and_then(marque_core::vin::parse).is_some()
-                    || cols.text(3, r).and_then(resident_id::parse).is_some();
-                if keyed && foldable {
-                    folds.insert(fold, out.len() + fresh.len());
+                if k.keyed && k.foldable {
+                    folds.insert(k.fold, out.len() + fresh.len());
                 }
                 fresh.push(r);
             }
+            drop(rows);
             // Normalising names, phones and resident ids is the expensive part: both cores.
-            names.add(fresh.iter().filter_map(|&r| cols.text(1, r)));
-            phones.add(fresh.iter().filter_map(|&r| cols.text(2, r)));
+            let raw = |col: usize| -> Vec<&str> {
+                fresh
+                    .par_iter()
+                    .filter_map(|&r| cols.text(col, r))
+                    .collect()
+            };
+            names.add(&raw(1));
+            phones.add(&raw(2));
             let built: Vec<Mention> = fresh
                 .par_iter()
                 .map(|&r| build(&cols, r, source, role, salt, &names, &phones))
@@ -406,6 +385,62 @@ fn prefetch(mut stream: SendableRecordBatchStream) -> SendableRecordBatchStream 
         Ok(())
     });
     b.build()
+}
+
+/// What the load loop needs of one row, computed off the loop: `None` when the row has no
+/// record id or lies outside the scope.
+struct RowKeys {
+    /// Fingerprint of source, role and record id: a record delivered twice is one mention.
+    record: u128,
+    /// Fingerprint of the evidence: records with equal keyed evidence fold into one mention.
+    fold: u128,
+    /// Whether the evidence carries a key no guard can veto (app account, VIN, resident id).
+    keyed: bool,
+    /// False for records a split or never-link override keeps apart.
+    foldable: bool,
+}
+
+fn row_keys(
+    cols: &Columns,
+    r: usize,
+    source: Source,
+    role: Role,
+    scope: &Scope<'_>,
+    keep_apart: &HashSet<String>,
+) -> Option<RowKeys> {
+    let record_id = cols.text(0, r)?;
+    if let Scope::Some { batches, records } = scope {
+        let in_new = cols.text(9, r).is_some_and(|b| batches.contains(b));
+        if !in_new && !records.contains(source.as_str(), record_id, role.as_str()) {
+            return None;
+        }
+    }
+    let tag = [Some(source.as_str()), Some(role.as_str())];
+    let app = source == Source::App;
+    let evidence: [Option<&str>; 9] = [
+        tag[0],
+        tag[1],
+        cols.text(1, r),
+        cols.text(2, r),
+        cols.text(3, r),
+        cols.text(4, r),
+        cols.text(5, r),
+        if app { None } else { cols.text(6, r) },
+        if app { None } else { cols.text(7, r) },
+    ];
+    // The same test as `Mention::app_user_id/unionid/vin/resident.is_some()` of the mention
+    // `build` makes, on the raw values, so that folding is decided here.
+    let keyed = cols.text(4, r).is_some()
+        || cols.text(5, r).is_some()
+        || cols.text(6, r).and_then(marque_core::vin::parse).is_some()
+        || cols.text(3, r).and_then(resident_id::parse).is_some();
+    Some(RowKeys {
+        record: fingerprint(&[tag[0], tag[1], Some(record_id)]),
+        fold: fingerprint(&evidence),
+        keyed,
+        foldable: keep_apart.is_empty()
+            || !keep_apart.contains(&record_key(source.as_str(), record_id, role.as_str())),
+    })
 }
 
 fn fold_into(m: &mut Mention, record_id: &str, t: Option<i64>) {

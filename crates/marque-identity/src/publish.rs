@@ -26,19 +26,23 @@ pub(crate) fn chunks<F>(n: usize, build: F) -> BatchStream
 where
     F: Fn(Range<usize>) -> Result<RecordBatch> + Send + Sync + 'static,
 {
+    chunks_of(n, CHUNK, build)
+}
+
+/// [`chunks`] of `size` rows.
+pub(crate) fn chunks_of<F>(n: usize, size: usize, build: F) -> BatchStream
+where
+    F: Fn(Range<usize>) -> Result<RecordBatch> + Send + Sync + 'static,
+{
+    let size = size.max(1);
     let starts: Vec<usize> = if n == 0 {
         vec![0]
     } else {
-        (0..n).step_by(CHUNK).collect()
+        (0..n).step_by(size).collect()
     };
     futures::stream::iter(starts)
-        .map(move |s| build(s..(s + CHUNK).min(n)).map_err(|e| e.to_string()))
+        .map(move |s| build(s..(s + size).min(n)).map_err(|e| e.to_string()))
         .boxed()
-}
-
-/// Batches built already, as the stream a write consumes.
-pub(crate) fn batches(parts: Vec<RecordBatch>) -> BatchStream {
-    futures::stream::iter(parts.into_iter().map(Ok)).boxed()
 }
 
 /// Where and how a run writes its tables.

@@ -260,13 +260,23 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         "linked"
     );
 
-    // Clusters in a deterministic order: by root mention.
-    let mut clusters: HashMap<u32, Vec<u32>> = HashMap::default();
-    for (i, r) in linked.roots.iter().enumerate() {
-        clusters.entry(*r).or_default().push(i as u32);
+    // Clusters in a deterministic order: by root mention, members ascending. One parallel
+    // sort of (root, mention) pairs, then the runs of equal roots.
+    let mut by_root: Vec<(u32, u32)> = linked
+        .roots
+        .iter()
+        .enumerate()
+        .map(|(i, &r)| (r, i as u32))
+        .collect();
+    by_root.par_sort_unstable();
+    let members: Vec<u32> = by_root.iter().map(|p| p.1).collect();
+    let mut clusters: Vec<(u32, &[u32])> = Vec::new();
+    let mut start = 0;
+    for run in by_root.chunk_by(|a, b| a.0 == b.0) {
+        clusters.push((run[0].0, &members[start..start + run.len()]));
+        start += run.len();
     }
-    let mut clusters: Vec<(u32, Vec<u32>)> = clusters.into_iter().collect();
-    clusters.sort_unstable_by_key(|c| c.0);
+    drop(by_root);
 
     // Per cluster, independent of the others: both cores, `collect` keeps cluster order.
     let overlap: Vec<HashMap<String, u64>> = clusters
@@ -274,7 +284,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         .map(|(_, members)| {
             let mut o: HashMap<String, u64> = HashMap::default();
             if let Some(prev) = &run.previous {
-                for &i in members {
+                for &i in members.iter() {
                     let m = &ms[i as usize];
                     for r in &m.record_ids {
                         if let Some(id) = prev.get(m.source.as_str(), r, m.role.as_str()) {
@@ -300,10 +310,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let (cluster_ids, changes) = history::assign(&overlap, &fresh);
     drop(run.previous);
 
-    let mut id_of_root: HashMap<u32, usize> =
-        HashMap::with_capacity_and_hasher(clusters.len(), Default::default());
     let mut customers = Vec::with_capacity(clusters.len());
-    let mut largest = 0u64;
     let goldens: Vec<_> = clusters
         .par_iter()
         .map(|(_, members)| {
@@ -311,16 +318,20 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             golden(&refs, &opts.golden)
         })
         .collect();
-    for ((c, (root, _)), g) in clusters.iter().enumerate().zip(goldens) {
+    // Each mention's customer, as an index into `cluster_ids`.
+    let mut cluster_of = vec![0u32; ms.len()];
+    let mut largest = 0u64;
+    for ((c, (_, members)), g) in clusters.iter().enumerate().zip(goldens) {
         largest = largest.max(g.mention_count as u64);
-        id_of_root.insert(*root, c);
+        for &i in *members {
+            cluster_of[i as usize] = c as u32;
+        }
         customers.push((cluster_ids[c].clone(), g));
     }
-    customers.sort_by(|a, b| a.0.cmp(&b.0));
-    // Each mention's customer, as an index into `cluster_ids`.
-    let cluster_of: Arc<Vec<u32>> =
-        Arc::new(linked.roots.iter().map(|r| id_of_root[r] as u32).collect());
-    drop(id_of_root);
+    drop(clusters);
+    drop(members);
+    customers.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let cluster_of = Arc::new(cluster_of);
     let cluster_ids = Arc::new(cluster_ids);
 
     tracing::info!(
@@ -343,12 +354,6 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         started,
     };
     let mention_count: u64 = ms.iter().map(|m| m.record_ids.len() as u64).sum();
-    let edges = tables::match_edges(
-        &linked.edges,
-        &ms,
-        |m| cluster_ids[cluster_of[m as usize] as usize].as_str(),
-        &linked.model,
-    )?;
     // The per-mention tables are built chunk by chunk as the writer asks for them.
     let ms = Arc::new(ms);
     let per_mention = |build: fn(&[mentions::Mention], &[&str]) -> Result<RecordBatch>| {
@@ -361,6 +366,16 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             build(&ms[r], &ids)
         })
     };
+    let model = Arc::new(linked.model);
+    let edges = tables::match_edges(
+        Arc::new(linked.edges),
+        ms.clone(),
+        tables::Owners {
+            cluster_of: cluster_of.clone(),
+            ids: cluster_ids.clone(),
+        },
+        model.clone(),
+    );
     let mention_rows = per_mention(output::mention_rows);
     let customer_map_rows = per_mention(output::customer_map);
     drop(ms);
@@ -369,11 +384,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     drop(customers);
     // Each write encodes its Parquet on one core: the four run side by side.
     futures::try_join!(
-        publisher.replace(
-            "match_edges",
-            tables::match_edges_schema(),
-            publish::batches(edges),
-        ),
+        publisher.replace("match_edges", tables::match_edges_schema(), edges),
         publisher.replace("mentions", output::mentions_schema(), mention_rows),
         publisher.replace(
             "customer_map",
@@ -404,14 +415,14 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         write(
             "identity_name_frequency",
             tables::name_frequency_schema(),
-            tables::name_frequency_rows(&linked.model)?,
+            tables::name_frequency_rows(&model)?,
             WriteMode::Overwrite,
         )
         .await?;
         write(
             "identity_model",
             tables::model_schema(),
-            tables::model_rows(&linked.model)?,
+            tables::model_rows(&model)?,
             WriteMode::Overwrite,
         )
         .await?;

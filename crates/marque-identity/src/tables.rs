@@ -152,24 +152,30 @@ fn write_weight(out: &mut String, w: f64) {
     }
 }
 
-/// Edges per part of `match_edges` built on its own core.
-const EDGE_CHUNK: usize = 16 * 1024;
+/// Edges per part of `match_edges`: about 25 MB of rows.
+const EDGE_CHUNK: usize = 64 * 1024;
 
-/// Rows of `match_edges`: the links holding each customer together, in edge order. Built in
-/// parts on both cores and kept as parts: joining them would hold the evidence text (most of
-/// the table, gigabytes at 1M persons) twice.
-pub fn match_edges<'a>(
-    edges: &[Edge],
-    mentions: &[Mention],
-    customer_of: impl Fn(u32) -> &'a str + Sync,
-    model: &Model,
-) -> Result<Vec<RecordBatch>> {
-    use rayon::prelude::*;
-    let items = EvidenceItems::new(model);
-    edges
-        .par_chunks(EDGE_CHUNK.max(1))
-        .map(|part| match_edge_rows(part, mentions, &customer_of, model, &items))
-        .collect()
+/// Whose each mention is: customer number of a mention index, customer id of a number.
+pub(crate) struct Owners {
+    pub cluster_of: Arc<Vec<u32>>,
+    pub ids: Arc<Vec<String>>,
+}
+
+/// Rows of `match_edges`: the links holding each customer together, in edge order, as a
+/// stream the writer pulls one part at a time. Built whole up front, the evidence text (most
+/// of the table, over a gigabyte at 1M persons) sat in memory beside everything else until
+/// it was written.
+pub(crate) fn match_edges(
+    edges: Arc<Vec<Edge>>,
+    mentions: Arc<Vec<Mention>>,
+    owners: Owners,
+    model: Arc<Model>,
+) -> marque_lake::BatchStream {
+    let items = EvidenceItems::new(&model);
+    crate::publish::chunks_of(edges.len(), EDGE_CHUNK, move |r| {
+        let customer_of = |m: u32| owners.ids[owners.cluster_of[m as usize] as usize].as_str();
+        match_edge_rows(&edges[r], &mentions, &customer_of, &model, &items)
+    })
 }
 
 fn match_edge_rows<'a>(
@@ -559,13 +565,21 @@ mod tests {
                 name_frequency: (i % 3 == 0).then_some(0.01),
             })
             .collect();
-        let parts = match_edges(
-            &edges,
-            &mentions,
-            |a| ["c0", "c1", "c2", "c3"][a as usize],
-            &m,
-        )
-        .unwrap();
+        let owners = Owners {
+            cluster_of: Arc::new(vec![0, 1, 2, 3]),
+            ids: Arc::new(vec!["c0".into(), "c1".into(), "c2".into(), "c3".into()]),
+        };
+        let stream = match_edges(
+            Arc::new(edges.clone()),
+            Arc::new(mentions),
+            owners,
+            Arc::new(m.clone()),
+        );
+        let parts: Vec<RecordBatch> =
+            futures::executor::block_on(futures::StreamExt::collect::<Vec<_>>(stream))
+                .into_iter()
+                .map(|b| b.unwrap())
+                .collect();
         assert_eq!(parts.len(), 3, "built in parts of EDGE_CHUNK edges");
         let b = arrow::compute::concat_batches(&match_edges_schema(), &parts).unwrap();
         assert_eq!(b.num_rows(), n);

@@ -1,14 +1,14 @@
 //! Training the Fellegi–Sunter model on one run's units: u from value frequencies and random
 //! pairs, m and the prior by EM over the candidate pairs' comparison vectors.
 
-use crate::hashing::{HashMap, HashSet};
+use crate::hashing::{HashMap, fingerprint_of};
 
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
 use crate::compare::{Comparison, NameKind, Vector, compare, name_kind};
 use crate::link::LinkConfig;
-use crate::masked::holder_key;
+use crate::masked::{self, holder_key};
 use crate::mentions::Mention;
 use crate::model::{Model, UCounts, agreement_probability};
 use crate::units::Units;
@@ -21,17 +21,33 @@ pub(crate) fn train(
     vectors: &[Vector],
     cfg: &LinkConfig,
 ) -> Model {
+    let clock = std::time::Instant::now();
+    let step = |name: &str| {
+        tracing::debug!(
+            step = name,
+            elapsed_s = clock.elapsed().as_secs_f64(),
+            "train"
+        )
+    };
     let n = units.rep.len();
     let rep = |u: usize| &mentions[units.rep[u] as usize];
-    // Name frequencies over units with a full name.
-    let mut name_counts: HashMap<&str, u32> = HashMap::default();
-    for u in 0..n {
-        let m = rep(u);
-        if name_kind(m) == NameKind::Full {
-            *name_counts.entry(m.name_key.as_str()).or_default() += 1;
-        }
-    }
-    let named_units = name_counts.values().sum::<u32>().max(1) as f64;
+    // Name frequencies over units with a full name: gathered on both cores and counted as
+    // runs of a parallel sort on the names' fingerprints (comparing the strings themselves
+    // made this sort most of training).
+    let mut names: Vec<(u128, &str)> = (0..n)
+        .into_par_iter()
+        .map(rep)
+        .filter(|m| name_kind(m) == NameKind::Full)
+        .map(|m| (fingerprint_of(m.name_key.as_str()), m.name_key.as_str()))
+        .collect();
+    names.par_sort_unstable_by_key(|p| p.0);
+    let name_counts: Vec<(&str, u32)> = names
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|run| (run[0].1, run.len() as u32))
+        .collect();
+    drop(names);
+    step("name counts");
+    let named_units = name_counts.iter().map(|c| c.1).sum::<u32>().max(1) as f64;
     let mut u = UCounts::default();
     if n >= 2 {
         // The pairs are drawn in sequence (the same seed gives the same pairs) and compared on
@@ -49,40 +65,84 @@ pub(crate) fn train(
             u.add(v);
         }
     }
-    let mut phones: HashMap<&str, u32> = HashMap::default();
-    let mut vins: HashMap<&str, u32> = HashMap::default();
-    let mut births: HashMap<i32, u32> = HashMap::default();
-    for i in 0..n {
-        let m = rep(i);
-        if let Some(p) = m.usable_phone() {
-            *phones.entry(p).or_default() += 1;
-        }
-        if let Some(v) = &m.vin {
-            *vins.entry(v).or_default() += 1;
-        }
-        if let Some(r) = &m.resident {
-            *births.entry(r.birth_date).or_default() += 1;
-        }
-    }
+    step("u samples");
+    // Only how often each value occurs matters here, so values are counted by fingerprint.
+    let counts = |value: fn(&Mention) -> Option<u128>| -> Vec<u32> {
+        run_lengths(
+            (0..n)
+                .into_par_iter()
+                .filter_map(|i| value(rep(i)))
+                .collect(),
+        )
+        .into_iter()
+        .map(|c| c.1)
+        .collect()
+    };
+    let phones = counts(|m| m.usable_phone().map(fingerprint_of));
+    let vins = counts(|m| m.vin.as_deref().map(fingerprint_of));
+    let births = counts(|m| m.resident.as_ref().map(|r| r.birth_date as u128));
+    step("value counts");
     let u = u.finish(&[
-        (Comparison::Phone, agreement_probability(phones.values())),
-        (Comparison::Vin, agreement_probability(vins.values())),
+        (Comparison::Phone, agreement_probability(phones.iter())),
+        (Comparison::Vin, agreement_probability(vins.iter())),
         (
             Comparison::Name,
-            agreement_probability(name_counts.values()),
+            agreement_probability(name_counts.iter().map(|c| &c.1)),
         ),
-        (Comparison::Birth, agreement_probability(births.values())),
+        (Comparison::Birth, agreement_probability(births.iter())),
     ]);
-    let mut histogram: HashMap<Vector, u64> = HashMap::default();
-    for v in vectors {
-        *histogram.entry(*v).or_default() += 1;
-    }
-    let masked_keys: HashSet<(String, &str)> = (0..n).filter_map(|u| holder_key(rep(u))).collect();
+    let histogram: HashMap<Vector, u64> = vectors
+        .par_iter()
+        .fold(HashMap::default, |mut h: HashMap<Vector, u64>, v| {
+            *h.entry(*v).or_default() += 1;
+            h
+        })
+        .reduce(HashMap::default, |mut a, b| {
+            for (v, n) in b {
+                *a.entry(v).or_default() += n;
+            }
+            a
+        });
+    step("histogram");
+    let masked_keys = run_lengths(
+        (0..n)
+            .into_par_iter()
+            .filter_map(|u| holder_key(rep(u)).map(|(p, s)| masked::index_key(&p, s)))
+            .collect(),
+    )
+    .len();
+    step("masked keys");
     let mut model = Model::initial(u).fit(&histogram, cfg.em_max_iterations, cfg.em_tolerance);
-    model.masked_key_u = (!masked_keys.is_empty()).then(|| 1.0 / masked_keys.len() as f64);
+    model.masked_key_u = (masked_keys > 0).then(|| 1.0 / masked_keys as f64);
+    step("em");
     model.name_frequency = name_counts
         .into_iter()
         .map(|(k, n)| (k.to_string(), n as f64 / named_units))
         .collect();
     model
+}
+
+/// Each distinct value with the number of times it occurs, by a sort on both cores.
+fn run_lengths<T: Ord + Send>(mut values: Vec<T>) -> Vec<(T, u32)> {
+    values.par_sort_unstable();
+    let mut out: Vec<(T, u32)> = Vec::new();
+    for v in values {
+        match out.last_mut() {
+            Some((last, n)) if *last == v => *n += 1,
+            _ => out.push((v, 1)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn run_lengths_count_each_distinct_value() {
+        assert_eq!(
+            super::run_lengths(vec!["b", "a", "b", "c", "b"]),
+            vec![("a", 1), ("b", 3), ("c", 1)]
+        );
+        assert!(super::run_lengths(Vec::<u8>::new()).is_empty());
+    }
 }

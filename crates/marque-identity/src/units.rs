@@ -1,7 +1,8 @@
 //! Units: mentions with identical keyed evidence, linked as one, numbered in an order that does
 //! not depend on how the mentions were loaded.
 
-use crate::hashing::{HashMap, HashSet};
+use crate::hashing::{HashMap, HashSet, fingerprint_of};
+use rayon::prelude::*;
 
 use crate::compare::name_kind;
 use crate::mentions::Mention;
@@ -72,23 +73,33 @@ fn stable_key(m: &Mention) -> u64 {
 /// as a full run does. Units are therefore numbered by the smallest [`stable_key`] of their
 /// members, and that member represents the unit.
 pub(crate) fn units(mentions: &[Mention], isolate: &HashSet<u32>) -> Units {
-    let mut by_sig: HashMap<Signature<'_>, u32> = HashMap::default();
+    // Hashing each mention's ten evidence strings is most of the work and needs no shared
+    // state: both cores fingerprint, then one pass numbers the distinct fingerprints.
+    let keys: Vec<(Option<u128>, u64)> = mentions
+        .par_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let sig = if isolate.contains(&(i as u32)) {
+                None
+            } else {
+                signature(m).map(|s| fingerprint_of(&s))
+            };
+            (sig, stable_key(m))
+        })
+        .collect();
+    let mut by_sig: HashMap<u128, u32> =
+        HashMap::with_capacity_and_hasher(mentions.len() / 2, Default::default());
     let mut of = Vec::with_capacity(mentions.len());
     let mut size: Vec<u32> = vec![];
     let mut best: Vec<(u64, u32)> = vec![];
-    for (i, m) in mentions.iter().enumerate() {
+    for (i, (m, &(sig, stable))) in mentions.iter().zip(&keys).enumerate() {
         let i = i as u32;
-        let sig = if isolate.contains(&i) {
-            None
-        } else {
-            signature(m)
-        };
         let next = size.len() as u32;
         let u = match sig {
             Some(s) => *by_sig.entry(s).or_insert(next),
             None => next,
         };
-        let key = (stable_key(m), i);
+        let key = (stable, i);
         if u == next {
             size.push(0);
             best.push(key);
@@ -97,8 +108,9 @@ pub(crate) fn units(mentions: &[Mention], isolate: &HashSet<u32>) -> Units {
         best[u as usize] = best[u as usize].min(key);
         of.push(u);
     }
+    drop((keys, by_sig));
     let mut order: Vec<u32> = (0..size.len() as u32).collect();
-    order.sort_unstable_by_key(|&u| best[u as usize]);
+    order.par_sort_unstable_by_key(|&u| best[u as usize]);
     let mut renumber = vec![0u32; order.len()];
     for (new, &old) in order.iter().enumerate() {
         renumber[old as usize] = new as u32;

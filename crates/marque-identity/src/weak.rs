@@ -2,6 +2,7 @@
 //! or VIN): such a unit links only when its matches point at one person.
 
 use crate::hashing::HashMap;
+use rayon::prelude::*;
 
 use crate::cluster::{Label, UnionFind};
 use crate::compare::{NameKind, name_kind};
@@ -27,17 +28,26 @@ pub(crate) fn drop_ambiguous(
     cfg: &LinkConfig,
     stats: &mut LinkStats,
 ) {
-    let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
-    let full = |u: u32| name_kind(rep(u)) == NameKind::Full;
-    let mut partners: HashMap<u32, Vec<u32>> = HashMap::default();
-    for e in scored.iter() {
-        for (weak, other) in [(e.a, e.b), (e.b, e.a)] {
-            if !full(weak) && full(other) {
-                partners.entry(weak).or_default().push(other);
-            }
-        }
-    }
-    if partners.values().all(|p| p.len() < 2) {
+    // Looked up for every end of every scored edge: one pass over the units, not a random
+    // read of a mention each time.
+    let is_full: Vec<bool> = units
+        .rep
+        .par_iter()
+        .map(|&r| name_kind(&mentions[r as usize]) == NameKind::Full)
+        .collect();
+    let full = |u: u32| is_full[u as usize];
+    // (weak unit, full-name partner) pairs, sorted so that each weak unit's partners form a run.
+    let mut partners: Vec<(u32, u32)> = scored
+        .par_iter()
+        .flat_map_iter(|e| {
+            [(e.a, e.b), (e.b, e.a)]
+                .into_iter()
+                .filter(|&(weak, other)| !full(weak) && full(other))
+        })
+        .collect();
+    partners.par_sort_unstable();
+    let runs: Vec<&[(u32, u32)]> = partners.chunk_by(|x, y| x.0 == y.0).collect();
+    if runs.iter().all(|r| r.len() < 2) {
         return;
     }
     let mut people = UnionFind::new(units.size.clone(), labels.to_vec());
@@ -47,46 +57,54 @@ pub(crate) fn drop_ambiguous(
     for e in scored.iter().filter(|e| full(e.a) && full(e.b)) {
         people.union(e.a, e.b);
     }
+    // Every unit's person, read-only from here on, so that the weak units are judged on both
+    // cores.
+    let person: Vec<u32> = (0..units.size.len() as u32)
+        .map(|u| people.find(u))
+        .collect();
+    drop(people);
     // For each weak unit with several partner people: the one it may link to, if any.
-    let mut allowed: HashMap<u32, Option<u32>> = HashMap::default();
-    for (weak, others) in partners {
-        let mut by_person: Vec<(u32, u32)> = others
-            .iter()
-            .map(|&o| (people.find(o), units.size[o as usize]))
-            .collect();
-        by_person.sort_unstable();
-        let mut shares: Vec<(u32, u32)> = Vec::new();
-        for (person, n) in by_person {
-            match shares.last_mut() {
-                Some((p, total)) if *p == person => *total += n,
-                _ => shares.push((person, n)),
+    let allowed: HashMap<u32, Option<u32>> = runs
+        .par_iter()
+        .filter_map(|run| {
+            let mut by_person: Vec<(u32, u32)> = run
+                .iter()
+                .map(|&(_, o)| (person[o as usize], units.size[o as usize]))
+                .collect();
+            by_person.sort_unstable();
+            let mut shares: Vec<(u32, u32)> = Vec::new();
+            for (p, n) in by_person {
+                match shares.last_mut() {
+                    Some((last, total)) if *last == p => *total += n,
+                    _ => shares.push((p, n)),
+                }
             }
-        }
-        if shares.len() < 2 {
-            continue;
-        }
-        let total: u32 = shares.iter().map(|s| s.1).sum();
-        // A dominant share is over half, so ties never decide.
-        let top = shares
-            .iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            .copied();
-        let keep = top
-            .filter(|&(_, n)| n as f64 >= cfg.dominant_share * total as f64)
-            .map(|(p, _)| p);
-        allowed.insert(weak, keep);
-    }
-    scored.retain(|e| {
-        let mut blocked = |weak: u32, other: u32| {
-            full(other)
-                && allowed
-                    .get(&weak)
-                    .is_some_and(|keep| *keep != Some(people.find(other)))
-        };
-        let drop = blocked(e.a, e.b) || blocked(e.b, e.a);
-        stats.ambiguous_dropped += drop as u64;
-        !drop
-    });
+            if shares.len() < 2 {
+                return None;
+            }
+            let total: u32 = shares.iter().map(|s| s.1).sum();
+            // A dominant share is over half, so ties never decide.
+            let top = shares
+                .iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+                .copied();
+            let keep = top
+                .filter(|&(_, n)| n as f64 >= cfg.dominant_share * total as f64)
+                .map(|(p, _)| p);
+            Some((run[0].0, keep))
+        })
+        .collect();
+    drop(runs);
+    drop(partners);
+    let blocked = |weak: u32, other: u32| {
+        full(other)
+            && allowed
+                .get(&weak)
+                .is_some_and(|keep| *keep != Some(person[other as usize]))
+    };
+    let before = scored.len();
+    scored.retain(|e| !(blocked(e.a, e.b) || blocked(e.b, e.a)));
+    stats.ambiguous_dropped += (before - scored.len()) as u64;
 }
 
 #[cfg(test)]
