@@ -15,7 +15,7 @@ pub(crate) fn guard_labels(
     overrides: &LinkOverrides,
 ) -> Vec<Vec<Label>> {
     let mut labels: Vec<Vec<Label>> = vec![Vec::new(); units.rep.len()];
-    // Few units carry a resident id: find them on both cores, number their ids in unit order.
+    // Units with a resident id are found on both cores; their ids are numbered in unit order.
     let residents: Vec<(usize, &str)> = units
         .rep
         .par_iter()
