@@ -153,24 +153,33 @@ pub struct Linked {
 
 /// Marks phones seen with `hub_min_names` or more different full names; returns them.
 pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usize)> {
-    // Distinct (phone, name) pairs by a parallel sort; a phone's run length is its name count.
-    // Names are compared by a 64-bit hash: two names of one phone colliding is negligible.
-    let mut pairs: Vec<(&str, u64)> = mentions
+    // Distinct (phone, name) pairs by a parallel sort of fingerprints (sorting the phone
+    // strings themselves took seconds at 1M); a phone's run length is its name count. Names
+    // are compared by a 64-bit hash: two names of one phone colliding is negligible. The
+    // mention index leads back to the phone's text.
+    let mut pairs: Vec<(u128, u64, u32)> = mentions
         .par_iter()
-        .filter_map(|m| {
+        .enumerate()
+        .filter_map(|(i, m)| {
             let p = m.phone.as_deref()?;
-            (name_kind(m) == NameKind::Full)
-                .then(|| (p, fingerprint_of(m.name_key.as_str()) as u64))
+            (name_kind(m) == NameKind::Full).then(|| {
+                let name = fingerprint_of(m.name_key.as_str()) as u64;
+                (fingerprint_of(p), name, i as u32)
+            })
         })
         .collect();
-    pairs.par_sort_unstable();
-    pairs.dedup();
-    let hubs: Vec<(String, usize)> = pairs
+    pairs.par_sort_unstable_by_key(|p| (p.0, p.1));
+    pairs.dedup_by_key(|p| (p.0, p.1));
+    let mut hubs: Vec<(String, usize)> = pairs
         .chunk_by(|a, b| a.0 == b.0)
         .filter(|names| names.len() >= cfg.hub_min_names)
-        .map(|names| (names[0].0.to_string(), names.len()))
+        .map(|names| {
+            let phone = mentions[names[0].2 as usize].phone.as_deref();
+            (phone.unwrap_or_default().to_string(), names.len())
+        })
         .collect();
     drop(pairs);
+    hubs.sort();
     let set: HashSet<&str> = hubs.iter().map(|(p, _)| p.as_str()).collect();
     mentions.par_iter_mut().for_each(|m| {
         m.phone_is_hub = m.phone.as_deref().is_some_and(|p| set.contains(p));
@@ -419,8 +428,15 @@ pub fn link(
     crate::masked::masked_pass(&cx, &mut uf, &mut kept, &mut stats);
 
     phase("keyless and masked passes");
-    let roots = (0..mentions.len())
-        .map(|i| units.rep[uf.find(units.of[i]) as usize])
+    // Each unit's root once, then every mention's on both cores.
+    let unit_root: Vec<u32> = (0..units.rep.len() as u32)
+        .map(|u| units.rep[uf.find(u) as usize])
+        .collect();
+    drop(uf);
+    let roots = units
+        .of
+        .par_iter()
+        .map(|&u| unit_root[u as usize])
         .collect();
     let edges = kept
         .into_iter()
@@ -430,6 +446,7 @@ pub fn link(
             e
         })
         .collect();
+    phase("roots");
     Linked {
         roots,
         edges,

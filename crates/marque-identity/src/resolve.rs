@@ -225,6 +225,11 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         "mentions loaded and normalised"
     );
     let mut hubs = mark_hubs(&mut run.ms, &opts.link);
+    tracing::info!(
+        hubs = hubs.len(),
+        elapsed_s = started.elapsed().as_secs_f64(),
+        "hubs marked"
+    );
     if !run.stored_hubs.is_empty() {
         // A hub stays a hub: the mentions that made it one are not all re-read.
         for m in run.ms.iter_mut() {
