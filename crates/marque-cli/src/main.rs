@@ -17,6 +17,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+// Resolving a million persons allocates tens of millions of small strings and vectors from both
+// cores; mimalloc's thread-local free lists keep that faster and the heap smaller than glibc's
+// arenas do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Marque: a customer data platform for car makers and dealers.
 ///
 /// Ingests dealer sales, repair orders, marketing leads and app events into Delta tables,

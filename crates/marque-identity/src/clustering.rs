@@ -24,7 +24,7 @@ pub(crate) fn guard_labels(
             mentions[r as usize]
                 .resident
                 .as_ref()
-                .map(|res| (u, res.hash.as_str()))
+                .map(|res| (u, res.hash()))
         })
         .collect();
     let mut ids: HashMap<&str, u32> = HashMap::default();

@@ -116,11 +116,11 @@ pub fn compare_names(a: &Mention, b: &Mention) -> u8 {
         (NameKind::Full, NameKind::Full) => {
             if a.name.full == b.name.full {
                 EXACT
-            } else if a.name_key == b.name_key {
+            } else if a.name_key() == b.name_key() {
                 NORMALISED
             } else if marque_core::name::same_pinyin(&a.name, &b.name) {
                 PINYIN
-            } else if names::fuzzy(&a.name_key, &b.name_key) {
+            } else if names::fuzzy(&a.name_key(), &b.name_key()) {
                 FUZZY
             } else {
                 DIFFERENT

@@ -184,8 +184,8 @@ pub fn golden(members: &[&Mention], policy: &Survivorship) -> Golden {
     });
     let phone = text(policy.phone, |m| m.phone.as_deref());
     let city = text(policy.city, |m| m.city.as_deref());
-    let app_user_id = text(policy.app_user_id, |m| m.app_user_id.as_deref());
-    let unionid = text(policy.unionid, |m| m.unionid.as_deref());
+    let app_user_id = text(policy.app_user_id, |m| m.app_user_id());
+    let unionid = text(policy.unionid, |m| m.unionid());
     // A resident id is checked evidence: its birth date and gender beat anything typed.
     let resident = members
         .iter()
@@ -226,7 +226,7 @@ pub fn golden(members: &[&Mention], policy: &Survivorship) -> Golden {
             })
         }),
         phone,
-        resident_id_hash: resident.and_then(|m| m.resident.as_ref().map(|r| r.hash.clone())),
+        resident_id_hash: resident.and_then(|m| m.resident.as_ref().map(|r| r.hash().to_string())),
         city,
         app_user_id,
         unionid,

@@ -128,21 +128,21 @@ pub async fn affected(
             (&mut keys.vin, m.vin.as_deref()),
             (
                 &mut keys.resident_id_hash,
-                m.resident.as_ref().map(|r| r.hash.as_str()),
+                m.resident.as_ref().map(|r| r.hash()),
             ),
-            (&mut keys.app_user_id, m.app_user_id.as_deref()),
-            (&mut keys.unionid, m.unionid.as_deref()),
+            (&mut keys.app_user_id, m.app_user_id()),
+            (&mut keys.unionid, m.unionid()),
         ];
         for (set, v) in others {
             if let Some(v) = v {
                 set.insert(v.to_string());
             }
         }
-        if let (false, Some(city)) = (m.name_key.is_empty(), &m.city)
-            && keyless_name(&m.name_key)
+        if let (false, Some(city)) = (m.name_key().is_empty(), &m.city)
+            && keyless_name(&m.name_key())
         {
             keys.name_city
-                .insert(fingerprint(&[Some(&m.name_key), Some(city)]));
+                .insert(fingerprint(&[Some(&m.name_key()), Some(city)]));
         }
     }
     let customers = holders(ctx, &keys).await?;

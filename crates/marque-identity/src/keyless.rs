@@ -23,11 +23,11 @@ pub(crate) fn lead_key<'a>(
     if name_kind(m) != NameKind::Full || signature(m).is_some() {
         return None;
     }
-    let freq = model.name_frequency.get(m.name_key.as_str()).copied();
+    let freq = model.name_frequency.get(m.name_key().as_str()).copied();
     if freq.is_none_or(|f| f > cfg.keyless_max_name_frequency) {
         return None;
     }
-    Some((m.name_key.as_str(), city))
+    Some((m.name_key().as_str(), city))
 }
 
 /// The keyless pass's index key of a name key and city.
@@ -62,7 +62,7 @@ pub(crate) fn keyless_pass(
             if name_kind(m) != NameKind::Full {
                 return None;
             }
-            let key = index_key(&m.name_key, city);
+            let key = index_key(&m.name_key(), city);
             if signature(m).is_some() {
                 Some((key, false))
             } else {

@@ -163,7 +163,7 @@ pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usi
         .filter_map(|(i, m)| {
             let p = m.phone.as_deref()?;
             (name_kind(m) == NameKind::Full).then(|| {
-                let name = fingerprint_of(m.name_key.as_str()) as u64;
+                let name = fingerprint_of(m.name_key().as_str()) as u64;
                 (fingerprint_of(p), name, i as u32)
             })
         })
@@ -235,10 +235,10 @@ pub fn link(
     // units sharing one form a run; the run's first (lowest) unit links to each other one.
     const STRONG: [(EdgeKind, KeyOf); 3] = [
         (EdgeKind::ResidentId, |m| {
-            m.resident.as_ref().map(|r| r.hash.as_str())
+            m.resident.as_ref().map(|r| r.hash())
         }),
-        (EdgeKind::AppUserId, |m| m.app_user_id.as_deref()),
-        (EdgeKind::Unionid, |m| m.unionid.as_deref()),
+        (EdgeKind::AppUserId, |m| m.app_user_id()),
+        (EdgeKind::Unionid, |m| m.unionid()),
     ];
     let mut strong: Vec<(u8, u128, u32)> = (0..units.rep.len() as u32)
         .into_par_iter()
@@ -341,7 +341,7 @@ pub fn link(
     };
     phase("model");
     let tf =
-        |m: &Mention| -> Option<f64> { model.name_frequency.get(m.name_key.as_str()).copied() };
+        |m: &Mention| -> Option<f64> { model.name_frequency.get(m.name_key().as_str()).copied() };
 
     // Score, veto, and keep the pairs above the match threshold.
     let mut scored: Vec<Edge> = pairs

@@ -8,13 +8,13 @@ use compact_str::CompactString;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::prelude::SessionContext;
-use marque_core::name::{Gender, PersonName};
+use marque_core::name::Gender;
 use marque_core::{Role, Source, phone, resident_id};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use smallvec::{SmallVec, smallvec};
 
-use crate::name_cache::{NameCache, ParsedName, ParsedPhone, PhoneCache};
+use crate::name_cache::{NameCache, ParsedPhone, PhoneCache, SharedName};
 use crate::previous::PreviousIds;
 use crate::text_column::TextColumn;
 use crate::{IdentityError, Result};
@@ -22,11 +22,27 @@ use crate::{IdentityError, Result};
 /// Resident-id evidence: the number itself is never kept, only a keyed hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResidentEvidence {
-    /// Hex SHA-256 of salt + number.
-    pub hash: String,
+    /// Hex SHA-256 of salt + number, held inline: one allocation with the rest (a mention
+    /// holds this boxed, as most mentions carry no resident id).
+    hex: [u8; 64],
     /// Days since 1970-01-01.
     pub birth_date: i32,
     pub male: bool,
+}
+
+impl ResidentEvidence {
+    /// Hex SHA-256 of salt + number.
+    pub fn hash(&self) -> &str {
+        // Always ASCII hex: written only by `resident`.
+        std::str::from_utf8(&self.hex).unwrap_or_default()
+    }
+}
+
+/// The brand app's ids of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppIds {
+    pub app_user_id: Option<CompactString>,
+    pub unionid: Option<CompactString>,
 }
 
 /// One person as seen by one source record in one role. App events of one account with the
@@ -37,20 +53,19 @@ pub struct Mention {
     pub role: Role,
     /// One record, or the many an app account's events fold into: inline for the one.
     pub record_ids: SmallVec<[CompactString; 1]>,
-    pub name: PersonName,
+    /// Shared by every mention spelling the name alike (derefs to the parsed name).
+    pub name: SharedName,
     /// True when `name` is a real name; app nicknames are not.
     pub name_is_evidence: bool,
-    /// The full name's comparison key (simplified characters, lower case); empty without one.
-    pub name_key: CompactString,
     /// E.164 phone usable as a key (masked, placeholder and invalid numbers are dropped).
     pub phone: Option<CompactString>,
     /// True when the phone is a hub (seen with many different names): not evidence.
     pub phone_is_hub: bool,
     /// The block pattern (`139****5678`) of a masked phone: partial evidence, never a key.
     pub masked_phone: Option<CompactString>,
-    pub resident: Option<ResidentEvidence>,
-    pub app_user_id: Option<CompactString>,
-    pub unionid: Option<CompactString>,
+    pub resident: Option<Box<ResidentEvidence>>,
+    /// The app account's ids: boxed, as only app mentions carry them.
+    pub app: Option<Box<AppIds>>,
     pub vin: Option<CompactString>,
     pub city: Option<CompactString>,
     /// Microseconds since the epoch of the record's own time (sale, visit, lead, event).
@@ -59,6 +74,19 @@ pub struct Mention {
 }
 
 impl Mention {
+    pub fn app_user_id(&self) -> Option<&str> {
+        self.app.as_ref()?.app_user_id.as_deref()
+    }
+
+    pub fn unionid(&self) -> Option<&str> {
+        self.app.as_ref()?.unionid.as_deref()
+    }
+
+    /// The full name's comparison key (simplified characters, lower case); empty without one.
+    pub fn name_key(&self) -> &CompactString {
+        self.name.key()
+    }
+
     /// The record id that names the mention: its smallest (app accounts fold many).
     pub fn key_record(&self) -> &str {
         self.record_ids
@@ -464,20 +492,18 @@ fn build(
         key: phone,
         masked: masked_phone,
     } = phones.get(cols.text(2, r));
-    let ParsedName { name, key } = names.get(cols.text(1, r));
+    let name = names.get(cols.text(1, r));
     Mention {
         source,
         role,
         record_ids: smallvec![cols.text(0, r).unwrap_or_default().into()],
-        name_key: key,
         name,
         name_is_evidence: source != Source::App,
         phone,
         phone_is_hub: false,
         masked_phone,
         resident: cols.text(3, r).and_then(|raw| resident(raw, salt)),
-        app_user_id: cols.text(4, r).map(CompactString::from),
-        unionid: cols.text(5, r).map(CompactString::from),
+        app: app_ids(cols.text(4, r), cols.text(5, r)),
         vin: cols
             .text(6, r)
             .and_then(marque_core::vin::parse)
@@ -486,6 +512,15 @@ fn build(
         first_seen: t,
         last_seen: t,
     }
+}
+
+fn app_ids(app_user_id: Option<&str>, unionid: Option<&str>) -> Option<Box<AppIds>> {
+    (app_user_id.is_some() || unionid.is_some()).then(|| {
+        Box::new(AppIds {
+            app_user_id: app_user_id.map(CompactString::from),
+            unionid: unionid.map(CompactString::from),
+        })
+    })
 }
 
 fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
@@ -503,17 +538,20 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 }
 
 /// Validates a resident id and keeps only its keyed hash and what it says of the person.
-pub fn resident(raw: &str, salt: &str) -> Option<ResidentEvidence> {
+pub fn resident(raw: &str, salt: &str) -> Option<Box<ResidentEvidence>> {
     let id = resident_id::parse(raw)?;
     let mut h = Sha256::new();
     h.update(salt.as_bytes());
     h.update(id.number.as_bytes());
     let epoch = chrono_days(id.birth_date);
-    Some(ResidentEvidence {
-        hash: hex::encode(h.finalize()),
+    let mut hex = [0u8; 64];
+    // 32 digest bytes always fill 64 hex digits.
+    hex::encode_to_slice(h.finalize(), &mut hex).ok()?;
+    Some(Box::new(ResidentEvidence {
+        hex,
         birth_date: epoch,
         male: id.male,
-    })
+    }))
 }
 
 fn chrono_days(d: chrono::NaiveDate) -> i32 {
@@ -567,20 +605,17 @@ impl Columns {
 /// A sales-buyer mention with only a name, for tests.
 #[cfg(test)]
 pub fn test_mention(raw_name: &str) -> Mention {
-    let name = marque_core::name::parse(raw_name);
     Mention {
         source: Source::Sales,
         role: Role::Buyer,
         record_ids: smallvec![format!("r-{raw_name}").into()],
-        name_key: crate::names::name_key(&name.full),
-        name,
+        name: SharedName::parse(raw_name),
         name_is_evidence: true,
         phone: None,
         phone_is_hub: false,
         masked_phone: None,
         resident: None,
-        app_user_id: None,
-        unionid: None,
+        app: None,
         vin: None,
         city: None,
         first_seen: None,

@@ -164,9 +164,9 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
             m.name.surname.as_deref(),
             gender_code(m.gender()),
             m.phone.as_deref(),
-            m.resident.as_ref().map(|r| r.hash.as_str()),
-            m.app_user_id.as_deref(),
-            m.unionid.as_deref(),
+            m.resident.as_ref().map(|r| r.hash()),
+            m.app_user_id(),
+            m.unionid(),
             m.vin.as_deref(),
             m.city.as_deref(),
         ];

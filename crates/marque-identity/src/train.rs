@@ -38,7 +38,7 @@ pub(crate) fn train(
         .into_par_iter()
         .map(rep)
         .filter(|m| name_kind(m) == NameKind::Full)
-        .map(|m| (fingerprint_of(m.name_key.as_str()), m.name_key.as_str()))
+        .map(|m| (fingerprint_of(m.name_key().as_str()), m.name_key().as_str()))
         .collect();
     names.par_sort_unstable_by_key(|p| p.0);
     let name_counts: Vec<(&str, u32)> = names

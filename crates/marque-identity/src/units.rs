@@ -28,8 +28,8 @@ pub(crate) fn signature(m: &Mention) -> Option<Signature<'_>> {
     let phone = m.usable_phone();
     let keyed = phone.is_some()
         || m.resident.is_some()
-        || m.app_user_id.is_some()
-        || m.unionid.is_some()
+        || m.app_user_id().is_some()
+        || m.unionid().is_some()
         || m.vin.is_some();
     keyed.then(|| {
         (
@@ -38,9 +38,9 @@ pub(crate) fn signature(m: &Mention) -> Option<Signature<'_>> {
             m.name.surname.as_deref(),
             m.gender(),
             phone,
-            m.resident.as_ref().map(|r| r.hash.as_str()),
-            m.app_user_id.as_deref(),
-            m.unionid.as_deref(),
+            m.resident.as_ref().map(|r| r.hash()),
+            m.app_user_id(),
+            m.unionid(),
             m.vin.as_deref(),
             m.city.as_deref(),
         )
