@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use smallvec::{SmallVec, smallvec};
 
 use crate::name_cache::{NameCache, ParsedPhone, PhoneCache, SharedName};
+use crate::chunked::Chunked;
 use crate::previous::PreviousIds;
 use crate::text_column::TextColumn;
 use crate::{IdentityError, Result};
@@ -291,7 +292,7 @@ pub async fn load_scoped(
     scope: &Scope<'_>,
     keep_apart: &HashSet<String>,
 ) -> Result<Vec<Mention>> {
-    let mut out = Vec::new();
+    let mut out = Chunked::default();
     // Records with identical evidence that includes a key no guard can veto (an app account, a
     // VIN, a resident id) fold into one mention, as linking would fold them into one unit
     // anyway: a customer's 40 repair orders are normalised once and held once.
@@ -383,7 +384,9 @@ pub async fn load_scoped(
             out.extend(built);
             fresh.clear();
             for (i, record_id, t) in late_folds.drain(..) {
-                fold_into(&mut out[i], &record_id, t);
+                if let Some(m) = out.get_mut(i) {
+                    fold_into(m, &record_id, t);
+                }
             }
         }
     }
@@ -391,7 +394,7 @@ pub async fn load_scoped(
         distinct_names = names.len(),
         "names parsed once per spelling"
     );
-    Ok(out)
+    Ok(out.into_vec())
 }
 
 /// Batches a scan may decode ahead of the loop consuming them: bounds the memory a query
