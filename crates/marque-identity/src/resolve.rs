@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use datafusion::prelude::SessionContext;
 use marque_lake::{Commit, Lake, WriteMode};
 
-use crate::golden::{Survivorship, golden};
+use crate::golden::{Golden, Survivorship, golden};
 use crate::ids::{anchor_order, customer_id};
 use crate::link::{LinkConfig, link, mark_hubs};
 use arrow::array::AsArray;
@@ -315,34 +315,36 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let (cluster_ids, changes) = history::assign(&overlap, &fresh);
     drop(run.previous);
 
-    let mut customers = Vec::with_capacity(clusters.len());
-    let goldens: Vec<_> = clusters
-        .par_iter()
-        .map(|(_, members)| {
-            let refs: Vec<&mentions::Mention> = members.iter().map(|&i| &ms[i as usize]).collect();
-            golden(&refs, &opts.golden)
-        })
-        .collect();
-    // Each mention's customer, as an index into `cluster_ids`.
+    // Each mention's customer, as an index into `cluster_ids`; each cluster's run of
+    // `members` as (start, length).
     let mut cluster_of = vec![0u32; ms.len()];
+    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(clusters.len());
     let mut largest = 0u64;
-    for ((c, (_, members)), g) in clusters.iter().enumerate().zip(goldens) {
-        largest = largest.max(g.mention_count as u64);
-        for &i in *members {
+    let mut start = 0u32;
+    for (c, (_, of)) in clusters.iter().enumerate() {
+        let records: u64 = of
+            .iter()
+            .map(|&i| ms[i as usize].record_ids.len() as u64)
+            .sum();
+        largest = largest.max(records);
+        for &i in *of {
             cluster_of[i as usize] = c as u32;
         }
-        customers.push((cluster_ids[c].clone(), g));
+        spans.push((start, of.len() as u32));
+        start += of.len() as u32;
     }
+    let n_customers = clusters.len() as u64;
     drop(clusters);
-    drop(members);
-    customers.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // The customers table is written in customer id order.
+    let mut id_order: Vec<u32> = (0..n_customers as u32).collect();
+    id_order.par_sort_unstable_by(|&a, &b| cluster_ids[a as usize].cmp(&cluster_ids[b as usize]));
     let cluster_of = Arc::new(cluster_of);
     let cluster_ids = Arc::new(cluster_ids);
 
     tracing::info!(
-        customers = customers.len(),
+        customers = n_customers,
         elapsed_s = started.elapsed().as_secs_f64(),
-        "ids and golden records"
+        "customer ids assigned"
     );
     let is_incremental = run.affected.is_some();
     let commit = || {
@@ -383,10 +385,28 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     );
     let mention_rows = per_mention(output::mention_rows);
     let customer_map_rows = per_mention(output::customer_map);
+    // Golden records are picked a chunk of customers at a time as the writer asks: all of
+    // them at once held over a gigabyte of values and lineage strings at 1M persons.
+    let customer_rows = {
+        let (ms, ids, policy) = (ms.clone(), cluster_ids.clone(), opts.golden.clone());
+        let (members, spans) = (Arc::new(members), Arc::new(spans));
+        publish::chunks_of(id_order.len(), GOLDEN_CHUNK, move |r| {
+            let rows: Vec<(String, Golden)> = id_order[r]
+                .par_iter()
+                .map(|&c| {
+                    let (start, len) = spans[c as usize];
+                    let refs: Vec<&mentions::Mention> = members
+                        [start as usize..(start + len) as usize]
+                        .iter()
+                        .map(|&i| &ms[i as usize])
+                        .collect();
+                    (ids[c as usize].clone(), golden(&refs, &policy))
+                })
+                .collect();
+            output::customers(&rows)
+        })
+    };
     drop(ms);
-    let n_customers = customers.len() as u64;
-    let rows = output::customers(&customers)?;
-    drop(customers);
     // Each write encodes its Parquet on one core: the four run side by side.
     futures::try_join!(
         publisher.replace("match_edges", tables::match_edges_schema(), edges),
@@ -396,11 +416,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             output::customer_map_schema(),
             customer_map_rows,
         ),
-        publisher.replace(
-            "customers",
-            output::customers_schema(),
-            publish::chunks(1, move |_| Ok(rows.clone())),
-        ),
+        publisher.replace("customers", output::customers_schema(), customer_rows,),
     )?;
     tracing::info!(
         elapsed_s = started.elapsed().as_secs_f64(),
@@ -474,6 +490,9 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         duration: started.elapsed(),
     })
 }
+
+/// Customers whose golden records are picked and encoded together: ~64 MB of golden values.
+const GOLDEN_CHUNK: usize = 64 * 1024;
 
 /// What one run works on.
 struct Run {
