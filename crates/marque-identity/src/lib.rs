@@ -24,7 +24,6 @@
 //! Blocking and scoring run in Rust over compact unit ids rather than as DataFusion plans: the
 //! candidate sets are small after folding, and the graph steps need the whole cluster state.
 
-mod chunked;
 pub mod cluster;
 mod clustering;
 pub mod compare;

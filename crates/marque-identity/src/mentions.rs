@@ -14,7 +14,6 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use smallvec::{SmallVec, smallvec};
 
-use crate::chunked::Chunked;
 use crate::name_cache::{NameCache, ParsedPhone, PhoneCache, SharedName};
 use crate::previous::PreviousIds;
 use crate::text_column::TextColumn;
@@ -292,7 +291,18 @@ pub async fn load_scoped(
     scope: &Scope<'_>,
     keep_apart: &HashSet<String>,
 ) -> Result<Vec<Mention>> {
-    let mut out = Chunked::default();
+    // A full run reserves room for every row it may read up front: a vector doubling past 8
+    // million mentions would copy 1.8 GB, and both copies are resident while it does. The
+    // bound is virtual memory only; the pages no mention fills are never touched.
+    let mut out = Vec::new();
+    if let Scope::All = scope {
+        let mut upper = 0;
+        for (source, _, _) in queries(tables) {
+            upper +=
+                crate::query::count_rows(ctx, marque_core::canonical::raw_table(source)).await?;
+        }
+        out.reserve_exact(upper);
+    }
     // Records with identical evidence that includes a key no guard can veto (an app account, a
     // VIN, a resident id) fold into one mention, as linking would fold them into one unit
     // anyway: a customer's 40 repair orders are normalised once and held once.
@@ -317,8 +327,10 @@ pub async fn load_scoped(
             ))
         }
     };
-    // Every query starts now and scans ahead on its own task: decoding the next batches (and the
-    // next tables) overlaps normalising the current one, instead of waiting for it.
+    // A full run's queries all start now and scan ahead on their own tasks: decoding the next
+    // batches (and the next tables) overlaps normalising the current one. A scoped run's queries each hash the affected record ids (millions at 1M persons) for
+    // their semi-join: they start one after another, so that one such table is held at a time.
+    let eager = filter.is_none();
     let mut scans = Vec::new();
     for (source, role, sql) in queries(tables) {
         let sql = match &filter {
@@ -326,10 +338,18 @@ pub async fn load_scoped(
             None => sql,
         };
         let table = marque_core::canonical::raw_table(source).to_string();
-        let stream = crate::query::stream(ctx, &table, &sql).await?;
-        scans.push((source, role, table, prefetch(stream)));
+        let started = if eager {
+            Some(prefetch(crate::query::stream(ctx, &table, &sql).await?))
+        } else {
+            None
+        };
+        scans.push((source, role, table, sql, started));
     }
-    for (source, role, table, mut stream) in scans {
+    for (source, role, table, sql, started) in scans {
+        let mut stream = match started {
+            Some(s) => s,
+            None => prefetch(crate::query::stream(ctx, &table, &sql).await?),
+        };
         let query = |e| IdentityError::Query {
             table: table.clone(),
             source: e,
@@ -384,9 +404,7 @@ pub async fn load_scoped(
             out.extend(built);
             fresh.clear();
             for (i, record_id, t) in late_folds.drain(..) {
-                if let Some(m) = out.get_mut(i) {
-                    fold_into(m, &record_id, t);
-                }
+                fold_into(&mut out[i], &record_id, t);
             }
         }
     }
@@ -394,10 +412,7 @@ pub async fn load_scoped(
         distinct_names = names.len(),
         "names parsed once per spelling"
     );
-    // The record and fold sets hold a fingerprint per record (~1 GB at 1M persons): gone
-    // before the mentions are gathered into one vector.
-    drop((seen, folds, names, phones));
-    Ok(out.into_vec())
+    Ok(out)
 }
 
 /// Batches a scan may decode ahead of the loop consuming them: bounds the memory a query

@@ -28,6 +28,23 @@ pub(crate) async fn collect(
         .map_err(error(table))
 }
 
+/// How many rows `table` holds (from the Delta log's file statistics where it has them).
+pub(crate) async fn count_rows(ctx: &SessionContext, table: &str) -> Result<usize> {
+    use arrow::array::AsArray;
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    let batches = collect(ctx, table, &sql).await?;
+    Ok(batches
+        .iter()
+        .filter(|b| b.num_columns() == 1)
+        .filter_map(|b| {
+            b.column(0)
+                .as_primitive_opt::<arrow::datatypes::Int64Type>()
+        })
+        .flat_map(|c| c.iter().flatten())
+        .sum::<i64>()
+        .max(0) as usize)
+}
+
 /// The result of `sql`, which reads `table`, as a stream of batches.
 pub(crate) async fn stream(
     ctx: &SessionContext,
