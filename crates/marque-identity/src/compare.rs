@@ -120,7 +120,7 @@ pub fn compare_names(a: &Mention, b: &Mention) -> u8 {
                 NORMALISED
             } else if marque_core::name::same_pinyin(&a.name, &b.name) {
                 PINYIN
-            } else if names::fuzzy(&a.name_key(), &b.name_key()) {
+            } else if names::fuzzy(a.name_key(), b.name_key()) {
                 FUZZY
             } else {
                 DIFFERENT

@@ -139,10 +139,10 @@ pub async fn affected(
             }
         }
         if let (false, Some(city)) = (m.name_key().is_empty(), &m.city)
-            && keyless_name(&m.name_key())
+            && keyless_name(m.name_key())
         {
             keys.name_city
-                .insert(fingerprint(&[Some(&m.name_key()), Some(city)]));
+                .insert(fingerprint(&[Some(m.name_key()), Some(city)]));
         }
     }
     let customers = holders(ctx, &keys).await?;

@@ -62,7 +62,7 @@ pub(crate) fn keyless_pass(
             if name_kind(m) != NameKind::Full {
                 return None;
             }
-            let key = index_key(&m.name_key(), city);
+            let key = index_key(m.name_key(), city);
             if signature(m).is_some() {
                 Some((key, false))
             } else {
