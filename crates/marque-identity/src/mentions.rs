@@ -328,8 +328,9 @@ pub async fn load_scoped(
         }
     };
     // A full run's queries all start now and scan ahead on their own tasks: decoding the next
-    // batches (and the next tables) overlaps normalising the current one. A scoped run's queries each hash the affected record ids (millions at 1M persons) for
-    // their semi-join: they start one after another, so that one such table is held at a time.
+    // batches (and the next tables) overlaps normalising the current one. A scoped run's
+    // queries each hash the affected record ids (millions at 1M persons) for their semi-join:
+    // they start one after another, so that one such hash is held at a time.
     let eager = filter.is_none();
     let mut scans = Vec::new();
     for (source, role, sql) in queries(tables) {

@@ -28,7 +28,7 @@ pub(crate) async fn collect(
         .map_err(error(table))
 }
 
-/// How many rows `table` holds (from the Delta log's file statistics where it has them).
+/// How many rows `table` holds.
 pub(crate) async fn count_rows(ctx: &SessionContext, table: &str) -> Result<usize> {
     use arrow::array::AsArray;
     let sql = format!("SELECT COUNT(*) FROM {table}");

@@ -416,7 +416,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             output::customer_map_schema(),
             customer_map_rows,
         ),
-        publisher.replace("customers", output::customers_schema(), customer_rows,),
+        publisher.replace("customers", output::customers_schema(), customer_rows),
     )?;
     tracing::info!(
         elapsed_s = started.elapsed().as_secs_f64(),
