@@ -16,7 +16,7 @@ use crate::hashing::{HashMap, HashSet};
 use crate::names;
 
 /// A parsed name and its comparison key ([`names::name_key`]), shared by every mention that
-/// spells the name alike: ten million mentions hold a pointer each instead of a 130-byte copy.
+/// spells the name alike: ten million mentions hold a pointer each instead of a 128-byte copy.
 /// Derefs to the [`PersonName`].
 #[derive(Debug, Clone)]
 pub struct SharedName(Arc<ParsedName>);
@@ -85,6 +85,7 @@ impl<T: Clone + Send + Sync> ParseCache<T> {
         self.parsed.extend(parsed);
     }
 
+    /// The parsed form of `raw`; parsed on the spot when [`ParseCache::add`] did not see it.
     pub fn get(&self, raw: Option<&str>) -> T {
         match raw {
             None => self.missing.clone(),

@@ -34,18 +34,16 @@ pub(crate) fn train(
     // Name frequencies over units with a full name: gathered on both cores and counted as
     // runs of a parallel sort on the names' fingerprints (comparing the strings themselves
     // made this sort most of training).
-    let mut names: Vec<(u128, &str)> = (0..n)
+    let names: Vec<(u128, &str)> = (0..n)
         .into_par_iter()
         .map(rep)
         .filter(|m| name_kind(m) == NameKind::Full)
         .map(|m| (fingerprint_of(m.name_key().as_str()), m.name_key().as_str()))
         .collect();
-    names.par_sort_unstable_by_key(|p| p.0);
-    let name_counts: Vec<(&str, u32)> = names
-        .chunk_by(|a, b| a.0 == b.0)
-        .map(|run| (run[0].1, run.len() as u32))
+    let name_counts: Vec<(&str, u32)> = run_lengths_by(names, |p| p.0)
+        .into_iter()
+        .map(|((_, name), n)| (name, n))
         .collect();
-    drop(names);
     step("name counts");
     let named_units = name_counts.iter().map(|c| c.1).sum::<u32>().max(1) as f64;
     let mut u = UCounts::default();
@@ -68,11 +66,12 @@ pub(crate) fn train(
     step("u samples");
     // Only how often each value occurs matters here, so values are counted by fingerprint.
     let counts = |value: fn(&Mention) -> Option<u128>| -> Vec<u32> {
-        run_lengths(
+        run_lengths_by(
             (0..n)
                 .into_par_iter()
                 .filter_map(|i| value(rep(i)))
                 .collect(),
+            |&v| v,
         )
         .into_iter()
         .map(|c| c.1)
@@ -104,11 +103,12 @@ pub(crate) fn train(
             a
         });
     step("histogram");
-    let masked_keys = run_lengths(
+    let masked_keys = run_lengths_by(
         (0..n)
             .into_par_iter()
             .filter_map(|u| holder_key(rep(u)).map(|(p, s)| masked::index_key(&p, s)))
             .collect(),
+        |&k| k,
     )
     .len();
     step("masked keys");
@@ -122,13 +122,17 @@ pub(crate) fn train(
     model
 }
 
-/// Each distinct value with the number of times it occurs, by a sort on both cores.
-fn run_lengths<T: Ord + Send>(mut values: Vec<T>) -> Vec<(T, u32)> {
-    values.par_sort_unstable();
+/// Each distinct `key` with the first value carrying it and how many do, by a sort on both
+/// cores. Keying by a fingerprint keeps string comparisons out of the sort.
+fn run_lengths_by<T: Send, K: Ord + Send>(
+    mut values: Vec<T>,
+    key: impl Fn(&T) -> K + Sync,
+) -> Vec<(T, u32)> {
+    values.par_sort_unstable_by_key(&key);
     let mut out: Vec<(T, u32)> = Vec::new();
     for v in values {
         match out.last_mut() {
-            Some((last, n)) if *last == v => *n += 1,
+            Some((last, n)) if key(last) == key(&v) => *n += 1,
             _ => out.push((v, 1)),
         }
     }
@@ -138,11 +142,15 @@ fn run_lengths<T: Ord + Send>(mut values: Vec<T>) -> Vec<(T, u32)> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn run_lengths_count_each_distinct_value() {
+    fn run_lengths_count_each_distinct_key() {
         assert_eq!(
-            super::run_lengths(vec!["b", "a", "b", "c", "b"]),
+            super::run_lengths_by(vec!["b", "a", "b", "c", "b"], |&s| s),
             vec![("a", 1), ("b", 3), ("c", 1)]
         );
-        assert!(super::run_lengths(Vec::<u8>::new()).is_empty());
+        assert_eq!(
+            super::run_lengths_by(vec![(2, "x"), (1, "y"), (2, "x")], |p| p.0),
+            vec![((1, "y"), 1), ((2, "x"), 2)]
+        );
+        assert!(super::run_lengths_by(Vec::<u8>::new(), |&v| v).is_empty());
     }
 }
