@@ -165,14 +165,14 @@ pub fn compare(a: &Mention, b: &Mention) -> Vector {
     };
     [
         compare_names(a, b),
-        tri(a.phone.as_deref(), b.phone.as_deref()),
+        tri(a.phone(), b.phone()),
         vin,
         tri(gender(a), gender(b)),
         tri(
             a.resident.as_ref().map(|r| r.birth_date),
             b.resident.as_ref().map(|r| r.birth_date),
         ),
-        tri(a.city.as_deref(), b.city.as_deref()),
+        tri(a.city(), b.city()),
     ]
 }
 

@@ -119,7 +119,7 @@ fn lineage(m: &Mention) -> String {
 }
 
 fn seen(m: &Mention) -> i64 {
-    m.last_seen.unwrap_or(i64::MIN)
+    m.last_seen().unwrap_or(i64::MIN)
 }
 
 /// Picks the surviving value of one field among `(value, mention)` candidates.
@@ -182,8 +182,8 @@ pub fn golden(members: &[&Mention], policy: &Survivorship) -> Golden {
         (m.name_is_evidence && !m.name.honorific_only && !m.name.full.is_empty())
             .then_some(m.name.full.as_str())
     });
-    let phone = text(policy.phone, |m| m.phone.as_deref());
-    let city = text(policy.city, |m| m.city.as_deref());
+    let phone = text(policy.phone, |m| m.phone());
+    let city = text(policy.city, |m| m.city());
     let app_user_id = text(policy.app_user_id, |m| m.app_user_id());
     let unionid = text(policy.unionid, |m| m.unionid());
     // A resident id is checked evidence: its birth date and gender beat anything typed.
@@ -232,8 +232,8 @@ pub fn golden(members: &[&Mention], policy: &Survivorship) -> Golden {
         unionid,
         mention_count: members.iter().map(|m| m.record_ids.len() as i64).sum(),
         sources: sources.join(","),
-        first_seen: members.iter().filter_map(|m| m.first_seen).min(),
-        last_seen: members.iter().filter_map(|m| m.last_seen).max(),
+        first_seen: members.iter().filter_map(|m| m.first_seen()).min(),
+        last_seen: members.iter().filter_map(|m| m.last_seen()).max(),
     }
 }
 
@@ -252,11 +252,10 @@ mod tests {
     fn m(source: Source, n: &str, phone: &str, t: i64) -> Mention {
         let mut m = crate::mentions::test_mention(n);
         m.source = source;
-        m.record_ids = smallvec::smallvec![format!("r{t}").into()];
+        m.record_ids = crate::compact::RecordIds::one(format!("r{t}"));
         m.name_is_evidence = source != Source::App;
-        m.phone = Some(phone.into());
-        m.first_seen = Some(t);
-        m.last_seen = Some(t);
+        m.set_phone(Some(phone));
+        m.seen = crate::compact::SeenSpan::at(Some(t));
         m
     }
 

@@ -37,7 +37,7 @@ pub fn anchor_order(a: &Mention, b: &Mention) -> std::cmp::Ordering {
         Option<&CompactString>,
     ) {
         (
-            m.first_seen.unwrap_or(i64::MAX),
+            m.first_seen().unwrap_or(i64::MAX),
             m.source,
             m.role,
             m.record_ids.iter().min(),

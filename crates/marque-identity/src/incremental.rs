@@ -112,12 +112,12 @@ pub async fn affected(
     // is the masked pass's own block key and rarely shared.)
     let mut keys = Keys::default();
     for m in new {
-        let usable = m.phone.as_deref().filter(|p| !hubs.contains(*p));
+        let usable = m.phone().filter(|p| !hubs.contains(*p));
         if let Some(p) = usable {
             keys.phone.insert(p.to_string());
         }
         if let (true, Some(surname)) = (
-            usable.is_some() || m.masked_phone.is_some(),
+            usable.is_some() || m.masked_phone().is_some(),
             crate::masked::stated_surname(m),
         ) && let Some(pattern) = m.phone_pattern()
         {
@@ -138,7 +138,7 @@ pub async fn affected(
                 set.insert(v.to_string());
             }
         }
-        if let (false, Some(city)) = (m.name_key().is_empty(), &m.city)
+        if let (false, Some(city)) = (m.name_key().is_empty(), m.city())
             && keyless_name(m.name_key())
         {
             keys.name_city

@@ -19,7 +19,7 @@ pub(crate) fn lead_key<'a>(
     model: &Model,
     cfg: &LinkConfig,
 ) -> Option<(&'a str, &'a str)> {
-    let city = m.city.as_deref()?;
+    let city = m.city()?;
     if name_kind(m) != NameKind::Full || signature(m).is_some() {
         return None;
     }
@@ -58,7 +58,7 @@ pub(crate) fn keyless_pass(
         .into_par_iter()
         .map(|u| {
             let m = rep(u);
-            let city = m.city.as_deref()?;
+            let city = m.city()?;
             if name_kind(m) != NameKind::Full {
                 return None;
             }

@@ -26,6 +26,7 @@
 
 pub mod cluster;
 mod clustering;
+pub mod compact;
 pub mod compare;
 mod error;
 pub mod explain;

@@ -161,7 +161,7 @@ pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usi
         .par_iter()
         .enumerate()
         .filter_map(|(i, m)| {
-            let p = m.phone.as_deref()?;
+            let p = m.phone()?;
             (name_kind(m) == NameKind::Full).then(|| {
                 let name = fingerprint_of(m.name_key().as_str()) as u64;
                 (fingerprint_of(p), name, i as u32)
@@ -174,7 +174,7 @@ pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usi
         .chunk_by(|a, b| a.0 == b.0)
         .filter(|names| names.len() >= cfg.hub_min_names)
         .map(|names| {
-            let phone = mentions[names[0].2 as usize].phone.as_deref();
+            let phone = mentions[names[0].2 as usize].phone();
             (phone.unwrap_or_default().to_string(), names.len())
         })
         .collect();
@@ -182,7 +182,7 @@ pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usi
     hubs.sort();
     let set: HashSet<&str> = hubs.iter().map(|(p, _)| p.as_str()).collect();
     mentions.par_iter_mut().for_each(|m| {
-        m.phone_is_hub = m.phone.as_deref().is_some_and(|p| set.contains(p));
+        m.set_phone_hub(m.phone().is_some_and(|p| set.contains(p)));
     });
     hubs
 }
@@ -477,7 +477,7 @@ mod tests {
 
     fn m(name_raw: &str, phone: Option<&str>, rid: Option<&str>) -> Mention {
         let mut m = test_mention(name_raw);
-        m.phone = phone.map(Into::into);
+        m.set_phone(phone);
         m.resident = rid.and_then(|r| resident(r, "salt"));
         m
     }
@@ -534,7 +534,7 @@ mod tests {
         let cfg = LinkConfig::default();
         let hubs = mark_hubs(&mut ms, &cfg);
         assert_eq!(hubs, vec![("+8613700000001".to_string(), 8)]);
-        assert!(ms.iter().all(|m| m.phone_is_hub));
+        assert!(ms.iter().all(|m| m.phone_is_hub()));
         let l = link(
             &ms,
             &cfg,
@@ -593,7 +593,7 @@ mod tests {
             m("王伟", Some("+8613912345678"), None),
             m("王伟", Some("+8613912345678"), None),
         ];
-        ms[1].city = Some("北京".into()); // a different unit, same phone and name
+        ms[1].set_city(Some("北京")); // a different unit, same phone and name
         let cfg = LinkConfig::default();
         mark_hubs(&mut ms, &cfg);
         let o = LinkOverrides {

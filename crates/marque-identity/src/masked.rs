@@ -37,10 +37,10 @@ pub(crate) fn index_key(pattern: &str, surname: &str) -> u128 {
 /// The block key a masked lead looks up: its masked phone's visible digits and its stated
 /// surname, for a unit with a masked phone and no full one.
 pub(crate) fn lead_key(m: &Mention) -> Option<(&str, &str)> {
-    if m.phone.is_some() {
+    if m.phone().is_some() {
         return None;
     }
-    Some((m.masked_phone.as_deref()?, stated_surname(m)?))
+    Some((m.masked_phone()?, stated_surname(m)?))
 }
 
 /// Whether a holder of a lead's (pattern, surname) key could be the lead's person: stated
@@ -51,7 +51,7 @@ pub(crate) fn compatible(
     holder_city: Option<&str>,
 ) -> bool {
     let gender_clash = matches!((lead.gender(), holder_gender), (Some(a), Some(b)) if a != b);
-    let city_clash = matches!((lead.city.as_deref(), holder_city), (Some(a), Some(b)) if a != b);
+    let city_clash = matches!((lead.city(), holder_city), (Some(a), Some(b)) if a != b);
     !gender_clash && !city_clash
 }
 
@@ -138,7 +138,7 @@ pub(crate) fn masked_pass(
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .copied()
-            .filter(|&u| compatible(m, rep(u).gender(), rep(u).city.as_deref()))
+            .filter(|&u| compatible(m, rep(u).gender(), rep(u).city()))
             .collect();
         let Some(target) =
             sole_candidate(uf, &candidates, outside.masked(pattern, surname, m), stats)
@@ -180,11 +180,11 @@ mod tests {
 
     fn lead_and_holder() -> Vec<Mention> {
         let mut holder = test_mention("王伟");
-        holder.phone = Some("+8613912345678".into());
-        holder.city = Some("上海".into());
+        holder.set_phone(Some("+8613912345678"));
+        holder.set_city(Some("上海"));
         let mut lead = test_mention("王伟");
-        lead.record_ids = smallvec::smallvec!["lead-1".into()];
-        lead.masked_phone = Some("139****5678".into());
+        lead.record_ids = crate::compact::RecordIds::one("lead-1");
+        lead.set_masked_phone(Some("139****5678"));
         vec![holder, lead]
     }
 
@@ -211,11 +211,11 @@ mod tests {
     /// The lead in 上海, and a second 王 in 北京 whose mobile shows the same digits.
     fn lead_with_a_namesake_elsewhere() -> Vec<Mention> {
         let mut ms = lead_and_holder();
-        ms[1].city = Some("上海".into());
+        ms[1].set_city(Some("上海"));
         let mut other = test_mention("王伟");
-        other.record_ids = smallvec::smallvec!["other-1".into()];
-        other.phone = Some("+8613900005678".into());
-        other.city = Some("北京".into());
+        other.record_ids = crate::compact::RecordIds::one("other-1");
+        other.set_phone(Some("+8613900005678"));
+        other.set_city(Some("北京"));
         ms.push(other);
         ms
     }
@@ -245,14 +245,14 @@ mod tests {
     #[test]
     fn a_masked_lead_with_two_holders_in_its_city_joins_neither() {
         let mut ms = lead_with_a_namesake_elsewhere();
-        ms[2].city = Some("上海".into());
+        ms[2].set_city(Some("上海"));
         assert!(!linked_in(ms, &Outside::default()));
     }
 
     #[test]
     fn incremental_masked_lead_ignores_a_holder_outside_the_scope_in_another_city() {
         let mut ms = lead_and_holder();
-        ms[1].city = Some("上海".into());
+        ms[1].set_city(Some("上海"));
         let elsewhere = Outside::from_masked_holder("139****5678", "王", Some("北京"));
         assert!(linked_in(ms.clone(), &elsewhere));
         let same_city = Outside::from_masked_holder("139****5678", "王", Some("上海"));

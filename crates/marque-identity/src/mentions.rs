@@ -12,9 +12,9 @@ use marque_core::name::Gender;
 use marque_core::{Role, Source, phone, resident_id};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use smallvec::{SmallVec, smallvec};
 
-use crate::name_cache::{NameCache, ParsedPhone, PhoneCache, SharedName};
+use crate::compact::{PhoneKind, RecordIds, SeenSpan, SharedText};
+use crate::name_cache::{CityCache, NameCache, PhoneCache, SharedName};
 use crate::previous::PreviousIds;
 use crate::text_column::TextColumn;
 use crate::{IdentityError, Result};
@@ -52,28 +52,84 @@ pub struct Mention {
     pub source: Source,
     pub role: Role,
     /// One record, or the many an app account's events fold into: inline for the one.
-    pub record_ids: SmallVec<[CompactString; 1]>,
+    pub record_ids: RecordIds,
     /// Shared by every mention spelling the name alike (derefs to the parsed name).
     pub name: SharedName,
     /// True when `name` is a real name; app nicknames are not.
     pub name_is_evidence: bool,
-    /// E.164 phone usable as a key (masked, placeholder and invalid numbers are dropped).
-    pub phone: Option<CompactString>,
-    /// True when the phone is a hub (seen with many different names): not evidence.
-    pub phone_is_hub: bool,
-    /// The block pattern (`139****5678`) of a masked phone: partial evidence, never a key.
-    pub masked_phone: Option<CompactString>,
+    /// The phone field's E.164 key (placeholder and invalid numbers are dropped), or the block
+    /// pattern (`139****5678`) of a masked number: partial evidence, never a key. Read through
+    /// [`Mention::phone`] and [`Mention::masked_phone`].
+    phone: Option<CompactString>,
+    phone_kind: PhoneKind,
     pub resident: Option<Box<ResidentEvidence>>,
     /// The app account's ids: boxed, as only app mentions carry them.
     pub app: Option<Box<AppIds>>,
     pub vin: Option<CompactString>,
-    pub city: Option<CompactString>,
-    /// Microseconds since the epoch of the record's own time (sale, visit, lead, event).
-    pub first_seen: Option<i64>,
-    pub last_seen: Option<i64>,
+    /// Shared by every mention naming the same city.
+    pub city: Option<SharedText>,
+    /// The records' own times (sale, visit, lead, event).
+    pub seen: SeenSpan,
 }
 
 impl Mention {
+    /// The E.164 phone, hub or not (see [`Mention::usable_phone`]).
+    pub fn phone(&self) -> Option<&str> {
+        self.phone
+            .as_deref()
+            .filter(|_| self.phone_kind != PhoneKind::Masked)
+    }
+
+    /// The block pattern (`139****5678`) of a masked phone.
+    pub fn masked_phone(&self) -> Option<&str> {
+        self.phone
+            .as_deref()
+            .filter(|_| self.phone_kind == PhoneKind::Masked)
+    }
+
+    /// True when the phone is a hub (seen with many different names): not evidence.
+    pub fn phone_is_hub(&self) -> bool {
+        self.phone_kind == PhoneKind::Hub
+    }
+
+    /// Sets the phone's E.164 key (a key set this way is not a hub).
+    pub fn set_phone(&mut self, key: Option<&str>) {
+        self.phone = key.map(CompactString::from);
+        self.phone_kind = PhoneKind::Key;
+    }
+
+    /// Sets the phone to a masked number's block pattern.
+    pub fn set_masked_phone(&mut self, pattern: Option<&str>) {
+        self.phone = pattern.map(CompactString::from);
+        self.phone_kind = PhoneKind::Masked;
+    }
+
+    /// Marks a key as a hub (or not); a masked pattern is never a key, so never a hub.
+    pub fn set_phone_hub(&mut self, hub: bool) {
+        if self.phone_kind != PhoneKind::Masked {
+            self.phone_kind = if hub { PhoneKind::Hub } else { PhoneKind::Key };
+        }
+    }
+
+    /// Sets the city (unshared: the load shares cities through its cache).
+    pub fn set_city(&mut self, city: Option<&str>) {
+        self.city = city.map(|c| std::sync::Arc::new(CompactString::from(c)));
+    }
+
+    pub fn city(&self) -> Option<&str> {
+        self.city.as_deref().map(CompactString::as_str)
+    }
+
+    /// Microseconds since the epoch of the earliest record's own time.
+    pub fn first_seen(&self) -> Option<i64> {
+        self.seen.first()
+    }
+
+    /// Microseconds since the epoch of the latest record's own time.
+    pub fn last_seen(&self) -> Option<i64> {
+        self.seen.last()
+    }
+
     pub fn app_user_id(&self) -> Option<&str> {
         self.app.as_ref()?.app_user_id.as_deref()
     }
@@ -114,15 +170,14 @@ impl Mention {
     /// The visible-digits pattern (`139****5678`) this mention shares with the masked and full
     /// forms of its mobile: the masked pass's block key.
     pub fn phone_pattern(&self) -> Option<String> {
-        self.masked_phone
-            .as_deref()
+        self.masked_phone()
             .map(str::to_string)
-            .or_else(|| self.phone.as_deref().and_then(phone::mobile_block_pattern))
+            .or_else(|| self.phone().and_then(phone::mobile_block_pattern))
     }
 
     /// The phone when it is evidence (not a hub).
     pub fn usable_phone(&self) -> Option<&str> {
-        self.phone.as_deref().filter(|_| !self.phone_is_hub)
+        self.phone().filter(|_| !self.phone_is_hub())
     }
 
     /// The gender the evidence states: the resident id wins over an honorific.
@@ -313,8 +368,7 @@ pub async fn load_scoped(
     // anyway: a customer's 40 repair orders are normalised once and held once.
     let mut folds: HashMap<u128, usize> = HashMap::default();
     let mut seen: HashSet<u128> = HashSet::default();
-    let mut names = NameCache::default();
-    let mut phones = PhoneCache::default();
+    let mut caches = Caches::default();
     let filter = match scope {
         Scope::All => None,
         Scope::Some { batches, .. } => {
@@ -401,11 +455,12 @@ pub async fn load_scoped(
                     .filter_map(|&r| cols.text(col, r))
                     .collect()
             };
-            names.add(&raw(1));
-            phones.add(&raw(2));
+            caches.names.add(&raw(1));
+            caches.phones.add(&raw(2));
+            caches.cities.add(&raw(7));
             let built: Vec<Mention> = fresh
                 .par_iter()
-                .map(|&r| build(&cols, r, source, role, salt, &names, &phones))
+                .map(|&r| build(&cols, r, source, role, salt, &caches))
                 .collect();
             out.extend(built);
             fresh.clear();
@@ -415,7 +470,7 @@ pub async fn load_scoped(
         }
     }
     tracing::debug!(
-        distinct_names = names.len(),
+        distinct_names = caches.names.len(),
         "names parsed once per spelling"
     );
     Ok(out)
@@ -500,8 +555,15 @@ fn row_keys(
 
 fn fold_into(m: &mut Mention, record_id: &str, t: Option<i64>) {
     m.record_ids.push(record_id.into());
-    m.first_seen = min_opt(m.first_seen, t);
-    m.last_seen = max_opt(m.last_seen, t);
+    m.seen.cover(t);
+}
+
+/// Each distinct raw name, phone and city parsed (and held) once.
+#[derive(Default)]
+struct Caches {
+    names: NameCache,
+    phones: PhoneCache,
+    cities: CityCache,
 }
 
 /// The mention of row `r`, its evidence normalised.
@@ -511,33 +573,25 @@ fn build(
     source: Source,
     role: Role,
     salt: &str,
-    names: &NameCache,
-    phones: &PhoneCache,
+    caches: &Caches,
 ) -> Mention {
-    let t = cols.seen_at(r);
-    let ParsedPhone {
-        key: phone,
-        masked: masked_phone,
-    } = phones.get(cols.text(2, r));
-    let name = names.get(cols.text(1, r));
+    let phone = caches.phones.get(cols.text(2, r));
     Mention {
         source,
         role,
-        record_ids: smallvec![cols.text(0, r).unwrap_or_default().into()],
-        name,
+        record_ids: RecordIds::one(cols.text(0, r).unwrap_or_default()),
+        name: caches.names.get(cols.text(1, r)),
         name_is_evidence: source != Source::App,
-        phone,
-        phone_is_hub: false,
-        masked_phone,
+        phone: phone.value,
+        phone_kind: phone.kind,
         resident: cols.text(3, r).and_then(|raw| resident(raw, salt)),
         app: app_ids(cols.text(4, r), cols.text(5, r)),
         vin: cols
             .text(6, r)
             .and_then(marque_core::vin::parse)
             .map(CompactString::from),
-        city: cols.text(7, r).map(CompactString::from),
-        first_seen: t,
-        last_seen: t,
+        city: caches.cities.get(cols.text(7, r)),
+        seen: SeenSpan::at(cols.seen_at(r)),
     }
 }
 
@@ -548,20 +602,6 @@ fn app_ids(app_user_id: Option<&str>, unionid: Option<&str>) -> Option<Box<AppId
             unionid: unionid.map(CompactString::from),
         })
     })
-}
-
-fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, y) => x.or(y),
-    }
-}
-
-fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, y) => x.or(y),
-    }
 }
 
 /// Validates a resident id and keeps only its keyed hash and what it says of the person.
@@ -635,18 +675,16 @@ pub fn test_mention(raw_name: &str) -> Mention {
     Mention {
         source: Source::Sales,
         role: Role::Buyer,
-        record_ids: smallvec![format!("r-{raw_name}").into()],
+        record_ids: RecordIds::one(format!("r-{raw_name}")),
         name: SharedName::parse(raw_name),
         name_is_evidence: true,
         phone: None,
-        phone_is_hub: false,
-        masked_phone: None,
+        phone_kind: PhoneKind::Key,
         resident: None,
         app: None,
         vin: None,
         city: None,
-        first_seen: None,
-        last_seen: None,
+        seen: SeenSpan::at(None),
     }
 }
 
@@ -656,12 +694,32 @@ mod tests {
 
     /// Ten million mentions at 1M persons: each byte here is 10 MB of the run's peak.
     #[test]
-    fn a_mention_stays_within_216_bytes() {
+    fn a_mention_stays_within_128_bytes() {
         assert!(
-            std::mem::size_of::<Mention>() <= 216,
+            std::mem::size_of::<Mention>() <= 128,
             "Mention grew to {} bytes",
             std::mem::size_of::<Mention>()
         );
+    }
+
+    #[test]
+    fn a_masked_phone_is_never_a_key_nor_a_hub() {
+        let mut m = test_mention("王小明");
+        m.set_masked_phone(Some("139****5678"));
+        m.set_phone_hub(true);
+        assert_eq!((m.phone(), m.masked_phone()), (None, Some("139****5678")));
+        assert!(!m.phone_is_hub());
+        assert_eq!(m.phone_pattern().as_deref(), Some("139****5678"));
+        m.set_phone(Some("+8613912345678"));
+        m.set_phone_hub(true);
+        assert_eq!(
+            m.phone(),
+            Some("+8613912345678"),
+            "a hub is still the number"
+        );
+        assert!(m.phone_is_hub());
+        assert_eq!((m.usable_phone(), m.masked_phone()), (None, None));
+        assert_eq!(m.phone_pattern().as_deref(), Some("139****5678"));
     }
 
     #[test]

@@ -163,20 +163,20 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
             full,
             m.name.surname.as_deref(),
             gender_code(m.gender()),
-            m.phone.as_deref(),
+            m.phone(),
             m.resident.as_ref().map(|r| r.hash()),
             m.app_user_id(),
             m.unionid(),
             m.vin.as_deref(),
-            m.city.as_deref(),
+            m.city(),
         ];
         for (i, v) in values.iter().enumerate() {
             b[i].append_option(*v);
         }
         masked.append_option(m.phone_pattern());
         count.append_value(m.record_ids.len() as i64);
-        first.append_option(m.first_seen);
-        last.append_option(m.last_seen);
+        first.append_option(m.first_seen());
+        last.append_option(m.last_seen());
     }
     let mut cols: Vec<ArrayRef> = Vec::new();
     let mut it = b.into_iter();

@@ -233,11 +233,8 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     if !run.stored_hubs.is_empty() {
         // A hub stays a hub: the mentions that made it one are not all re-read.
         for m in run.ms.iter_mut() {
-            if m.phone
-                .as_ref()
-                .is_some_and(|p| run.stored_hubs.contains(p.as_str()))
-            {
-                m.phone_is_hub = true;
+            if m.phone().is_some_and(|p| run.stored_hubs.contains(p)) {
+                m.set_phone_hub(true);
             }
         }
         let known: HashSet<&str> = hubs.iter().map(|h| h.0.as_str()).collect();

@@ -42,7 +42,7 @@ pub(crate) fn signature(m: &Mention) -> Option<Signature<'_>> {
             m.app_user_id(),
             m.unionid(),
             m.vin.as_deref(),
-            m.city.as_deref(),
+            m.city(),
         )
     })
 }
@@ -131,7 +131,7 @@ mod tests {
 
     fn m(name_raw: &str, phone: Option<&str>, _rid: Option<&str>) -> Mention {
         let mut m = test_mention(name_raw);
-        m.phone = phone.map(Into::into);
+        m.set_phone(phone);
         m
     }
 
@@ -143,7 +143,7 @@ mod tests {
         // order, decided some ties differently from a full run.
         let named = |name: &str, phone: Option<&str>, id: &str| {
             let mut x = m(name, phone, None);
-            x.record_ids = smallvec::smallvec![id.into()];
+            x.record_ids = crate::compact::RecordIds::one(id);
             x
         };
         let p = Some("+8615893707855");

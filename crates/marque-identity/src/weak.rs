@@ -113,8 +113,8 @@ mod tests {
 
     fn on_phone(name: &str, id: &str) -> Mention {
         let mut m = test_mention(name);
-        m.record_ids = smallvec::smallvec![id.into()];
-        m.phone = Some("+8613912345678".into());
+        m.record_ids = crate::compact::RecordIds::one(id);
+        m.set_phone(Some("+8613912345678"));
         if name.is_empty() {
             m.name_is_evidence = false;
         }
