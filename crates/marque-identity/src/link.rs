@@ -416,6 +416,9 @@ pub fn link(
     stats.oversize.sort_unstable();
 
     let mut kept = kept;
+    // The candidates are decided: what the passes below add goes to `kept`, and the scored
+    // pairs (about 40 bytes each, millions at 1M persons) would only raise the peak.
+    drop((scored, edges, labels));
     phase("clusters");
     let cx = crate::passes::PassContext {
         mentions,

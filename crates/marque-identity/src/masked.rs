@@ -30,9 +30,16 @@ pub(crate) fn holder_key(m: &Mention) -> Option<(String, &str)> {
 }
 
 /// The masked pass's index key of a block pattern and surname.
+/// Its two low bits are always clear: the masked pass tags keys there.
 pub(crate) fn index_key(pattern: &str, surname: &str) -> u128 {
-    fingerprint_of(&(pattern, surname))
+    fingerprint_of(&(pattern, surname)) & !TAGS
 }
+
+/// The masked pass's tags of a unit's key (16 bytes a unit, where an
+/// `Option<Result<u128, u128>>` took 32): a holder's, a masked lead's, none (0).
+const TAGS: u128 = 0b11;
+const HOLDER: u128 = 0b01;
+const LEAD: u128 = 0b10;
 
 /// The block key a masked lead looks up: its masked phone's visible digits and its stated
 /// surname, for a unit with a masked phone and no full one.
@@ -80,47 +87,51 @@ pub(crate) fn masked_pass(
     } = *cx;
     let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
     // Every unit's block pattern is derived and hashed on both cores; one pass then files them.
-    // Holders' keys are `Ok`, masked leads' keys `Err`. Only holders some lead asks for are
+    // Keys carry their unit's tag (holder, lead). Only holders some lead asks for are
     // indexed, out of the millions of mobiles.
-    let keys: Vec<Option<Result<u128, u128>>> = (0..units.rep.len() as u32)
+    let keys: Vec<u128> = (0..units.rep.len() as u32)
         .into_par_iter()
         .map(|u| {
             let m = rep(u);
             match holder_key(m) {
-                Some((pattern, surname)) => Some(Ok(index_key(&pattern, surname))),
-                None => lead_key(m).map(|(pattern, surname)| Err(index_key(pattern, surname))),
+                Some((pattern, surname)) => index_key(&pattern, surname) | HOLDER,
+                None => {
+                    lead_key(m).map_or(0, |(pattern, surname)| index_key(pattern, surname) | LEAD)
+                }
             }
         })
         .collect();
     let mut holders = 0usize;
     let mut wanted: HashSet<u128> = HashSet::default();
     let mut masked = Vec::new();
-    for (u, key) in keys.iter().enumerate() {
-        match key {
-            Some(Ok(_)) => holders += 1,
-            Some(Err(k)) => {
-                wanted.insert(*k);
+    for (u, &key) in keys.iter().enumerate() {
+        match key & TAGS {
+            HOLDER => holders += 1,
+            LEAD => {
+                wanted.insert(key & !TAGS);
                 masked.push(u as u32);
             }
-            None => {}
+            _ => {}
         }
     }
     if holders == 0 {
         return;
     }
     let mut index: HashMap<u128, Vec<u32>> = HashMap::default();
-    for (u, key) in keys.iter().enumerate() {
-        if let Some(Ok(k)) = key
-            && wanted.contains(k)
-        {
-            index.entry(*k).or_default().push(u as u32);
+    for (u, &key) in keys.iter().enumerate() {
+        if key & TAGS == HOLDER && wanted.contains(&(key & !TAGS)) {
+            index.entry(key & !TAGS).or_default().push(u as u32);
         }
     }
     let pattern_weight = -model
         .masked_key_u
         .unwrap_or_else(|| {
             // A model stored before this estimate existed: the distinct holder keys here.
-            let distinct: HashSet<u128> = keys.iter().flatten().filter_map(|k| k.ok()).collect();
+            let distinct: HashSet<u128> = keys
+                .iter()
+                .copied()
+                .filter(|&k| k & TAGS == HOLDER)
+                .collect();
             1.0 / distinct.len() as f64
         })
         .log2();

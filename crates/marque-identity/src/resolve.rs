@@ -110,6 +110,11 @@ impl std::fmt::Display for ResolveSummary {
     }
 }
 
+/// Size of the output tables' data files. The four tables are written at once, each holding
+/// its open file in memory: delta-rs's default of 100 MiB a file put 400 MiB on top of the
+/// mentions at the end of a run; a 1M-person `mentions` table still fills only ~30 files.
+const OUTPUT_FILE_SIZE: u64 = 32 * 1024 * 1024;
+
 /// Resolves the lake's mentions: only the batches ingested since the last run and the
 /// customers they touch, or everything with `opts.full` (or when no earlier run exists).
 /// Replaces `mentions`, `customer_map`, `customers`, `match_edges` and `identity_hubs` (one
@@ -346,6 +351,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let is_incremental = run.affected.is_some();
     let commit = || {
         Commit::default()
+            .with_target_file_size(OUTPUT_FILE_SIZE)
             .with("operation", "resolve")
             .with("incremental", is_incremental)
     };

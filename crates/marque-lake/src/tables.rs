@@ -195,6 +195,10 @@ pub struct Commit {
     pub metadata: Vec<(String, serde_json::Value)>,
     /// Partition columns, used only when the write creates the table.
     pub partition_by: Vec<String>,
+    /// Bytes at which a data file is closed and the next one begun; `None` keeps delta-rs's
+    /// 100 MiB. The writer holds the open file in memory, so a run writing several tables at
+    /// once holds one such file per table.
+    pub target_file_size: Option<u64>,
 }
 
 impl Commit {
@@ -209,6 +213,12 @@ impl Commit {
     /// Adds one metadata entry.
     pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
         self.metadata.push((key.to_string(), value.into()));
+        self
+    }
+
+    /// Closes data files at `bytes` (see [`Commit::target_file_size`]).
+    pub fn with_target_file_size(mut self, bytes: u64) -> Self {
+        self.target_file_size = Some(bytes);
         self
     }
 }
@@ -443,6 +453,9 @@ impl Lake {
             })
             .with_writer_properties(writer_properties())
             .with_commit_properties(props);
+        if let Some(size) = commit.target_file_size.and_then(std::num::NonZeroU64::new) {
+            builder = builder.with_target_file_size(Some(size));
+        }
         if !commit.partition_by.is_empty() {
             builder = builder.with_partition_columns(commit.partition_by);
         }
