@@ -95,7 +95,7 @@ struct Keys {
 }
 
 /// Finds the customers sharing a key with `new` mentions (known hub phones excluded) and
-/// registers `_affected_records` for [`crate::mentions::Scope::Some`].
+/// registers them as `_affected_customers` (the writers keep the other customers' rows).
 /// `keyless_name` tells the names the keyless pass may link on (rare ones): only those pull in
 /// the customers holding the same name in the same city.
 pub async fn affected(
@@ -152,19 +152,7 @@ pub async fn affected(
         "id",
         customers.iter().cloned().collect(),
     )?;
-    let mut record_ids: HashSet<String> = HashSet::default();
-    let previous = PreviousIds::load(ctx, Some(&customers), |record| {
-        if !record_ids.contains(record) {
-            record_ids.insert(record.to_string());
-        }
-    })
-    .await?;
-    register_list(
-        ctx,
-        "_affected_records",
-        "record_id",
-        record_ids.into_iter().collect(),
-    )?;
+    let previous = PreviousIds::load(ctx, Some(&customers)).await?;
     Ok(Affected {
         customers,
         previous,

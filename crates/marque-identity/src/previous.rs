@@ -46,12 +46,10 @@ impl PreviousIds {
     }
 
     /// Reads `customer_map` (registered on `ctx`) in one streaming pass: the previous id of
-    /// every record, or only of the records of `customers` when given; `on_record` sees the
-    /// record id of each row kept.
+    /// every record, or only of the records of `customers` when given.
     pub(crate) async fn load(
         ctx: &SessionContext,
         customers: Option<&HashSet<String>>,
-        mut on_record: impl FnMut(&str),
     ) -> Result<Self> {
         let mut previous = PreviousIds::default();
         if customers.is_some_and(HashSet::is_empty) {
@@ -66,7 +64,6 @@ impl PreviousIds {
                     && customers.is_none_or(|c| c.contains(customer))
                 {
                     previous.insert(source, record, role, customer);
-                    on_record(record);
                 }
             }
         })

@@ -168,7 +168,6 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             });
         }
         let stored_hubs = stored_hubs(lake).await?;
-        incremental::register_list(&ctx, "_affected_records", "record_id", Vec::new())?;
         let none = PreviousIds::default();
         let scope = Scope::Some {
             batches: &new,
@@ -214,7 +213,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         Run {
             ms: mentions::load(&ctx, &tables, &opts.resident_id_salt, &keep_apart).await?,
             previous: if has("customer_map") {
-                Some(PreviousIds::load(&ctx, None, |_| {}).await?)
+                Some(PreviousIds::load(&ctx, None).await?)
             } else {
                 None
             },
