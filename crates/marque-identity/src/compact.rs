@@ -86,20 +86,6 @@ impl PhoneField {
             kind: PhoneKind::Masked,
         }
     }
-
-    /// The E.164 key, hub or not.
-    pub fn as_key(&self) -> Option<&str> {
-        self.value
-            .as_deref()
-            .filter(|_| self.kind != PhoneKind::Masked)
-    }
-
-    /// The block pattern of a masked number.
-    pub fn as_masked(&self) -> Option<&str> {
-        self.value
-            .as_deref()
-            .filter(|_| self.kind == PhoneKind::Masked)
-    }
 }
 
 /// A text value many mentions share (a city), held once: a thin pointer per mention.

@@ -38,6 +38,7 @@ pub mod incremental;
 mod keyless;
 pub mod link;
 mod masked;
+pub mod mention;
 pub mod mentions;
 pub mod model;
 mod name_cache;

@@ -2,192 +2,24 @@
 
 use crate::hashing::{HashMap, HashSet, fingerprint};
 
+#[cfg(test)]
+pub use crate::mention::test_mention;
+pub use crate::mention::{AppIds, Mention, ResidentEvidence, resident};
+
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use compact_str::CompactString;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::prelude::SessionContext;
-use marque_core::name::Gender;
-use marque_core::{Role, Source, phone, resident_id};
+use marque_core::{Role, Source, resident_id};
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
-use crate::compact::{PhoneKind, RecordIds, SeenSpan, SharedText};
-use crate::name_cache::{CityCache, NameCache, PhoneCache, SharedName};
+use crate::compact::{RecordIds, SeenSpan};
+use crate::name_cache::{CityCache, NameCache, PhoneCache};
 use crate::previous::PreviousIds;
 use crate::text_column::TextColumn;
 use crate::{IdentityError, Result};
-
-/// Resident-id evidence: the number itself is never kept, only a keyed hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResidentEvidence {
-    /// Hex SHA-256 of salt + number, held inline: one allocation with the rest (a mention
-    /// holds this boxed, as most mentions carry no resident id).
-    hex: [u8; 64],
-    /// Days since 1970-01-01.
-    pub birth_date: i32,
-    pub male: bool,
-}
-
-impl ResidentEvidence {
-    /// Hex SHA-256 of salt + number.
-    pub fn hash(&self) -> &str {
-        // Always ASCII hex: written only by `resident`.
-        std::str::from_utf8(&self.hex).unwrap_or_default()
-    }
-}
-
-/// The brand app's ids of an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppIds {
-    pub app_user_id: Option<CompactString>,
-    pub unionid: Option<CompactString>,
-}
-
-/// One person as seen by one source record in one role. App events of one account with the
-/// same identifiers are folded into one mention with many record ids.
-#[derive(Debug, Clone)]
-pub struct Mention {
-    pub source: Source,
-    pub role: Role,
-    /// One record, or the many an app account's events fold into: inline for the one.
-    pub record_ids: RecordIds,
-    /// Shared by every mention spelling the name alike (derefs to the parsed name).
-    pub name: SharedName,
-    /// True when `name` is a real name; app nicknames are not.
-    pub name_is_evidence: bool,
-    /// The phone field's E.164 key (placeholder and invalid numbers are dropped), or the block
-    /// pattern (`139****5678`) of a masked number: partial evidence, never a key. Read through
-    /// [`Mention::phone`] and [`Mention::masked_phone`].
-    phone: Option<CompactString>,
-    phone_kind: PhoneKind,
-    pub resident: Option<Box<ResidentEvidence>>,
-    /// The app account's ids: boxed, as only app mentions carry them.
-    pub app: Option<Box<AppIds>>,
-    pub vin: Option<CompactString>,
-    /// Shared by every mention naming the same city.
-    pub city: Option<SharedText>,
-    /// The records' own times (sale, visit, lead, event).
-    pub seen: SeenSpan,
-}
-
-impl Mention {
-    /// The E.164 phone, hub or not (see [`Mention::usable_phone`]).
-    pub fn phone(&self) -> Option<&str> {
-        self.phone
-            .as_deref()
-            .filter(|_| self.phone_kind != PhoneKind::Masked)
-    }
-
-    /// The block pattern (`139****5678`) of a masked phone.
-    pub fn masked_phone(&self) -> Option<&str> {
-        self.phone
-            .as_deref()
-            .filter(|_| self.phone_kind == PhoneKind::Masked)
-    }
-
-    /// True when the phone is a hub (seen with many different names): not evidence.
-    pub fn phone_is_hub(&self) -> bool {
-        self.phone_kind == PhoneKind::Hub
-    }
-
-    /// Sets the phone's E.164 key (a key set this way is not a hub).
-    pub fn set_phone(&mut self, key: Option<&str>) {
-        self.phone = key.map(CompactString::from);
-        self.phone_kind = PhoneKind::Key;
-    }
-
-    /// Sets the phone to a masked number's block pattern.
-    pub fn set_masked_phone(&mut self, pattern: Option<&str>) {
-        self.phone = pattern.map(CompactString::from);
-        self.phone_kind = PhoneKind::Masked;
-    }
-
-    /// Marks a key as a hub (or not); a masked pattern is never a key, so never a hub.
-    pub fn set_phone_hub(&mut self, hub: bool) {
-        if self.phone_kind != PhoneKind::Masked {
-            self.phone_kind = if hub { PhoneKind::Hub } else { PhoneKind::Key };
-        }
-    }
-
-    /// Sets the city (unshared: the load shares cities through its cache).
-    pub fn set_city(&mut self, city: Option<&str>) {
-        self.city = city.map(|c| std::sync::Arc::new(CompactString::from(c)));
-    }
-
-    pub fn city(&self) -> Option<&str> {
-        self.city.as_deref().map(CompactString::as_str)
-    }
-
-    /// Microseconds since the epoch of the earliest record's own time.
-    pub fn first_seen(&self) -> Option<i64> {
-        self.seen.first()
-    }
-
-    /// Microseconds since the epoch of the latest record's own time.
-    pub fn last_seen(&self) -> Option<i64> {
-        self.seen.last()
-    }
-
-    pub fn app_user_id(&self) -> Option<&str> {
-        self.app.as_ref()?.app_user_id.as_deref()
-    }
-
-    pub fn unionid(&self) -> Option<&str> {
-        self.app.as_ref()?.unionid.as_deref()
-    }
-
-    /// The full name's comparison key (simplified characters, lower case); empty without one.
-    pub fn name_key(&self) -> &CompactString {
-        self.name.key()
-    }
-
-    /// The record id that names the mention: its smallest (app accounts fold many).
-    pub fn key_record(&self) -> &str {
-        self.record_ids
-            .iter()
-            .min()
-            .map(CompactString::as_str)
-            .unwrap_or_default()
-    }
-
-    /// Tone-less pinyin of the name or nickname, when it has one.
-    pub fn pinyin(&self) -> Option<&str> {
-        (!self.name.pinyin.is_empty()).then_some(self.name.pinyin.as_str())
-    }
-
-    /// How many mentions this one stands for: each source record folded into it, except that
-    /// an app account's events are one mention of the account.
-    pub fn weight(&self) -> u32 {
-        if self.source == Source::App {
-            1
-        } else {
-            self.record_ids.len() as u32
-        }
-    }
-
-    /// The visible-digits pattern (`139****5678`) this mention shares with the masked and full
-    /// forms of its mobile: the masked pass's block key.
-    pub fn phone_pattern(&self) -> Option<String> {
-        self.masked_phone()
-            .map(str::to_string)
-            .or_else(|| self.phone().and_then(phone::mobile_block_pattern))
-    }
-
-    /// The phone when it is evidence (not a hub).
-    pub fn usable_phone(&self) -> Option<&str> {
-        self.phone().filter(|_| !self.phone_is_hub())
-    }
-
-    /// The gender the evidence states: the resident id wins over an honorific.
-    pub fn gender(&self) -> Option<Gender> {
-        match &self.resident {
-            Some(r) => Some(if r.male { Gender::Male } else { Gender::Female }),
-            None => self.name.gender,
-        }
-    }
-}
 
 fn queries(tables: &[String]) -> Vec<(Source, Role, String)> {
     let has = |t: &str| tables.iter().any(|x| x == t);
@@ -593,28 +425,6 @@ fn app_ids(app_user_id: Option<&str>, unionid: Option<&str>) -> Option<Box<AppId
     })
 }
 
-/// Validates a resident id and keeps only its keyed hash and what it says of the person.
-pub fn resident(raw: &str, salt: &str) -> Option<Box<ResidentEvidence>> {
-    let id = resident_id::parse(raw)?;
-    let mut h = Sha256::new();
-    h.update(salt.as_bytes());
-    h.update(id.number.as_bytes());
-    let epoch = chrono_days(id.birth_date);
-    let mut hex = [0u8; 64];
-    // 32 digest bytes always fill 64 hex digits.
-    hex::encode_to_slice(h.finalize(), &mut hex).ok()?;
-    Some(Box::new(ResidentEvidence {
-        hex,
-        birth_date: epoch,
-        male: id.male,
-    }))
-}
-
-fn chrono_days(d: chrono::NaiveDate) -> i32 {
-    use chrono::Datelike;
-    d.num_days_from_ce() - 719_163
-}
-
 /// The nine projected columns of a batch: eight text, `seen_at` as µs since the epoch.
 struct Columns {
     text: Vec<TextColumn>,
@@ -655,69 +465,5 @@ impl Columns {
     fn seen_at(&self, row: usize) -> Option<i64> {
         let a = self.time.as_primitive::<Int64Type>();
         a.is_valid(row).then(|| a.value(row))
-    }
-}
-
-/// A sales-buyer mention with only a name, for tests.
-#[cfg(test)]
-pub fn test_mention(raw_name: &str) -> Mention {
-    Mention {
-        source: Source::Sales,
-        role: Role::Buyer,
-        record_ids: RecordIds::one(format!("r-{raw_name}")),
-        name: SharedName::parse(raw_name),
-        name_is_evidence: true,
-        phone: None,
-        phone_kind: PhoneKind::Key,
-        resident: None,
-        app: None,
-        vin: None,
-        city: None,
-        seen: SeenSpan::at(None),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Ten million mentions at 1M persons: each byte here is 10 MB of the run's peak.
-    #[test]
-    fn a_mention_stays_within_128_bytes() {
-        assert!(
-            std::mem::size_of::<Mention>() <= 128,
-            "Mention grew to {} bytes",
-            std::mem::size_of::<Mention>()
-        );
-    }
-
-    #[test]
-    fn a_masked_phone_is_never_a_key_nor_a_hub() {
-        let mut m = test_mention("王小明");
-        m.set_masked_phone(Some("139****5678"));
-        m.set_phone_hub(true);
-        assert_eq!((m.phone(), m.masked_phone()), (None, Some("139****5678")));
-        assert!(!m.phone_is_hub());
-        assert_eq!(m.phone_pattern().as_deref(), Some("139****5678"));
-        m.set_phone(Some("+8613912345678"));
-        m.set_phone_hub(true);
-        assert_eq!(
-            m.phone(),
-            Some("+8613912345678"),
-            "a hub is still the number"
-        );
-        assert!(m.phone_is_hub());
-        assert_eq!((m.usable_phone(), m.masked_phone()), (None, None));
-        assert_eq!(m.phone_pattern().as_deref(), Some("139****5678"));
-    }
-
-    #[test]
-    fn a_resident_hash_is_the_salted_sha256_in_hex() {
-        let r = resident("11010519491231002X", "salt").expect("a valid resident id");
-        let mut h = Sha256::new();
-        h.update(b"salt11010519491231002X");
-        assert_eq!(r.hash(), hex::encode(h.finalize()));
-        assert_eq!(r.hash().len(), 64);
-        assert!(!r.male, "the 17th digit 2 is even: female");
     }
 }

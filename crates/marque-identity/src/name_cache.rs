@@ -145,6 +145,7 @@ impl Default for CityCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compact::PhoneKind;
 
     #[test]
     fn a_cached_phone_is_the_phone_parsed_directly() {
@@ -161,14 +162,19 @@ mod tests {
         for r in raws.into_iter().chain(["15012345678"]) {
             let p = phone::parse(r);
             let got = cache.get(Some(r));
-            assert_eq!(got.as_key(), p.key(), "{r}");
-            let masked = matches!(p, phone::Phone::Masked { .. })
-                .then(|| p.block_pattern())
-                .flatten();
-            assert_eq!(got.as_masked(), masked.as_deref(), "{r}");
+            let is_masked = matches!(p, phone::Phone::Masked { .. });
+            let want = if is_masked {
+                p.block_pattern()
+            } else {
+                p.key().map(str::to_string)
+            };
+            assert_eq!(got.value.as_deref(), want.as_deref(), "{r}");
+            assert_eq!(got.kind == PhoneKind::Masked, is_masked, "{r}");
         }
-        assert!(cache.get(Some("139****5678")).as_masked().is_some());
-        assert!(cache.get(None).as_key().is_none());
+        let masked = cache.get(Some("139****5678"));
+        assert_eq!(masked.kind, PhoneKind::Masked);
+        assert!(masked.value.is_some());
+        assert!(cache.get(None).value.is_none());
     }
 
     #[test]
