@@ -111,8 +111,8 @@ impl std::fmt::Display for ResolveSummary {
 }
 
 /// Size of the output tables' data files. The four tables are written at once, each holding
-/// its open file in memory: delta-rs's default of 100 MiB a file put 400 MiB on top of the
-/// mentions at the end of a run; a 1M-person `mentions` table still fills only ~30 files.
+/// its open file in memory: at delta-rs's default of 100 MiB a file that is up to 400 MiB on
+/// top of the mentions at the end of a run. A 1M-person `mentions` table fills 17 files.
 const OUTPUT_FILE_SIZE: u64 = 32 * 1024 * 1024;
 
 /// Resolves the lake's mentions: only the batches ingested since the last run and the
