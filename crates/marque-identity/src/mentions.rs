@@ -203,7 +203,7 @@ pub async fn load_scoped(
     // the next tables) overlaps normalising the current one. A scoped run reads the whole
     // tables too and keeps its rows in `row_keys`: a scoped record is anywhere in a table, so
     // no filter prunes a file, and the SQL form of the scope (`_batch_id IN (..) OR record_id
-    // IN (SELECT ..)`) made the incremental run's peak (5.2 GB at 1M, 3.3 GB without it).
+    // IN (SELECT ..)`) made the incremental run's peak (5.2 GB at 1M, 2.2 GB without it).
     // Only the new batches' own rows (no earlier records) are filtered in SQL: the batch ids'
     // statistics prune every older file.
     let only_batches = match scope {
