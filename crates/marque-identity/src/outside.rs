@@ -124,7 +124,7 @@ impl Outside {
     /// [`crate::incremental::affected`]) of the lead keys of the scope's mentions `ms`, whose
     /// hubs are marked; `hubs` are the hub phones stored by earlier runs. The conditions
     /// mirror the passes' holders: a stated surname and a usable full mobile for the masked
-    /// pass ([`masked::holder_key`]), a full name, a city and a key for the keyless pass.
+    /// pass (`masked::holder_key`), a full name, a city and a key for the keyless pass.
     pub async fn load(
         ctx: &SessionContext,
         ms: &[Mention],
