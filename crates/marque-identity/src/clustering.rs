@@ -53,7 +53,7 @@ pub(crate) fn cluster(
     stats: &mut LinkStats,
     restrict: Option<&[bool]>,
 ) -> (UnionFind, Vec<Edge>) {
-    let mut uf = UnionFind::new(units.size.clone(), labels.to_vec());
+    let mut uf = UnionFind::new(&units.size, labels);
     let mut kept = Vec::new();
     let mut join = |uf: &mut UnionFind, e: &Edge, stats: &mut LinkStats| match uf.union(e.a, e.b) {
         Some(true) => kept.push(e.clone()),

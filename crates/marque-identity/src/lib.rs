@@ -52,6 +52,7 @@ mod passes;
 pub mod previous;
 mod publish;
 mod query;
+mod record_folds;
 mod resolve;
 pub mod tables;
 mod text_column;

@@ -1,6 +1,6 @@
 //! Person mentions read from the raw tables, with their evidence normalised for linking.
 
-use crate::hashing::{HashMap, HashSet, fingerprint};
+use crate::hashing::{HashSet, fingerprint};
 
 #[cfg(test)]
 pub use crate::mention::test_mention;
@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use crate::compact::{RecordIds, SeenSpan};
 use crate::name_cache::{CityCache, NameCache, PhoneCache};
 use crate::previous::PreviousIds;
+use crate::record_folds::{BatchFates, RecordFolds, RowKeys};
 use crate::text_column::TextColumn;
 use crate::{IdentityError, Result};
 
@@ -180,6 +181,7 @@ pub async fn load_scoped(
     // million mentions would copy 1.8 GB, and both copies are resident while it does. The
     // bound is virtual memory only; the pages no mention fills are never touched.
     let mut out = Vec::new();
+    let mut folds = RecordFolds::default();
     if let Scope::All = scope {
         // One count per table; a table read in two roles (owner, sender) counts twice.
         let mut read: Vec<&str> = queries(tables)
@@ -192,12 +194,11 @@ pub async fn load_scoped(
             upper += roles.len() * crate::query::count_rows(ctx, roles[0]).await?;
         }
         out.reserve_exact(upper);
+        folds = RecordFolds::with_capacity(upper);
     }
     // Records with identical evidence that includes a key no guard can veto (an app account, a
     // VIN, a resident id) fold into one mention, as linking would fold them into one unit
     // anyway: a customer's 40 repair orders are normalised once and held once.
-    let mut folds: HashMap<u128, usize> = HashMap::default();
-    let mut seen: HashSet<u128> = HashSet::default();
     let mut caches = Caches::default();
     // Every query starts now and scans ahead on its own task: decoding the next batches (and
     // the next tables) overlaps normalising the current one. A scoped run reads the whole
@@ -239,35 +240,17 @@ pub async fn load_scoped(
             let batch = batch.map_err(query)?;
             let cols = Columns::new(&batch, &table)?;
             // Each row's scope test, fingerprints and key test need no shared state: both
-            // cores. Only the set lookups below run in row order.
+            // cores; so do the sharded set lookups that sort the rows.
             let rows: Vec<Option<RowKeys>> = (0..batch.num_rows())
                 .into_par_iter()
                 .map(|r| row_keys(&cols, r, source, role, scope, keep_apart))
                 .collect();
-            // Rows of this batch that start a mention, and records folding into one of them.
-            let mut fresh: Vec<usize> = Vec::new();
-            let mut late_folds: Vec<(usize, String, Option<i64>)> = Vec::new();
-            for (r, keys) in rows.iter().enumerate() {
-                let Some(k) = keys else {
-                    continue;
-                };
-                if !seen.insert(k.record) {
-                    continue; // the same record delivered twice: one mention
-                }
-                if let Some(&i) = folds.get(&k.fold).filter(|_| k.foldable) {
-                    let record_id = cols.text(0, r).unwrap_or_default();
-                    let t = cols.seen_at(r);
-                    match out.get_mut(i) {
-                        Some(m) => fold_into(m, record_id, t),
-                        None => late_folds.push((i, record_id.to_string(), t)),
-                    }
-                    continue;
-                }
-                if k.keyed && k.foldable {
-                    folds.insert(k.fold, out.len() + fresh.len());
-                }
-                fresh.push(r);
-            }
+            // Rows of this batch that start a mention, and records folding into one (an earlier
+            // mention or one of this batch's, so they are added once the batch's are built).
+            let BatchFates {
+                fresh,
+                folds: folded,
+            } = folds.sort(&rows, out.len());
             drop(rows);
             // Normalising names, phones and resident ids is the expensive part: both cores.
             let raw = |col: usize| -> Vec<&str> {
@@ -284,9 +267,12 @@ pub async fn load_scoped(
                 .map(|&r| build(&cols, r, source, role, salt, &caches))
                 .collect();
             out.extend(built);
-            fresh.clear();
-            for (i, record_id, t) in late_folds.drain(..) {
-                fold_into(&mut out[i], &record_id, t);
+            for (r, i) in folded {
+                fold_into(
+                    &mut out[i],
+                    cols.text(0, r).unwrap_or_default(),
+                    cols.seen_at(r),
+                );
             }
         }
     }
@@ -320,17 +306,6 @@ fn prefetch(mut stream: SendableRecordBatchStream) -> SendableRecordBatchStream 
 
 /// What the load loop needs of one row, computed off the loop: `None` when the row has no
 /// record id or lies outside the scope.
-struct RowKeys {
-    /// Fingerprint of source, role and record id: a record delivered twice is one mention.
-    record: u128,
-    /// Fingerprint of the evidence: records with equal keyed evidence fold into one mention.
-    fold: u128,
-    /// Whether the evidence carries a key no guard can veto (app account, VIN, resident id).
-    keyed: bool,
-    /// False for records a split or never-link override keeps apart.
-    foldable: bool,
-}
-
 fn row_keys(
     cols: &Columns,
     r: usize,

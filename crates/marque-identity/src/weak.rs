@@ -50,7 +50,7 @@ pub(crate) fn drop_ambiguous(
     if runs.iter().all(|r| r.len() < 2) {
         return;
     }
-    let mut people = UnionFind::new(units.size.clone(), labels.to_vec());
+    let mut people = UnionFind::new(&units.size, labels);
     for e in deterministic {
         people.union(e.a, e.b);
     }
@@ -102,8 +102,14 @@ pub(crate) fn drop_ambiguous(
                 .get(&weak)
                 .is_some_and(|keep| *keep != Some(person[other as usize]))
     };
+    // Judged on both cores; `retain` then visits the edges in the same order.
+    let keep: Vec<bool> = scored
+        .par_iter()
+        .map(|e| !(blocked(e.a, e.b) || blocked(e.b, e.a)))
+        .collect();
+    let mut keep = keep.into_iter();
     let before = scored.len();
-    scored.retain(|e| !(blocked(e.a, e.b) || blocked(e.b, e.a)));
+    scored.retain(|_| keep.next().unwrap_or(true));
     stats.ambiguous_dropped += (before - scored.len()) as u64;
 }
 
