@@ -84,6 +84,10 @@ impl Default for RecordFolds {
     }
 }
 
+/// One shard's share of a batch: (row, target) for rows that found a fold target, and the
+/// rows that became targets.
+type ShardFinds = (Vec<(usize, u32)>, Vec<usize>);
+
 /// Row `r`'s fate while a batch is sorted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
@@ -122,7 +126,7 @@ impl RecordFolds {
         let by_fold = buckets(rows, |k| k.foldable.then_some(k.fold));
         // Per shard, in row order: the fold target a row finds, and the keyed rows that become
         // targets themselves (first of their evidence).
-        let found: Vec<(Vec<(usize, u32)>, Vec<usize>)> = self
+        let found: Vec<ShardFinds> = self
             .targets
             .par_iter_mut()
             .zip(&by_fold)
