@@ -2,9 +2,9 @@
 //! into an earlier mention: the load's two big sets, sharded so both cores work them.
 //!
 //! At 1M persons the load tests 19 million record fingerprints against the records seen so far
-//! and 11 million evidence fingerprints against the mentions that can take folds. Run in row
-//! order on the loop's one thread, those lookups (a cache miss each in tables of hundreds of
-//! megabytes) were a fifth of the load. Here each set is split in [`SHARDS`] by the top bits of
+//! and as many evidence fingerprints against the mentions that can take folds (up to one per
+//! mention, 10.8 million). Run in row order on the loop's one thread, those lookups (a cache
+//! miss each in tables of hundreds of megabytes) were about a sixth of the load's CPU. Here each set is split in [`SHARDS`] by the top bits of
 //! the fingerprint; the shards take their rows in row order, side by side. A key lives in one
 //! shard, so every decision is the one the row-order loop made.
 
@@ -54,7 +54,7 @@ pub(crate) struct RecordFolds {
     targets: Vec<HashMap<TargetKey, u32>>,
 }
 
-/// The low 96 bits of an evidence fingerprint: with the shard's 6 bits, 102 bits tell eight
+/// The low 96 bits of an evidence fingerprint: with the shard's 6 bits, 102 bits tell ten
 /// million evidence sets apart (a collision once in some 10¹⁷ runs), and an entry takes 16
 /// bytes where a `u128` key (16-byte aligned) with its index took 32.
 type TargetKey = (u64, u32);
