@@ -102,7 +102,10 @@ impl RecordFolds {
     /// Sorts one batch's rows (`None`: no record id or outside the scope). Mentions made so far
     /// number `first`; the batch's fresh ones follow them.
     pub fn sort(&mut self, rows: &[Option<RowKeys>], first: usize) -> BatchFates {
-        let mut fate = vec![Fate::Skip; rows.len()];
+        let mut fate: Vec<Fate> = rows
+            .iter()
+            .map(|k| if k.is_some() { Fate::Fresh } else { Fate::Skip })
+            .collect();
         let by_record = buckets(rows, |k| Some(k.record));
         let repeats: Vec<Vec<usize>> = self
             .seen
@@ -115,11 +118,6 @@ impl RecordFolds {
                     .collect()
             })
             .collect();
-        for (r, k) in rows.iter().enumerate() {
-            if k.is_some() {
-                fate[r] = Fate::Fresh;
-            }
-        }
         for r in repeats.into_iter().flatten() {
             fate[r] = Fate::Skip;
         }
