@@ -3,17 +3,13 @@
 //! so that only those customers and the new mentions are linked again.
 
 use crate::hashing::{HashSet, fingerprint};
-use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
-use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
+use crate::Result;
 use crate::mentions::Mention;
 use crate::names::name_key;
 use crate::previous::PreviousIds;
-use crate::{IdentityError, Result};
 
 /// Table listing the ingest batches resolution has seen.
 pub const BATCHES_TABLE: &str = "identity_batches";
@@ -44,34 +40,6 @@ pub async fn resolved_batches(ctx: &SessionContext) -> Result<HashSet<String>> {
     values(ctx, BATCHES_TABLE, &sql).await
 }
 
-/// Registers (or replaces) a one-column string table on `ctx`.
-pub fn register_list(
-    ctx: &SessionContext,
-    name: &str,
-    column: &str,
-    values: Vec<String>,
-) -> Result<()> {
-    let schema = Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)]));
-    let array: ArrayRef = Arc::new(StringArray::from(values));
-    let batch = RecordBatch::try_new(schema.clone(), vec![array]).map_err(|source| {
-        IdentityError::Arrow {
-            table: name.into(),
-            source,
-        }
-    })?;
-    let table = MemTable::try_new(schema, vec![vec![batch]]).map_err(|e| IdentityError::Query {
-        table: name.into(),
-        source: e,
-    })?;
-    let _ = ctx.deregister_table(name);
-    ctx.register_table(name, Arc::new(table))
-        .map_err(|e| IdentityError::Query {
-            table: name.into(),
-            source: e,
-        })?;
-    Ok(())
-}
-
 /// What the new mentions touch: the affected customers and, for each of their records, the
 /// previous id.
 pub struct Affected {
@@ -94,8 +62,8 @@ struct Keys {
     name_city: HashSet<u128>,
 }
 
-/// Finds the customers sharing a key with `new` mentions (known hub phones excluded) and
-/// registers them as `_affected_customers` (the writers keep the other customers' rows).
+/// Finds the customers sharing a key with `new` mentions (known hub phones excluded): the
+/// customers the run re-resolves (the writers keep the other customers' rows).
 /// `keyless_name` tells the names the keyless pass may link on (rare ones): only those pull in
 /// the customers holding the same name in the same city.
 pub async fn affected(
@@ -146,12 +114,6 @@ pub async fn affected(
         }
     }
     let customers = holders(ctx, &keys).await?;
-    register_list(
-        ctx,
-        "_affected_customers",
-        "id",
-        customers.iter().cloned().collect(),
-    )?;
     let previous = PreviousIds::load(ctx, Some(&customers)).await?;
     Ok(Affected {
         customers,

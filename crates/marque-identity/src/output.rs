@@ -31,15 +31,7 @@ pub fn customer_map_schema() -> SchemaRef {
 }
 
 /// The golden fields that carry lineage, in `customers` column order.
-const LINEAGE: [&str; 7] = [
-    "name_from",
-    "gender_from",
-    "birth_date_from",
-    "phone_from",
-    "city_from",
-    "app_user_id_from",
-    "unionid_from",
-];
+const LINEAGE: [&str; 7] = marque_lake::GOLDEN_LINEAGE_COLUMNS;
 
 /// `customers`: one golden row per customer. Each `*_from` column names the mention
 /// (`source:record_id:role`) the golden value was taken from.

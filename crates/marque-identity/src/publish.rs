@@ -7,14 +7,17 @@
 //! one chunk at a time, so a table costs one chunk and one row group of memory.
 
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::RecordBatch;
+use arrow::array::{BooleanArray, RecordBatch};
 use arrow::datatypes::SchemaRef;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use marque_lake::{BatchStream, Commit, Lake, WriteMode};
 
+use crate::hashing::HashSet;
+use crate::text_column::TextColumn;
 use crate::{IdentityError, Result};
 
 /// Mentions per chunk: about 30 MB of Arrow for the widest table.
@@ -48,9 +51,10 @@ where
 /// Where and how a run writes its tables.
 pub(crate) struct Publisher<'a> {
     pub lake: &'a Lake,
-    pub ctx: &'a SessionContext,
-    /// Incremental runs keep the rows of customers outside `_affected_customers`.
-    pub incremental: bool,
+    /// The customers an incremental run re-resolved, and a session holding the output tables
+    /// as they were, reading text as the writer takes it (`Lake::plain_text_session`); `None`
+    /// for a full run.
+    pub incremental: Option<(Arc<HashSet<String>>, &'a SessionContext)>,
     /// Tables that existed when the run started.
     pub existing: &'a [String],
     pub commit: Commit,
@@ -67,8 +71,10 @@ impl Publisher<'_> {
         fresh: BatchStream,
     ) -> Result<()> {
         let mut parts = Vec::new();
-        if self.incremental && self.existing.iter().any(|t| t == name) {
-            parts.push(self.untouched(name, schema.clone()).await?);
+        if let Some((affected, ctx)) = &self.incremental
+            && self.existing.iter().any(|t| t == name)
+        {
+            parts.push(untouched(ctx, affected.clone(), name, schema.clone()).await?);
         }
         parts.push(fresh);
         let all = futures::stream::iter(parts).flatten().boxed();
@@ -82,20 +88,46 @@ impl Publisher<'_> {
         );
         Ok(())
     }
+}
 
-    /// The rows of `name` that belong to customers outside the run's scope, cast to `schema`.
-    async fn untouched(&self, name: &'static str, schema: SchemaRef) -> Result<BatchStream> {
-        let sql = format!(
-            "SELECT * FROM {name} WHERE customer_id NOT IN (SELECT id FROM _affected_customers)"
-        );
-        let stream = crate::query::stream(self.ctx, name, &sql).await?;
-        Ok(stream
-            .map(move |b| {
-                let b = b.map_err(|e| format!("reading {name}: {e}"))?;
-                conform(name, &schema, &b).map_err(|e| e.to_string())
-            })
-            .boxed())
-    }
+/// The rows of `name` (registered on `ctx`) that belong to customers outside `affected`, cast
+/// to `schema`. Judged in Rust batch by batch: as a SQL anti-join, DataFusion hashed and
+/// repartitioned every row of the table before dropping a tenth of them.
+async fn untouched(
+    ctx: &SessionContext,
+    affected: Arc<HashSet<String>>,
+    name: &'static str,
+    schema: SchemaRef,
+) -> Result<BatchStream> {
+    let sql = format!("SELECT * FROM {name}");
+    let stream = crate::query::stream(ctx, name, &sql).await?;
+    Ok(stream
+        .map(move |b| {
+            let b = b.map_err(|e| format!("reading {name}: {e}"))?;
+            let kept = keep_untouched(name, &b, &affected).map_err(|e| e.to_string())?;
+            conform(name, &schema, &kept).map_err(|e| e.to_string())
+        })
+        .boxed())
+}
+
+/// The rows of `b` whose `customer_id` is not in `affected`.
+fn keep_untouched(table: &str, b: &RecordBatch, affected: &HashSet<String>) -> Result<RecordBatch> {
+    let i = b
+        .schema()
+        .index_of("customer_id")
+        .map_err(|_| IdentityError::Column {
+            table: table.into(),
+            column: "customer_id".into(),
+            message: "missing in the stored table; run `marque resolve --full`".into(),
+        })?;
+    let ids = TextColumn::of(b, i, table)?;
+    let keep: BooleanArray = (0..b.num_rows())
+        .map(|r| Some(ids.get(r).is_none_or(|c| !affected.contains(c))))
+        .collect();
+    arrow::compute::filter_record_batch(b, &keep).map_err(|source| IdentityError::Arrow {
+        table: table.into(),
+        source,
+    })
 }
 
 /// Casts a batch read back from the lake to the schema resolution writes (the reader may

@@ -249,8 +249,8 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     }
     let ms = run.ms;
     let outside = match (&run.affected, &stored) {
-        (Some(_), Some(model)) => {
-            Outside::load(&ctx, &ms, &run.stored_hubs, model, &opts.link).await?
+        (Some(affected), Some(model)) => {
+            Outside::load(&ctx, &ms, affected, &run.stored_hubs, model, &opts.link).await?
         }
         _ => Outside::default(),
     };
@@ -354,10 +354,17 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             .with("operation", "resolve")
             .with("incremental", is_incremental)
     };
+    let untouched_session = match run.affected {
+        Some(_) => Some(lake.plain_text_session(&OUTPUT_TABLES).await?),
+        None => None,
+    };
     let publisher = Publisher {
         lake,
-        ctx: &ctx,
-        incremental: is_incremental,
+        incremental: run
+            .affected
+            .take()
+            .map(Arc::new)
+            .zip(untouched_session.as_ref()),
         existing: &tables,
         commit: commit(),
         started,
@@ -492,6 +499,9 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         duration: started.elapsed(),
     })
 }
+
+/// The tables an incremental run rewrites with the untouched customers' rows kept.
+const OUTPUT_TABLES: [&str; 4] = ["match_edges", "mentions", "customer_map", "customers"];
 
 /// Customers whose golden records are picked and encoded together: ~64 MB of golden values.
 const GOLDEN_CHUNK: usize = 64 * 1024;

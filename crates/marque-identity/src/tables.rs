@@ -619,8 +619,8 @@ mod tests {
     }
 
     #[test]
-    fn every_column_the_lake_writes_plain_for_resolution_is_a_text_column_of_its_tables() {
-        // A renamed output column must not silently fall back to dictionary encoding.
+    fn every_column_the_lake_encodes_specially_for_resolution_is_a_column_of_its_tables() {
+        // A renamed output column must not silently fall back to the default encoding.
         let schemas = [
             crate::output::customer_map_schema(),
             crate::output::customers_schema(),
@@ -629,13 +629,25 @@ mod tests {
             history_schema(),
             name_frequency_schema(),
         ];
-        for c in marque_lake::RESOLVED_HIGH_CARDINALITY_TEXT_COLUMNS {
-            assert!(
-                schemas.iter().any(|s| s
-                    .field_with_name(c)
-                    .is_ok_and(|f| f.data_type() == &DataType::Utf8)),
-                "{c} is no text column of resolution's tables"
-            );
+        // (columns, whether they are instants rather than text)
+        let lists = [
+            (marque_lake::RESOLVED_HIGH_CARDINALITY_TEXT_COLUMNS, false),
+            (marque_lake::REPEATED_LONG_TEXT_COLUMNS, false),
+            (&marque_lake::GOLDEN_LINEAGE_COLUMNS, false),
+            (marque_lake::RESOLVED_HIGH_CARDINALITY_NUMBER_COLUMNS, true),
+        ];
+        for (list, instants) in lists {
+            for c in list {
+                let fits = |f: &arrow::datatypes::Field| match f.data_type() {
+                    DataType::Timestamp(_, _) => instants,
+                    DataType::Utf8 => !instants,
+                    _ => false,
+                };
+                assert!(
+                    schemas.iter().any(|s| s.field_with_name(c).is_ok_and(fits)),
+                    "{c} is no column of that kind in resolution's tables"
+                );
+            }
         }
     }
 

@@ -26,9 +26,10 @@ pub use location::LakeRoot;
 pub use lock::LakeLock;
 pub use maintenance::{OptimizeSummary, VacuumSummary};
 pub use tables::{
-    BatchStream, Commit, HIGH_CARDINALITY_NUMBER_COLUMNS, HIGH_CARDINALITY_TEXT_COLUMNS, Lake,
-    RESOLVED_HIGH_CARDINALITY_TEXT_COLUMNS, UNCOMPRESSED_COLUMNS, WriteMode, is_valid_table_name,
-    writer_properties,
+    BatchStream, Commit, GOLDEN_LINEAGE_COLUMNS, HIGH_CARDINALITY_NUMBER_COLUMNS,
+    HIGH_CARDINALITY_TEXT_COLUMNS, Lake, REPEATED_LONG_TEXT_COLUMNS,
+    RESOLVED_HIGH_CARDINALITY_NUMBER_COLUMNS, RESOLVED_HIGH_CARDINALITY_TEXT_COLUMNS,
+    UNCOMPRESSED_COLUMNS, WriteMode, is_valid_table_name, writer_properties,
 };
 
 /// Re-exported so that crates writing to the lake use the same Arrow and Delta versions.

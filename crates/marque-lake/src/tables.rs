@@ -68,20 +68,43 @@ pub const HIGH_CARDINALITY_TEXT_COLUMNS: &[&str] = &[
 
 /// The same for the tables resolution writes (`mentions`, `customer_map`, `customers`,
 /// `match_edges`, `customer_id_history`): customer ids (one per dozen mentions, in no order a
-/// row group's min/max could narrow), the two ends of a match edge and its evidence JSON.
+/// row group's min/max could narrow), the two ends of a match edge, phone patterns.
 /// Dictionary building for these was a twentieth of a small resolve's CPU.
 pub const RESOLVED_HIGH_CARDINALITY_TEXT_COLUMNS: &[&str] = &[
     "customer_id",
     "mention_record_id",
     "left_record_id",
     "right_record_id",
-    "evidence",
     "phone",
+    "phone_pattern",
     "resident_id_hash",
     "old_id",
     "new_id",
     "name_key",
 ];
+
+/// The golden record's lineage columns of `customers`, one per golden field: each names the
+/// mention (`source:record_id:role`) its value came from, so nearly one value per row.
+/// Written plain like [`RESOLVED_HIGH_CARDINALITY_TEXT_COLUMNS`].
+pub const GOLDEN_LINEAGE_COLUMNS: [&str; 7] = [
+    "name_from",
+    "gender_from",
+    "birth_date_from",
+    "phone_from",
+    "city_from",
+    "app_user_id_from",
+    "unionid_from",
+];
+
+/// Long text columns of few distinct values: a match edge's evidence JSON (~300 bytes, a
+/// few hundred distinct values among 4.3M edges at 1M persons). A dictionary stores each
+/// once; plain, the writer copied and compressed 1.2 GB of text per run. No statistics: no
+/// query filters on their ranges.
+pub const REPEATED_LONG_TEXT_COLUMNS: &[&str] = &["evidence"];
+
+/// The resolved tables' instants (`first_seen`, `last_seen`: nearly one per mention): no
+/// dictionary, statistics kept.
+pub const RESOLVED_HIGH_CARDINALITY_NUMBER_COLUMNS: &[&str] = &["first_seen", "last_seen"];
 
 /// Numeric columns whose values are (nearly) unique per row: amounts, mileages, instants, line
 /// numbers. No dictionary; their statistics stay (cheap for numbers, and time ranges are
@@ -108,7 +131,8 @@ pub const UNCOMPRESSED_COLUMNS: &[&str] = &["ro_time", "created_at", "event_time
 /// Dictionary encoding and statistics stay on for the low-cardinality columns that queries
 /// group and filter on (dealer codes, cities, models, channels, event types, dates, batch ids)
 /// and are dropped for the high-cardinality ones ([`HIGH_CARDINALITY_TEXT_COLUMNS`],
-/// [`RESOLVED_HIGH_CARDINALITY_TEXT_COLUMNS`], [`HIGH_CARDINALITY_NUMBER_COLUMNS`]): on the 1M-person ingest this cut the CPU time of the
+/// [`RESOLVED_HIGH_CARDINALITY_TEXT_COLUMNS`], [`HIGH_CARDINALITY_NUMBER_COLUMNS`],
+/// [`RESOLVED_HIGH_CARDINALITY_NUMBER_COLUMNS`]): on the 1M-person ingest this cut the CPU time of the
 /// biggest input by a fifth for files 10 % larger.
 pub fn writer_properties() -> WriterProperties {
     let mut b = WriterProperties::builder()
@@ -117,13 +141,20 @@ pub fn writer_properties() -> WriterProperties {
     for col in HIGH_CARDINALITY_TEXT_COLUMNS
         .iter()
         .chain(RESOLVED_HIGH_CARDINALITY_TEXT_COLUMNS)
+        .chain(&GOLDEN_LINEAGE_COLUMNS)
     {
         b = b
             .set_column_dictionary_enabled(ColumnPath::from(*col), false)
             .set_column_statistics_enabled(ColumnPath::from(*col), EnabledStatistics::None);
     }
-    for col in HIGH_CARDINALITY_NUMBER_COLUMNS {
+    for col in HIGH_CARDINALITY_NUMBER_COLUMNS
+        .iter()
+        .chain(RESOLVED_HIGH_CARDINALITY_NUMBER_COLUMNS)
+    {
         b = b.set_column_dictionary_enabled(ColumnPath::from(*col), false);
+    }
+    for col in REPEATED_LONG_TEXT_COLUMNS {
+        b = b.set_column_statistics_enabled(ColumnPath::from(*col), EnabledStatistics::None);
     }
     for col in UNCOMPRESSED_COLUMNS {
         b = b.set_column_compression(ColumnPath::from(*col), Compression::UNCOMPRESSED);
@@ -468,11 +499,44 @@ impl Lake {
     }
 
     /// A DataFusion table provider over the latest version of `name`, or `None` if it does not
-    /// exist. The provider is registered on `ctx` so its object store is reachable.
+    /// exist. The provider is registered on `ctx` so its object store is reachable. Its scans
+    /// push filters into Parquet and read text as `Utf8View`, whatever `ctx` says.
     pub async fn provider(
         &self,
         ctx: &SessionContext,
         name: &str,
+    ) -> Result<Option<Arc<dyn TableProvider>>> {
+        self.provider_with(ctx, name, false).await
+    }
+
+    /// A session reading text as plain `Utf8` (not DataFusion's default `Utf8View`), with
+    /// `tables` (those that exist) registered on it: for reads whose rows go straight back to
+    /// a writer, which takes `Utf8`, so that no cast copies every string once more.
+    pub async fn plain_text_session(&self, tables: &[&str]) -> Result<SessionContext> {
+        let mut config = datafusion::prelude::SessionConfig::new();
+        config
+            .options_mut()
+            .execution
+            .parquet
+            .schema_force_view_types = false;
+        let ctx = SessionContext::new_with_config(config);
+        for &name in tables {
+            if let Some(provider) = self.provider_with(&ctx, name, true).await? {
+                ctx.register_table(name, provider)
+                    .map_err(|source| LakeError::Query {
+                        table: name.to_string(),
+                        source,
+                    })?;
+            }
+        }
+        Ok(ctx)
+    }
+
+    async fn provider_with(
+        &self,
+        ctx: &SessionContext,
+        name: &str,
+        follow_session: bool,
     ) -> Result<Option<Arc<dyn TableProvider>>> {
         let Some(table) = self.load(name).await? else {
             return Ok(None);
@@ -484,13 +548,14 @@ impl Lake {
         table
             .update_datafusion_session(&ctx.state())
             .map_err(delta)?;
-        let provider = table
-            .table_provider()
-            .await
-            .map_err(|source| LakeError::Query {
-                table: name.to_string(),
-                source,
-            })?;
+        let mut builder = table.table_provider();
+        if follow_session {
+            builder = builder.with_session(Arc::new(ctx.state()));
+        }
+        let provider = builder.await.map_err(|source| LakeError::Query {
+            table: name.to_string(),
+            source,
+        })?;
         Ok(Some(provider))
     }
 
@@ -565,6 +630,30 @@ mod tests {
         (schema, b)
     }
 
+    #[test]
+    fn repeated_evidence_is_dictionary_encoded_and_unique_ids_and_lineage_are_written_plain() {
+        let p = writer_properties();
+        let col = |c: &str| ColumnPath::from(c);
+        assert!(p.dictionary_enabled(&col("evidence")));
+        assert_eq!(
+            p.statistics_enabled(&col("evidence")),
+            EnabledStatistics::None
+        );
+        for plain in [
+            "customer_id",
+            "name_from",
+            "phone_pattern",
+            "first_seen",
+            "record_id",
+        ] {
+            assert!(!p.dictionary_enabled(&col(plain)), "{plain}");
+        }
+        assert!(
+            p.dictionary_enabled(&col("source")),
+            "low-cardinality text keeps it"
+        );
+    }
+
     fn rows(batches: &[RecordBatch]) -> usize {
         batches.iter().map(|b| b.num_rows()).sum()
     }
@@ -599,6 +688,23 @@ mod tests {
         assert!(!lake.committed("missing", "b1").await.unwrap());
         assert_eq!(lake.list_tables().await.unwrap(), vec!["t".to_string()]);
         assert_eq!(lake.read("missing").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_plain_text_session_reads_text_as_utf8_where_the_default_reads_views() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        put(&lake, &[1, 2], WriteMode::Append, Commit::default()).await;
+        let name_type = |ctx: SessionContext| async move {
+            let batches = ctx.sql("SELECT * FROM t").await.unwrap().collect().await;
+            let schema = batches.unwrap()[0].schema();
+            schema.field_with_name("name").unwrap().data_type().clone()
+        };
+        let plain = lake.plain_text_session(&["t", "missing"]).await.unwrap();
+        assert_eq!(name_type(plain).await, DataType::Utf8);
+        let default = SessionContext::new();
+        lake.register_all(&default).await.unwrap();
+        assert_eq!(name_type(default).await, DataType::Utf8View);
     }
 
     #[tokio::test]
