@@ -16,7 +16,7 @@ use marque_core::{Role, Source, resident_id};
 use rayon::prelude::*;
 
 use crate::compact::{RecordIds, SeenSpan};
-use crate::name_cache::{CityCache, NameCache, PhoneCache};
+use crate::name_cache::{CityCache, NameCache, parse_phone};
 use crate::previous::PreviousIds;
 use crate::record_folds::{BatchFates, RecordFolds, RowKeys};
 use crate::text_column::TextColumn;
@@ -260,7 +260,6 @@ pub async fn load_scoped(
                     .collect()
             };
             caches.names.add(&raw(1));
-            caches.phones.add(&raw(2));
             caches.cities.add(&raw(7));
             let built: Vec<Mention> = fresh
                 .par_iter()
@@ -354,11 +353,10 @@ fn fold_into(m: &mut Mention, record_id: &str, t: Option<i64>) {
     m.seen.cover(t);
 }
 
-/// Each distinct raw name, phone and city parsed (and held) once.
+/// Each distinct raw name and city parsed (and held) once.
 #[derive(Default)]
 struct Caches {
     names: NameCache,
-    phones: PhoneCache,
     cities: CityCache,
 }
 
@@ -371,7 +369,7 @@ fn build(
     salt: &str,
     caches: &Caches,
 ) -> Mention {
-    let phone = caches.phones.get(cols.text(2, r));
+    let phone = parse_phone(cols.text(2, r));
     Mention {
         source,
         role,
