@@ -15,11 +15,17 @@ pub struct PreviousIds {
     ids: Vec<Box<str>>,
     /// Fingerprint of an id → its place in `ids` (each id's text is held once).
     id_index: HashMap<u128, u32>,
-    by_record: HashMap<u128, u32>,
+    by_record: HashMap<RecordKey, u32>,
 }
 
-fn key(source: &str, record_id: &str, role: &str) -> u128 {
-    fingerprint(&[Some(source), Some(record_id), Some(role)])
+/// A record's 128-bit fingerprint as four `u32`s: 4-byte aligned, an entry with its id takes
+/// 20 bytes where a `u128` key (16-byte aligned) padded it to 32. A full rerun at 1M persons
+/// holds 19.3M of them: the table took 1.1 GB of its 4.5 GB peak.
+type RecordKey = [u32; 4];
+
+fn key(source: &str, record_id: &str, role: &str) -> RecordKey {
+    let f = fingerprint(&[Some(source), Some(record_id), Some(role)]);
+    [0, 32, 64, 96].map(|shift| (f >> shift) as u32)
 }
 
 impl PreviousIds {
@@ -102,6 +108,11 @@ mod tests {
         assert!(p.contains("after_sales", "R1", "sender"));
         assert_eq!(p.len(), 3);
         assert_eq!(p.ids.len(), 2, "C1 interned once");
+    }
+
+    #[test]
+    fn a_record_and_its_id_take_20_bytes() {
+        assert_eq!(std::mem::size_of::<(RecordKey, u32)>(), 20);
     }
 
     #[test]

@@ -157,6 +157,13 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             .await
             .is_ok_and(|t| t.schema().has_column_with_unqualified_name("phone_pattern"));
 
+    // The output tables as this run found them, for the rows an incremental run keeps: the
+    // same versions the scope is computed from.
+    let untouched_session = if incremental {
+        Some(lake.plain_text_session(&OUTPUT_TABLES).await?)
+    } else {
+        None
+    };
     let mut run = if incremental {
         let done = incremental::resolved_batches(&ctx).await?;
         let new: HashSet<String> = all_batches.difference(&done).cloned().collect();
@@ -353,10 +360,6 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             .with_target_file_size(OUTPUT_FILE_SIZE)
             .with("operation", "resolve")
             .with("incremental", is_incremental)
-    };
-    let untouched_session = match run.affected {
-        Some(_) => Some(lake.plain_text_session(&OUTPUT_TABLES).await?),
-        None => None,
     };
     let publisher = Publisher {
         lake,
