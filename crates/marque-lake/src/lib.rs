@@ -15,22 +15,23 @@
 //! DataFusion [`TableProvider`](datafusion::catalog::TableProvider) from [`Lake::provider`];
 //! writers hand over Arrow record batches.
 
+mod encoding;
 mod error;
 mod location;
 mod lock;
 mod maintenance;
 mod tables;
 
+pub use encoding::{
+    GOLDEN_LINEAGE_COLUMNS, HIGH_CARDINALITY_NUMBER_COLUMNS, HIGH_CARDINALITY_TEXT_COLUMNS,
+    REPEATED_LONG_TEXT_COLUMNS, RESOLVED_HIGH_CARDINALITY_NUMBER_COLUMNS,
+    RESOLVED_HIGH_CARDINALITY_TEXT_COLUMNS, UNCOMPRESSED_COLUMNS, writer_properties,
+};
 pub use error::{LakeError, Result};
 pub use location::LakeRoot;
 pub use lock::LakeLock;
 pub use maintenance::{OptimizeSummary, VacuumSummary};
-pub use tables::{
-    BatchStream, Commit, GOLDEN_LINEAGE_COLUMNS, HIGH_CARDINALITY_NUMBER_COLUMNS,
-    HIGH_CARDINALITY_TEXT_COLUMNS, Lake, REPEATED_LONG_TEXT_COLUMNS,
-    RESOLVED_HIGH_CARDINALITY_NUMBER_COLUMNS, RESOLVED_HIGH_CARDINALITY_TEXT_COLUMNS,
-    UNCOMPRESSED_COLUMNS, WriteMode, is_valid_table_name, writer_properties,
-};
+pub use tables::{BatchStream, Commit, Lake, WriteMode, is_valid_table_name};
 
 /// Re-exported so that crates writing to the lake use the same Arrow and Delta versions.
 pub use deltalake;
