@@ -10,9 +10,10 @@ pub const RESIDENT: u32 = 0;
 
 /// Clusters of units under exclusive labels. Serial by nature (the order of unions decides
 /// which of two conflicting links wins) and run over some 20 million edges at 1M persons, so
-/// one union should touch as little memory as possible: a unit's parent and its root's size
-/// share one 8-byte node, and labels (only units with a resident id or a never-link override
-/// carry any) are read only when both roots carry some. Parent, size and labels in three arrays cost a cache miss each, per root.
+/// one union should touch as little memory as possible: parent, size and labels in three
+/// arrays cost a cache miss each per root. A unit's parent and its root's size share one
+/// 8-byte node, and labels (only units with a resident id or a never-link override carry any)
+/// are read only when both roots carry some.
 pub struct UnionFind {
     nodes: Vec<Node>,
     /// Per labelled root, its label set in `sets`; a root taking over a labelled cluster

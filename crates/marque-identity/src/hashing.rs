@@ -39,6 +39,18 @@ pub(crate) fn fingerprint(parts: &[Option<&str>]) -> u128 {
     fingerprint_of(&buf[..n])
 }
 
+/// A fingerprint as four `u32`s, low word first: as a map key it aligns to 4 bytes, so a key
+/// with a `u32` value takes 20 bytes where a `u128` key (16-byte aligned) is padded to 32. The
+/// maps over millions of records and units hold their fingerprints this way.
+pub(crate) fn words(fingerprint: u128) -> [u32; 4] {
+    [0, 32, 64, 96].map(|shift| (fingerprint >> shift) as u32)
+}
+
+/// The fingerprint of a source record in a role, as the load and the previous ids key it.
+pub(crate) fn record_fingerprint(source: &str, record_id: &str, role: &str) -> u128 {
+    fingerprint(&[Some(source), Some(record_id), Some(role)])
+}
+
 /// The 128-bit fingerprint of any hashable value (a unit's evidence signature, say).
 pub(crate) fn fingerprint_of<T: std::hash::Hash + ?Sized>(value: &T) -> u128 {
     use std::hash::BuildHasher;
@@ -66,5 +78,15 @@ mod tests {
         let b = f(&[Some("s-2")]);
         assert_ne!(a >> 64, b >> 64);
         assert_ne!(a as u64, b as u64);
+    }
+
+    #[test]
+    fn words_keep_every_bit_low_word_first() {
+        let f = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210_u128;
+        assert_eq!(
+            words(f),
+            [0x7654_3210, 0xfedc_ba98, 0x89ab_cdef, 0x0123_4567]
+        );
+        assert_eq!(std::mem::size_of::<([u32; 4], u32)>(), 20);
     }
 }

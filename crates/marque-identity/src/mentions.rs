@@ -1,6 +1,6 @@
 //! Person mentions read from the raw tables, with their evidence normalised for linking.
 
-use crate::hashing::{HashSet, fingerprint};
+use crate::hashing::{HashSet, fingerprint, record_fingerprint};
 
 #[cfg(test)]
 pub use crate::mention::test_mention;
@@ -314,9 +314,10 @@ fn row_keys(
     keep_apart: &HashSet<String>,
 ) -> Option<RowKeys> {
     let record_id = cols.text(0, r)?;
+    let record = record_fingerprint(source.as_str(), record_id, role.as_str());
     if let Scope::Some { batches, records } = scope {
         let in_new = cols.text(9, r).is_some_and(|b| batches.contains(b));
-        if !in_new && !records.contains(source.as_str(), record_id, role.as_str()) {
+        if !in_new && !records.contains_record(record) {
             return None;
         }
     }
@@ -340,7 +341,7 @@ fn row_keys(
         || cols.text(6, r).and_then(marque_core::vin::parse).is_some()
         || cols.text(3, r).and_then(resident_id::parse).is_some();
     Some(RowKeys {
-        record: fingerprint(&[tag[0], tag[1], Some(record_id)]),
+        record,
         fold: fingerprint(&evidence),
         keyed,
         foldable: keep_apart.is_empty()

@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use crate::hashing::{HashMap, HashSet};
+use crate::hashing::{HashMap, HashSet, words};
 
 /// Shards per set: enough that two cores stay busy on a batch of 8192 rows, few enough that a
 /// shard's share of a batch is a hundred rows or more.
@@ -62,11 +62,8 @@ pub(crate) struct RecordFolds {
 type ShardKey = [u32; 3];
 
 fn shard_key(fingerprint: u128) -> ShardKey {
-    [
-        fingerprint as u32,
-        (fingerprint >> 32) as u32,
-        (fingerprint >> 64) as u32,
-    ]
+    let [a, b, c, _] = words(fingerprint);
+    [a, b, c]
 }
 
 impl RecordFolds {
