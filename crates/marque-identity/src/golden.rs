@@ -182,7 +182,19 @@ pub fn golden(members: &[&Mention], policy: &Survivorship) -> Golden {
         (m.name_is_evidence && !m.name.honorific_only && !m.name.full.is_empty())
             .then_some(m.name.full.as_str())
     });
-    let phone = text(policy.phone, |m| m.phone());
+    // Packed phones compare as integers: their survivor is chosen among the texts.
+    let phone = survive(
+        policy.phone,
+        policy,
+        members
+            .iter()
+            .filter_map(|&m| m.phone().map(|p| (p.text(), m))),
+        |s| s.len(),
+    )
+    .map(|s| Sourced {
+        value: s.value.to_string(),
+        from: s.from,
+    });
     let city = text(policy.city, |m| m.city());
     let app_user_id = text(policy.app_user_id, |m| m.app_user_id());
     let unionid = text(policy.unionid, |m| m.unionid());

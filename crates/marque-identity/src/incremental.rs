@@ -7,6 +7,7 @@ use crate::hashing::{HashSet, fingerprint};
 use datafusion::prelude::SessionContext;
 
 use crate::Result;
+use crate::compact::{PackedPhone, PackedVin};
 use crate::mentions::Mention;
 use crate::names::name_key;
 use crate::previous::PreviousIds;
@@ -80,8 +81,11 @@ pub async fn affected(
     // is the masked pass's own block key and rarely shared.)
     let mut keys = Keys::default();
     for m in new {
-        let usable = m.phone().filter(|p| !hubs.contains(*p));
-        if let Some(p) = usable {
+        let usable = m
+            .phone()
+            .map(PackedPhone::text)
+            .filter(|p| !hubs.contains(p.as_str()));
+        if let Some(p) = &usable {
             keys.phone.insert(p.to_string());
         }
         if let (true, Some(surname)) = (
@@ -92,8 +96,9 @@ pub async fn affected(
             keys.pattern_surname
                 .insert(fingerprint(&[Some(&pattern), Some(surname)]));
         }
+        let vin = m.vin.map(PackedVin::text);
         let others = [
-            (&mut keys.vin, m.vin.as_deref()),
+            (&mut keys.vin, vin.as_deref()),
             (
                 &mut keys.resident_id_hash,
                 m.resident.as_ref().map(|r| r.hash()),

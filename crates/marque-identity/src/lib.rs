@@ -8,7 +8,7 @@
 //!    customers they touch: [`incremental`]) and normalises each mention's evidence with
 //!    marque-core: names simplified, with pinyin, honorifics and nicknames told apart; phones in
 //!    E.164 (masked and placeholder numbers are never keys); resident ids kept as keyed hashes.
-//!    Each [`mention`] is held in 128 bytes (names and cities shared per spelling): at 1M
+//!    Each [`mention`] is held in 104 bytes (names and cities shared per spelling): at 1M
 //!    persons ten million of them are the run's memory floor. Records delivered twice are read
 //!    once, and records with identical keyed evidence fold into one mention, in sets sharded
 //!    so that both cores work them (`record_folds`).

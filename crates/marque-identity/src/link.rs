@@ -18,6 +18,7 @@ use crate::hashing::{HashSet, fingerprint_of};
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use crate::compact::PackedPhone;
 use crate::compare::{Comparison, NameKind, Vector, compare, name_kind, name_level};
 use crate::mentions::Mention;
 use crate::model::Model;
@@ -153,37 +154,38 @@ pub struct Linked {
 
 /// Marks phones seen with `hub_min_names` or more different full names; returns them.
 pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usize)> {
-    // Distinct (phone, name) pairs by a parallel sort of fingerprints (sorting the phone
-    // strings themselves took seconds at 1M); a phone's run length is its name count. Names
-    // are compared by a 64-bit hash: two names of one phone colliding is negligible. The
-    // mention index leads back to the phone's text.
-    let mut pairs: Vec<(u128, u64, u32)> = mentions
+    // Distinct (phone, name) pairs by a parallel sort of packed phones and name fingerprints
+    // (sorting the phone strings themselves took seconds at 1M); a phone's run length is its
+    // name count. Names are compared by a 64-bit hash: two names of one phone colliding is
+    // negligible. The mention index leads back to the phone.
+    let mut pairs: Vec<(u64, u64, u32)> = mentions
         .par_iter()
         .enumerate()
         .filter_map(|(i, m)| {
             let p = m.phone()?;
             (name_kind(m) == NameKind::Full).then(|| {
                 let name = fingerprint_of(m.name_key().as_str()) as u64;
-                (fingerprint_of(p), name, i as u32)
+                (p.bits(), name, i as u32)
             })
         })
         .collect();
     pairs.par_sort_unstable_by_key(|p| (p.0, p.1));
     pairs.dedup_by_key(|p| (p.0, p.1));
-    let mut hubs: Vec<(String, usize)> = pairs
+    let hub_phones: Vec<(PackedPhone, usize)> = pairs
         .chunk_by(|a, b| a.0 == b.0)
         .filter(|names| names.len() >= cfg.hub_min_names)
-        .map(|names| {
-            let phone = mentions[names[0].2 as usize].phone();
-            (phone.unwrap_or_default().to_string(), names.len())
-        })
+        .filter_map(|names| Some((mentions[names[0].2 as usize].phone()?, names.len())))
         .collect();
     drop(pairs);
-    hubs.sort();
-    let set: HashSet<&str> = hubs.iter().map(|(p, _)| p.as_str()).collect();
+    let set: HashSet<PackedPhone> = hub_phones.iter().map(|h| h.0).collect();
     mentions.par_iter_mut().for_each(|m| {
-        m.set_phone_hub(m.phone().is_some_and(|p| set.contains(p)));
+        m.set_phone_hub(m.phone().is_some_and(|p| set.contains(&p)));
     });
+    let mut hubs: Vec<(String, usize)> = hub_phones
+        .into_iter()
+        .map(|(p, n)| (p.text().to_string(), n))
+        .collect();
+    hubs.sort();
     hubs
 }
 
@@ -274,7 +276,7 @@ pub fn link(
             let m = rep(u);
             [
                 m.usable_phone().map(|p| (fingerprint_of(&(0u8, p)), u)),
-                m.vin.as_deref().map(|v| (fingerprint_of(&(1u8, v)), u)),
+                m.vin.map(|v| (fingerprint_of(&(1u8, v)), u)),
             ]
             .into_iter()
             .flatten()
@@ -478,6 +480,7 @@ mod tests {
     use super::*;
     use crate::mentions::{resident, test_mention};
 
+    use crate::compact::PackedVin;
     fn m(name_raw: &str, phone: Option<&str>, rid: Option<&str>) -> Mention {
         let mut m = test_mention(name_raw);
         m.set_phone(phone);
@@ -576,11 +579,11 @@ mod tests {
     #[test]
     fn a_vin_links_owner_and_buyer_with_the_same_name_but_never_a_different_name() {
         let mut buyer = m("赵娜", Some("+8615754271341"), None);
-        buyer.vin = Some("LXCA2B7E8KA021417".into());
+        buyer.vin = PackedVin::pack("LXCA2B7E8KA021417");
         let mut owner_new_phone = m("赵娜", Some("+8619959939390"), None);
-        owner_new_phone.vin = buyer.vin.clone();
+        owner_new_phone.vin = buyer.vin;
         let mut second_hand = m("钱多", Some("+8613111112222"), None);
-        second_hand.vin = buyer.vin.clone();
+        second_hand.vin = buyer.vin;
         let mut ms = vec![buyer, owner_new_phone, second_hand];
         let l = run(&mut ms);
         assert!(same(&l, 0, 1));

@@ -5,6 +5,7 @@ use crate::hashing::{HashMap, HashSet, fingerprint_of};
 use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
+use compact_str::CompactString;
 use crate::compare::{Comparison, NameKind, compare, name_kind, name_level};
 use crate::link::{Edge, EdgeKind, LinkStats};
 use crate::mentions::Mention;
@@ -23,9 +24,7 @@ pub(crate) fn stated_surname(m: &Mention) -> Option<&str> {
 /// visible digits and the stated surname.
 pub(crate) fn holder_key(m: &Mention) -> Option<(String, &str)> {
     let surname = stated_surname(m)?;
-    let pattern = m
-        .usable_phone()
-        .and_then(marque_core::phone::mobile_block_pattern)?;
+    let pattern = marque_core::phone::mobile_block_pattern(&m.usable_phone()?.text())?;
     Some((pattern, surname))
 }
 
@@ -43,11 +42,11 @@ const LEAD: u128 = 0b10;
 
 /// The block key a masked lead looks up: its masked phone's visible digits and its stated
 /// surname, for a unit with a masked phone and no full one.
-pub(crate) fn lead_key(m: &Mention) -> Option<(&str, &str)> {
+pub(crate) fn lead_key(m: &Mention) -> Option<(CompactString, &str)> {
     if m.phone().is_some() {
         return None;
     }
-    Some((m.masked_phone()?, stated_surname(m)?))
+    Some((m.masked_phone()?.text(), stated_surname(m)?))
 }
 
 /// Whether a holder of a lead's (pattern, surname) key could be the lead's person: stated
@@ -96,7 +95,7 @@ pub(crate) fn masked_pass(
             match holder_key(m) {
                 Some((pattern, surname)) => index_key(&pattern, surname) | HOLDER,
                 None => {
-                    lead_key(m).map_or(0, |(pattern, surname)| index_key(pattern, surname) | LEAD)
+                    lead_key(m).map_or(0, |(pattern, surname)| index_key(&pattern, surname) | LEAD)
                 }
             }
         })
@@ -145,14 +144,14 @@ pub(crate) fn masked_pass(
             continue;
         };
         let candidates: Vec<u32> = index
-            .get(&index_key(pattern, surname))
+            .get(&index_key(&pattern, surname))
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .copied()
             .filter(|&u| compatible(m, rep(u).gender(), rep(u).city()))
             .collect();
         let Some(target) =
-            sole_candidate(uf, &candidates, outside.masked(pattern, surname, m), stats)
+            sole_candidate(uf, &candidates, outside.masked(&pattern, surname, m), stats)
         else {
             continue;
         };

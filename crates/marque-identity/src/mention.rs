@@ -6,7 +6,7 @@ use marque_core::name::Gender;
 use marque_core::{Role, Source, phone, resident_id};
 use sha2::{Digest, Sha256};
 
-use crate::compact::{PhoneKind, RecordIds, SeenSpan, SharedText};
+use crate::compact::{PackedPhone, PackedVin, PhoneKind, RecordIds, SeenSpan, SharedText};
 use crate::name_cache::SharedName;
 
 /// Resident-id evidence: the number itself is never kept, only a keyed hash.
@@ -50,12 +50,12 @@ pub struct Mention {
     /// The phone field's E.164 key (placeholder and invalid numbers are dropped), or the block
     /// pattern (`139****5678`) of a masked number: partial evidence, never a key. Read through
     /// [`Mention::phone`] and [`Mention::masked_phone`].
-    pub(crate) phone: Option<CompactString>,
+    pub(crate) phone: Option<PackedPhone>,
     pub(crate) phone_kind: PhoneKind,
     pub resident: Option<Box<ResidentEvidence>>,
     /// The app account's ids: boxed, as only app mentions carry them.
     pub app: Option<Box<AppIds>>,
-    pub vin: Option<CompactString>,
+    pub vin: Option<PackedVin>,
     /// Shared by every mention naming the same city.
     pub city: Option<SharedText>,
     /// The records' own times (sale, visit, lead, event).
@@ -64,17 +64,13 @@ pub struct Mention {
 
 impl Mention {
     /// The E.164 phone, hub or not (see [`Mention::usable_phone`]).
-    pub fn phone(&self) -> Option<&str> {
-        self.phone
-            .as_deref()
-            .filter(|_| self.phone_kind != PhoneKind::Masked)
+    pub fn phone(&self) -> Option<PackedPhone> {
+        self.phone.filter(|_| self.phone_kind != PhoneKind::Masked)
     }
 
     /// The block pattern (`139****5678`) of a masked phone.
-    pub fn masked_phone(&self) -> Option<&str> {
-        self.phone
-            .as_deref()
-            .filter(|_| self.phone_kind == PhoneKind::Masked)
+    pub fn masked_phone(&self) -> Option<PackedPhone> {
+        self.phone.filter(|_| self.phone_kind == PhoneKind::Masked)
     }
 
     /// True when the phone is a hub (seen with many different names): not evidence.
@@ -82,15 +78,16 @@ impl Mention {
         self.phone_kind == PhoneKind::Hub
     }
 
-    /// Sets the phone's E.164 key (a key set this way is not a hub).
+    /// Sets the phone's E.164 key (a key set this way is not a hub; one that does not pack,
+    /// not being E.164, is dropped).
     pub fn set_phone(&mut self, key: Option<&str>) {
-        self.phone = key.map(CompactString::from);
+        self.phone = key.and_then(PackedPhone::pack);
         self.phone_kind = PhoneKind::Key;
     }
 
     /// Sets the phone to a masked number's block pattern.
     pub fn set_masked_phone(&mut self, pattern: Option<&str>) {
-        self.phone = pattern.map(CompactString::from);
+        self.phone = pattern.and_then(PackedPhone::pack);
         self.phone_kind = PhoneKind::Masked;
     }
 
@@ -161,12 +158,12 @@ impl Mention {
     /// forms of its mobile: the masked pass's block key.
     pub fn phone_pattern(&self) -> Option<String> {
         self.masked_phone()
-            .map(str::to_string)
-            .or_else(|| self.phone().and_then(phone::mobile_block_pattern))
+            .map(|p| p.text().to_string())
+            .or_else(|| phone::mobile_block_pattern(&self.phone()?.text()))
     }
 
     /// The phone when it is evidence (not a hub).
-    pub fn usable_phone(&self) -> Option<&str> {
+    pub fn usable_phone(&self) -> Option<PackedPhone> {
         self.phone().filter(|_| !self.phone_is_hub())
     }
 
@@ -226,9 +223,9 @@ mod tests {
 
     /// Ten million mentions at 1M persons: each byte here is 10 MB of the run's peak.
     #[test]
-    fn a_mention_stays_within_128_bytes() {
+    fn a_mention_stays_within_104_bytes() {
         assert!(
-            std::mem::size_of::<Mention>() <= 128,
+            std::mem::size_of::<Mention>() <= 104,
             "Mention grew to {} bytes",
             std::mem::size_of::<Mention>()
         );
@@ -239,14 +236,18 @@ mod tests {
         let mut m = test_mention("王小明");
         m.set_masked_phone(Some("139****5678"));
         m.set_phone_hub(true);
-        assert_eq!((m.phone(), m.masked_phone()), (None, Some("139****5678")));
+        let text = |p: Option<PackedPhone>| p.map(PackedPhone::text);
+        assert_eq!(
+            (text(m.phone()), text(m.masked_phone())),
+            (None, Some("139****5678".into()))
+        );
         assert!(!m.phone_is_hub());
         assert_eq!(m.phone_pattern().as_deref(), Some("139****5678"));
         m.set_phone(Some("+8613912345678"));
         m.set_phone_hub(true);
         assert_eq!(
-            m.phone(),
-            Some("+8613912345678"),
+            text(m.phone()),
+            Some("+8613912345678".into()),
             "a hub is still the number"
         );
         assert!(m.phone_is_hub());

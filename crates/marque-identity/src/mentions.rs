@@ -15,7 +15,7 @@ use datafusion::prelude::SessionContext;
 use marque_core::{Role, Source, resident_id};
 use rayon::prelude::*;
 
-use crate::compact::{RecordIds, SeenSpan};
+use crate::compact::{PackedVin, RecordIds, SeenSpan};
 use crate::name_cache::{CityCache, NameCache, parse_phone};
 use crate::previous::PreviousIds;
 use crate::record_folds::{BatchFates, RecordFolds, RowKeys};
@@ -384,7 +384,8 @@ fn build(
         vin: cols
             .text(6, r)
             .and_then(marque_core::vin::parse)
-            .map(CompactString::from),
+            .as_deref()
+            .and_then(PackedVin::pack),
         city: caches.cities.get(cols.text(7, r)),
         seen: SeenSpan::at(cols.seen_at(r)),
     }

@@ -13,7 +13,7 @@ use marque_core::name::{self, PersonName};
 use marque_core::phone;
 use rayon::prelude::*;
 
-use crate::compact::{PhoneField, SharedText};
+use crate::compact::{PackedPhone, PhoneField, SharedText};
 use crate::hashing::HashMap;
 use crate::names;
 
@@ -122,9 +122,9 @@ pub(crate) fn parse_phone(raw: Option<&str>) -> PhoneField {
     };
     let p = phone::parse(raw);
     if matches!(p, phone::Phone::Masked { .. }) {
-        PhoneField::masked(p.block_pattern().map(CompactString::from))
+        PhoneField::masked(p.block_pattern().as_deref().and_then(PackedPhone::pack))
     } else {
-        PhoneField::key(p.key().map(CompactString::from))
+        PhoneField::key(p.key().and_then(PackedPhone::pack))
     }
 }
 
@@ -160,7 +160,11 @@ mod tests {
             } else {
                 p.key().map(str::to_string)
             };
-            assert_eq!(got.value.as_deref(), want.as_deref(), "{r}");
+            assert_eq!(
+                got.value.map(PackedPhone::text).as_deref(),
+                want.as_deref(),
+                "{r}"
+            );
             assert_eq!(got.kind == PhoneKind::Masked, is_masked, "{r}");
         }
         let masked = parse_phone(Some("139****5678"));

@@ -9,6 +9,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use marque_core::name::Gender;
 
+use crate::compact::{PackedPhone, PackedVin};
 use crate::golden::Golden;
 use crate::mentions::Mention;
 use crate::{IdentityError, Result};
@@ -147,6 +148,7 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
     );
     for (m, id) in mentions.iter().zip(ids) {
         let full = (!m.name.full.is_empty()).then_some(m.name.full.as_str());
+        let (phone, vin) = (m.phone().map(PackedPhone::text), m.vin.map(PackedVin::text));
         let values: [Option<&str>; 13] = [
             Some(id),
             Some(m.source.as_str()),
@@ -155,11 +157,11 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
             full,
             m.name.surname.as_deref(),
             gender_code(m.gender()),
-            m.phone(),
+            phone.as_deref(),
             m.resident.as_ref().map(|r| r.hash()),
             m.app_user_id(),
             m.unionid(),
-            m.vin.as_deref(),
+            vin.as_deref(),
             m.city(),
         ];
         for (i, v) in values.iter().enumerate() {

@@ -134,7 +134,7 @@ impl Outside {
         let mut scan = HolderScan::new(affected, hubs);
         for m in ms {
             if let Some((pattern, surname)) = masked::lead_key(m) {
-                scan.masked_keys.insert(key(pattern, surname));
+                scan.masked_keys.insert(key(&pattern, surname));
             }
             if let Some((name, city)) = keyless::lead_key(m, model, cfg) {
                 scan.keyless_keys.insert(key(name, city));

@@ -77,8 +77,8 @@ pub(crate) fn train(
         .map(|c| c.1)
         .collect()
     };
-    let phones = counts(|m| m.usable_phone().map(fingerprint_of));
-    let vins = counts(|m| m.vin.as_deref().map(fingerprint_of));
+    let phones = counts(|m| m.usable_phone().map(|p| fingerprint_of(&p)));
+    let vins = counts(|m| m.vin.map(|v| fingerprint_of(&v)));
     let births = counts(|m| m.resident.as_ref().map(|r| r.birth_date as u128));
     step("value counts");
     let u = u.finish(&[

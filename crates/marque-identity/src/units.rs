@@ -4,6 +4,7 @@
 use crate::hashing::{HashMap, HashSet, fingerprint_of, words};
 use rayon::prelude::*;
 
+use crate::compact::{PackedPhone, PackedVin};
 use crate::compare::name_kind;
 use crate::mentions::Mention;
 
@@ -14,11 +15,11 @@ type Signature<'a> = (
     u8,
     Option<&'a str>,
     Option<marque_core::name::Gender>,
+    Option<PackedPhone>,
     Option<&'a str>,
     Option<&'a str>,
     Option<&'a str>,
-    Option<&'a str>,
-    Option<&'a str>,
+    Option<PackedVin>,
     Option<&'a str>,
 );
 
@@ -41,7 +42,7 @@ pub(crate) fn signature(m: &Mention) -> Option<Signature<'_>> {
             m.resident.as_ref().map(|r| r.hash()),
             m.app_user_id(),
             m.unionid(),
-            m.vin.as_deref(),
+            m.vin,
             m.city(),
         )
     })
