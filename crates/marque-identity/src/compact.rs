@@ -30,6 +30,13 @@ impl RecordIds {
             Self::Many(ids) => ids.push(id),
         }
     }
+
+    /// Drops the spare room a folded list grew by doubling: it would be held the whole run.
+    pub fn shrink_to_fit(&mut self) {
+        if let Self::Many(ids) = self {
+            ids.shrink_to_fit();
+        }
+    }
 }
 
 impl std::ops::Deref for RecordIds {
@@ -253,6 +260,12 @@ mod tests {
         ids.push("c".into());
         let got: Vec<&str> = ids.iter().map(CompactString::as_str).collect();
         assert_eq!(got, ["a", "b", "c"]);
+        ids.shrink_to_fit();
+        let RecordIds::Many(list) = &ids else {
+            panic!("three ids are a list")
+        };
+        assert_eq!(list.capacity(), 3, "no spare room once the load is done");
+        assert_eq!(ids.len(), 3);
     }
 
     #[test]

@@ -279,6 +279,8 @@ pub async fn load_scoped(
         distinct_names = caches.names.len(),
         "names parsed once per spelling"
     );
+    out.par_iter_mut()
+        .for_each(|m| m.record_ids.shrink_to_fit());
     Ok(out)
 }
 
