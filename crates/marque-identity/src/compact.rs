@@ -285,13 +285,25 @@ mod tests {
     #[test]
     fn phones_and_patterns_pack_into_eight_bytes_and_unpack_unchanged() {
         assert_eq!(std::mem::size_of::<Option<PackedPhone>>(), 8);
-        for t in ["+8613912345678", "+862161234567", "139****5678", "+123456789012345", "0"] {
+        for t in [
+            "+8613912345678",
+            "+862161234567",
+            "139****5678",
+            "+123456789012345",
+            "0",
+        ] {
             let p = PackedPhone::pack(t).expect(t);
             assert_eq!(p.text(), t);
             assert_eq!(p.to_string(), t);
         }
-        assert_ne!(PackedPhone::pack("+8613912345678"), PackedPhone::pack("+8613912345679"));
-        assert_ne!(PackedPhone::pack("139****5678"), PackedPhone::pack("1391***5678"));
+        assert_ne!(
+            PackedPhone::pack("+8613912345678"),
+            PackedPhone::pack("+8613912345679")
+        );
+        assert_ne!(
+            PackedPhone::pack("139****5678"),
+            PackedPhone::pack("1391***5678")
+        );
         for bad in ["", "+86139123456789012", "139-1234-5678", "１"] {
             assert_eq!(PackedPhone::pack(bad), None, "{bad}");
         }
@@ -300,11 +312,24 @@ mod tests {
     #[test]
     fn vins_pack_into_sixteen_bytes_and_unpack_unchanged() {
         assert_eq!(std::mem::size_of::<Option<PackedVin>>(), 16);
-        for t in ["LXCA2B7E8KA021417", "1HGCM82633A004352", "0", "ZZZZZZZZZZZZZZZZZZZZ"] {
+        for t in [
+            "LXCA2B7E8KA021417",
+            "1HGCM82633A004352",
+            "0",
+            "ZZZZZZZZZZZZZZZZZZZZ",
+        ] {
             assert_eq!(PackedVin::pack(t).expect(t).text(), t);
         }
-        assert_ne!(PackedVin::pack("LXCA2B7E8KA021417"), PackedVin::pack("LXCA2B7E8KA021418"));
-        for bad in ["", "lxca2b7e8ka021417", "LXCA2B7E8KA02141-", "ZZZZZZZZZZZZZZZZZZZZZ"] {
+        assert_ne!(
+            PackedVin::pack("LXCA2B7E8KA021417"),
+            PackedVin::pack("LXCA2B7E8KA021418")
+        );
+        for bad in [
+            "",
+            "lxca2b7e8ka021417",
+            "LXCA2B7E8KA02141-",
+            "ZZZZZZZZZZZZZZZZZZZZZ",
+        ] {
             assert_eq!(PackedVin::pack(bad), None, "{bad}");
         }
     }

@@ -478,9 +478,9 @@ pub(crate) fn link_trained(ms: &mut [Mention]) -> Linked {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compact::PackedVin;
     use crate::mentions::{resident, test_mention};
 
-    use crate::compact::PackedVin;
     fn m(name_raw: &str, phone: Option<&str>, rid: Option<&str>) -> Mention {
         let mut m = test_mention(name_raw);
         m.set_phone(phone);

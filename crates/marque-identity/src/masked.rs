@@ -5,11 +5,11 @@ use crate::hashing::{HashMap, HashSet, fingerprint_of};
 use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
-use compact_str::CompactString;
 use crate::compare::{Comparison, NameKind, compare, name_kind, name_level};
 use crate::link::{Edge, EdgeKind, LinkStats};
 use crate::mentions::Mention;
 use crate::passes::{PassContext, join_pass_edge, sole_candidate};
+use compact_str::CompactString;
 use marque_core::name::Gender;
 
 /// The surname a mention's name states, when its name is evidence (a full name, an honorific

@@ -244,8 +244,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     if !run.stored_hubs.is_empty() {
         // A hub stays a hub: the mentions that made it one are not all re-read.
         for m in run.ms.iter_mut() {
-            if m
-                .phone()
+            if m.phone()
                 .is_some_and(|p| run.stored_hubs.contains(p.text().as_str()))
             {
                 m.set_phone_hub(true);
