@@ -189,6 +189,17 @@ pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usi
     hubs
 }
 
+/// Marks the mentions whose phone is one of `hubs` (E.164 texts, as `identity_hubs` holds
+/// them) as hubs: an incremental run does not re-read every mention that made a phone a hub.
+pub fn mark_stored_hubs(mentions: &mut [Mention], hubs: &HashSet<String>) {
+    let hubs: HashSet<PackedPhone> = hubs.iter().filter_map(|h| PackedPhone::pack(h)).collect();
+    for m in mentions.iter_mut() {
+        if m.phone().is_some_and(|p| hubs.contains(&p)) {
+            m.set_phone_hub(true);
+        }
+    }
+}
+
 /// Reads one strong key of a mention.
 type KeyOf = fn(&Mention) -> Option<&str>;
 
@@ -574,6 +585,25 @@ mod tests {
         let l = run(&mut ms);
         assert!(!same(&l, 0, 1));
         assert!(l.stats.refused_conflicts >= 1);
+    }
+
+    #[test]
+    fn a_stored_hub_phone_stays_a_hub_and_other_phones_and_masked_ones_do_not_become_one() {
+        let mut hub_holder = m("王小明", Some("+8613912345678"), None);
+        hub_holder.set_phone_hub(false);
+        let other = m("王小明", Some("+8613912345679"), None);
+        let mut masked = test_mention("王小明");
+        masked.set_masked_phone(Some("139****5678"));
+        let mut ms = vec![hub_holder, other, masked];
+        let stored: HashSet<String> = ["+8613912345678", "139****5678"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        mark_stored_hubs(&mut ms, &stored);
+        assert!(ms[0].phone_is_hub());
+        assert_eq!(ms[0].usable_phone(), None, "a hub is not evidence");
+        assert!(!ms[1].phone_is_hub());
+        assert!(!ms[2].phone_is_hub(), "a masked number is never a key");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use marque_lake::{Commit, Lake, WriteMode};
 
 use crate::golden::{Golden, Survivorship, golden};
 use crate::ids::{anchor_order, customer_id};
-use crate::link::{LinkConfig, link, mark_hubs};
+use crate::link::{LinkConfig, link, mark_hubs, mark_stored_hubs};
 use arrow::array::AsArray;
 
 use crate::mentions::Scope;
@@ -243,13 +243,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     );
     if !run.stored_hubs.is_empty() {
         // A hub stays a hub: the mentions that made it one are not all re-read.
-        for m in run.ms.iter_mut() {
-            if m.phone()
-                .is_some_and(|p| run.stored_hubs.contains(p.text().as_str()))
-            {
-                m.set_phone_hub(true);
-            }
-        }
+        mark_stored_hubs(&mut run.ms, &run.stored_hubs);
         let known: HashSet<&str> = hubs.iter().map(|h| h.0.as_str()).collect();
         let mut old = stored_hub_rows(lake).await?;
         old.retain(|h| !known.contains(h.0.as_str()));
