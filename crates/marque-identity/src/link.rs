@@ -138,7 +138,8 @@ pub struct LinkStats {
     /// Clusters above the size limit, by mention count, kept at their deterministic links.
     pub oversize: Vec<u32>,
     /// Leads of the masked or keyless pass whose one candidate lies outside an incremental
-    /// run's scope: left alone, where a full run would link them.
+    /// run's scope, and weak-name units whose dominant partner does: left alone, where a full
+    /// run would link them.
     pub outside_only: u64,
 }
 
@@ -387,15 +388,14 @@ pub fn link(
     });
     phase("scores");
     let labels = crate::clustering::guard_labels(mentions, &units, overrides);
-    crate::weak::drop_ambiguous(
+    let cx = crate::passes::PassContext {
         mentions,
-        &units,
-        &labels,
-        &edges,
-        &mut scored,
+        units: &units,
+        model: &model,
         cfg,
-        &mut stats,
-    );
+        outside,
+    };
+    crate::weak::drop_ambiguous(&cx, &labels, &edges, &mut scored, &mut stats);
 
     phase("guards");
     let (mut uf, kept) =
@@ -433,13 +433,6 @@ pub fn link(
     // pairs (about 40 bytes each, millions at 1M persons) would only raise the peak.
     drop((scored, edges, labels));
     phase("clusters");
-    let cx = crate::passes::PassContext {
-        mentions,
-        units: &units,
-        model: &model,
-        cfg,
-        outside,
-    };
     crate::keyless::keyless_pass(&cx, &mut uf, &mut kept, &mut stats);
     crate::masked::masked_pass(&cx, &mut uf, &mut kept, &mut stats);
 

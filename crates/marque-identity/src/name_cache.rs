@@ -32,7 +32,15 @@ struct ParsedName {
 impl SharedName {
     /// Parses `raw` on its own (the cache parses each spelling once).
     pub fn parse(raw: &str) -> Self {
-        let name = name::parse(raw);
+        Self::parse_with_gender(raw, None)
+    }
+
+    /// Parses `raw` and gives it `gender` when one is stated: a name read back from the
+    /// `mentions` table, whose gender column holds what the resident id or the honorific said
+    /// (the resident id itself is not kept there).
+    pub fn parse_with_gender(raw: &str, gender: Option<name::Gender>) -> Self {
+        let mut name = name::parse(raw);
+        name.gender = gender.or(name.gender);
         let key = names::name_key(&name.full);
         Self(Arc::new(ParsedName { name, key }))
     }

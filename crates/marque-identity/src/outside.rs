@@ -9,6 +9,12 @@
 //! (they bring leads of their own), so the run instead counts, per lead key, the customers
 //! outside its scope that hold the key, and the passes add that count to the candidates they
 //! see.
+//!
+//! The weak-name guard ([`crate::weak`]) has the same boundary: a nameless lead or an app
+//! nickname on a phone links only when the phone's full-name holders are one person, and some
+//! of those holders may lie outside the scope. For the phones of the scope's weak-name
+//! mentions the run reads those holders back from `mentions`, so that the guard scores the
+//! weak unit against them as a full run would.
 
 use crate::hashing::{HashMap, HashSet};
 
@@ -16,9 +22,12 @@ use compact_str::CompactString;
 use datafusion::prelude::SessionContext;
 use marque_core::name::Gender;
 
+use crate::compact::{PackedPhone, PackedVin, PhoneKind, RecordIds, SeenSpan};
+use crate::compare::{NameKind, name_kind};
 use crate::link::LinkConfig;
 use crate::mentions::Mention;
 use crate::model::Model;
+use crate::name_cache::SharedName;
 use crate::text_column::TextColumn;
 use crate::{Result, keyless, masked};
 
@@ -31,11 +40,24 @@ struct MaskedHolder {
     city: Option<CompactString>,
 }
 
+/// A full-name mention outside the scope on the phone of a weak-name mention in it, rebuilt
+/// from its `mentions` row to be compared as the full run compares it. The table keeps no
+/// birth date, so that comparison is missing (weak-name mentions rarely state one).
+#[derive(Debug, Clone)]
+pub(crate) struct PhoneHolder {
+    pub customer: u32,
+    pub mention: Mention,
+    /// The records the row folds (`record_count`): what it adds to a full run's unit size.
+    pub weight: u32,
+}
+
 /// Customers outside the scope holding each lead key, by pass. Empty for a full run.
 #[derive(Debug, Default, Clone)]
 pub struct Outside {
     masked: HashMap<String, Vec<MaskedHolder>>,
     keyless: HashMap<String, u32>,
+    /// Full-name holders of the weak-name mentions' phones.
+    phone_holders: HashMap<PackedPhone, Vec<PhoneHolder>>,
 }
 
 fn key(a: &str, b: &str) -> String {
@@ -70,6 +92,39 @@ impl Outside {
         self.keyless.get(&key(name, city)).copied().unwrap_or(0)
     }
 
+    /// The full-name mentions outside the scope on `phone`, when a weak-name mention in the
+    /// scope holds it.
+    pub(crate) fn phone_holders(&self, phone: PackedPhone) -> &[PhoneHolder] {
+        self.phone_holders.get(&phone).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether any weak-name mention's phone has holders outside the scope.
+    pub(crate) fn has_phone_holders(&self) -> bool {
+        !self.phone_holders.is_empty()
+    }
+
+    /// One holder outside the scope (customer `customer`) of `phone`; none unless `name` is
+    /// a full name.
+    #[cfg(test)]
+    pub(crate) fn from_phone_holder(customer: u32, name: &str, weight: u32, phone: &str) -> Self {
+        let phone_holders = holder_mention(name, None, phone, None, None)
+            .into_iter()
+            .map(|mention| {
+                let phone = mention.phone().expect("an E.164 phone");
+                let holder = PhoneHolder {
+                    customer,
+                    mention,
+                    weight,
+                };
+                (phone, vec![holder])
+            })
+            .collect();
+        Outside {
+            phone_holders,
+            ..Outside::default()
+        }
+    }
+
     /// Counts given directly: (pattern or name, surname or city, customers outside), the
     /// masked holders without a stated gender or city.
     #[cfg(test)]
@@ -89,6 +144,7 @@ impl Outside {
                 })
                 .collect(),
             keyless: keyless.iter().map(|(a, b, n)| (key(a, b), *n)).collect(),
+            phone_holders: HashMap::default(),
         }
     }
 
@@ -104,13 +160,13 @@ impl Outside {
             masked: [(key(pattern, surname), vec![holder])]
                 .into_iter()
                 .collect(),
-            keyless: HashMap::default(),
+            ..Outside::default()
         }
     }
 
-    /// Number of lead keys with at least one holder outside the scope.
+    /// Number of lead keys and weak-name phones with at least one holder outside the scope.
     pub fn len(&self) -> usize {
-        self.masked.len() + self.keyless.len()
+        self.masked.len() + self.keyless.len() + self.phone_holders.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -139,8 +195,16 @@ impl Outside {
             if let Some((name, city)) = keyless::lead_key(m, model, cfg) {
                 scan.keyless_keys.insert(key(name, city));
             }
+            if name_kind(m) != NameKind::Full
+                && let Some(phone) = m.usable_phone()
+            {
+                scan.weak_phones.insert(phone);
+            }
         }
-        if scan.masked_keys.is_empty() && scan.keyless_keys.is_empty() {
+        if scan.masked_keys.is_empty()
+            && scan.keyless_keys.is_empty()
+            && scan.weak_phones.is_empty()
+        {
             return Ok(Outside::default());
         }
         let sql = format!("SELECT {} FROM mentions", HolderRow::COLUMNS.join(", "));
@@ -169,10 +233,11 @@ struct HolderRow<'a> {
     app_user_id: Option<&'a str>,
     unionid: Option<&'a str>,
     vin: Option<&'a str>,
+    record_count: Option<&'a str>,
 }
 
 impl<'a> HolderRow<'a> {
-    const COLUMNS: [&'static str; 12] = [
+    const COLUMNS: [&'static str; 13] = [
         "customer_id",
         "source",
         "surname",
@@ -185,6 +250,7 @@ impl<'a> HolderRow<'a> {
         "app_user_id",
         "unionid",
         "vin",
+        "CAST(record_count AS VARCHAR)",
     ];
 
     fn at(cols: &'a [TextColumn], r: usize) -> Self {
@@ -202,6 +268,7 @@ impl<'a> HolderRow<'a> {
             app_user_id: v(9),
             unionid: v(10),
             vin: v(11),
+            record_count: v(12),
         }
     }
 }
@@ -218,6 +285,10 @@ struct HolderScan<'a> {
     masked: HashSet<(String, u32, Option<String>, Option<String>)>,
     /// (key, customer), each once.
     keyless: HashSet<(String, u32)>,
+    /// The usable phones of the scope's weak-name mentions.
+    weak_phones: HashSet<PackedPhone>,
+    /// Their full-name holders, one per `mentions` row.
+    phone_holders: Vec<(PackedPhone, PhoneHolder)>,
     key: String,
 }
 
@@ -231,6 +302,8 @@ impl<'a> HolderScan<'a> {
             customers: HashMap::default(),
             masked: HashSet::default(),
             keyless: HashSet::default(),
+            weak_phones: HashSet::default(),
+            phone_holders: Vec::new(),
             key: String::new(),
         }
     }
@@ -281,6 +354,23 @@ impl<'a> HolderScan<'a> {
                 self.keyless.insert((self.key.clone(), c));
             }
         }
+        if !self.weak_phones.is_empty()
+            && usable_phone
+            && let Some(text) = row.phone
+            && let Some(phone) = PackedPhone::pack(text)
+            && self.weak_phones.contains(&phone)
+            && let Some(name) = row.name
+        {
+            let gender = crate::output::gender_from_code(row.gender);
+            if let Some(mention) = holder_mention(name, gender, text, row.vin, row.city) {
+                let holder = PhoneHolder {
+                    customer: self.customer(customer),
+                    mention,
+                    weight: row.record_count.and_then(|n| n.parse().ok()).unwrap_or(1),
+                };
+                self.phone_holders.push((phone, holder));
+            }
+        }
     }
 
     fn customer(&mut self, id: &str) -> u32 {
@@ -301,8 +391,47 @@ impl<'a> HolderScan<'a> {
         for (k, _) in self.keyless {
             *keyless.entry(k).or_default() += 1;
         }
-        Outside { masked, keyless }
+        let mut phone_holders: HashMap<PackedPhone, Vec<PhoneHolder>> = HashMap::default();
+        for (phone, holder) in self.phone_holders {
+            phone_holders.entry(phone).or_default().push(holder);
+        }
+        Outside {
+            masked,
+            keyless,
+            phone_holders,
+        }
     }
+}
+
+/// A `mentions` row's evidence as a mention, when its name is a full name (only those are a
+/// weak-name mention's partners). App rows never get here: their names are not evidence.
+fn holder_mention(
+    name: &str,
+    gender: Option<Gender>,
+    phone: &str,
+    vin: Option<&str>,
+    city: Option<&str>,
+) -> Option<Mention> {
+    let mut m = Mention {
+        source: marque_core::Source::Sales,
+        role: marque_core::Role::Buyer,
+        record_ids: RecordIds::one(""),
+        name: SharedName::parse_with_gender(name, gender),
+        name_is_evidence: true,
+        phone: None,
+        phone_kind: PhoneKind::Key,
+        resident: None,
+        app: None,
+        vin: vin.and_then(PackedVin::pack),
+        city: None,
+        seen: SeenSpan::at(None),
+    };
+    if name_kind(&m) != NameKind::Full {
+        return None;
+    }
+    m.set_phone(Some(phone));
+    m.set_city(city);
+    Some(m)
 }
 
 /// Appends `s` lower-cased as SQL's `lower` does (`str::to_lowercase`), without allocating
@@ -376,6 +505,54 @@ mod tests {
             1,
             "the stored name is lower-cased as the lead's name key is"
         );
+    }
+
+    #[test]
+    fn a_weak_mentions_phone_holders_outside_the_scope_are_its_full_name_rows() {
+        let affected: HashSet<String> = ["C-in".to_string()].into_iter().collect();
+        let hubs = HashSet::default();
+        let mut scan = HolderScan::new(&affected, &hubs);
+        let phone = PackedPhone::pack("+8613912345678").expect("packs");
+        scan.weak_phones.insert(phone);
+        let rows = [
+            HolderRow {
+                record_count: Some("3"),
+                ..row("C-out", "+8613912345678", "王小明")
+            },
+            row("C-out", "+8613912345678", "王小明"),
+            HolderRow {
+                gender: Some("F"),
+                ..row("C-other", "+8613912345678", "李娜")
+            },
+            // Inside the scope, on another phone, or not a full name: not a holder.
+            row("C-in", "+8613912345678", "王小明"),
+            row("C-out", "+8613911115678", "王小明"),
+            row("C-sir", "+8613912345678", "王先生"),
+        ];
+        for r in &rows {
+            scan.row(r);
+        }
+        let outside = scan.finish();
+        let holders = outside.phone_holders(phone);
+        let seen: Vec<(&str, Option<Gender>)> = holders
+            .iter()
+            .map(|h| (h.mention.name.full.as_str(), h.mention.gender()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("王小明", Some(Gender::Male)),
+                ("王小明", Some(Gender::Male)),
+                ("李娜", Some(Gender::Female))
+            ],
+            "one holder per row, with the stored gender"
+        );
+        let weights: Vec<u32> = holders.iter().map(|h| h.weight).collect();
+        assert_eq!(weights, [3, 1, 1], "a row weighs the records it folds");
+        assert_eq!(holders[0].customer, holders[1].customer);
+        assert_ne!(holders[0].customer, holders[2].customer);
+        assert_eq!(holders[0].mention.phone(), Some(phone));
+        assert_eq!(holders[0].mention.city(), Some("深圳"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::model::Model;
 use crate::outside::Outside;
 use crate::units::Units;
 
-/// What the late passes (keyless, masked phone) read.
+/// What the late passes (keyless, masked phone) and the weak-name guard read.
 #[derive(Clone, Copy)]
 pub(crate) struct PassContext<'a> {
     pub mentions: &'a [Mention],

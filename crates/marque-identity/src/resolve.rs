@@ -263,8 +263,8 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     drop(stored);
     tracing::info!(
         edges = linked.edges.len(),
-        lead_keys_held_outside = outside.len(),
-        leads_whose_one_candidate_is_outside = linked.stats.outside_only,
+        keys_held_outside = outside.len(),
+        left_alone_for_a_candidate_outside = linked.stats.outside_only,
         elapsed_s = started.elapsed().as_secs_f64(),
         "linked"
     );

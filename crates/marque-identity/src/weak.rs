@@ -5,10 +5,10 @@ use crate::hashing::HashMap;
 use rayon::prelude::*;
 
 use crate::cluster::{Label, UnionFind};
-use crate::compare::{NameKind, name_kind};
-use crate::link::{Edge, LinkConfig, LinkStats};
+use crate::compare::{Comparison, NameKind, compare, name_kind, name_level};
+use crate::link::{Edge, LinkStats};
 use crate::mentions::Mention;
-use crate::units::Units;
+use crate::passes::PassContext;
 
 /// Drops the scored edges of weak-name units that match several people.
 ///
@@ -17,17 +17,19 @@ use crate::units::Units;
 /// or in pinyin, is one partner, not two names. With several partner clusters the unit is
 /// ambiguous and keeps no edge to a full-name unit, unless one cluster holds `dominant_share`
 /// of the partners' mentions (the phone's owner, whose household members use it now and then):
-/// then it keeps the edges to that cluster only. `scored` must be in descending weight order,
-/// the order clustering joins them.
+/// then it keeps the edges to that cluster only. In an incremental run the full-name holders
+/// of the unit's phone outside the scope ([`crate::outside::Outside::phone_holders`]) are
+/// partners too, each customer a person of its own, when the unit scores above the match
+/// weight against them: a full run would see them. `scored` must be in descending weight
+/// order, the order clustering joins them.
 pub(crate) fn drop_ambiguous(
-    mentions: &[Mention],
-    units: &Units,
+    cx: &PassContext,
     labels: &[Vec<Label>],
     deterministic: &[Edge],
     scored: &mut Vec<Edge>,
-    cfg: &LinkConfig,
     stats: &mut LinkStats,
 ) {
+    let (mentions, units, cfg) = (cx.mentions, cx.units, cx.cfg);
     // Looked up for every end of every scored edge: one pass over the units, not a random
     // read of a mention each time.
     let is_full: Vec<bool> = units
@@ -47,9 +49,12 @@ pub(crate) fn drop_ambiguous(
         .collect();
     partners.par_sort_unstable();
     let runs: Vec<&[(u32, u32)]> = partners.chunk_by(|x, y| x.0 == y.0).collect();
-    if runs.iter().all(|r| r.len() < 2) {
+    let outside = outside_partners(cx, &is_full);
+    if runs.iter().all(|r| r.len() < 2) && outside.is_empty() {
         return;
     }
+    // Outside customers are people numbered past every unit.
+    let outside_person = |customer: u32| units.size.len() as u32 + customer;
     let mut people = UnionFind::new(&units.size, labels);
     for e in deterministic {
         people.union(e.a, e.b);
@@ -67,9 +72,17 @@ pub(crate) fn drop_ambiguous(
     let allowed: HashMap<u32, Option<u32>> = runs
         .par_iter()
         .filter_map(|run| {
+            let weak = run[0].0;
+            let from = outside.partition_point(|p| p.0 < weak);
+            let to = outside.partition_point(|p| p.0 <= weak);
             let mut by_person: Vec<(u32, u32)> = run
                 .iter()
                 .map(|&(_, o)| (person[o as usize], units.size[o as usize]))
+                .chain(
+                    outside[from..to]
+                        .iter()
+                        .map(|&(_, c, n)| (outside_person(c), n)),
+                )
                 .collect();
             by_person.sort_unstable();
             let mut shares: Vec<(u32, u32)> = Vec::new();
@@ -91,9 +104,14 @@ pub(crate) fn drop_ambiguous(
             let keep = top
                 .filter(|&(_, n)| n as f64 >= cfg.dominant_share * total as f64)
                 .map(|(p, _)| p);
-            Some((run[0].0, keep))
+            Some((weak, keep))
         })
         .collect();
+    // A full run would link these to the customer outside; here they stay alone.
+    stats.outside_only += allowed
+        .values()
+        .filter(|keep| keep.is_some_and(|p| p >= outside_person(0)))
+        .count() as u64;
     drop(runs);
     drop(partners);
     let blocked = |weak: u32, other: u32| {
@@ -111,6 +129,34 @@ pub(crate) fn drop_ambiguous(
     let before = scored.len();
     scored.retain(|_| keep.next().unwrap_or(true));
     stats.ambiguous_dropped += (before - scored.len()) as u64;
+}
+
+/// (weak-name unit, outside customer, mentions) for each full-name holder outside an
+/// incremental run's scope of a weak unit's phone that the unit scores above the match weight
+/// against, sorted. A holder weighs what its mention would in a unit's size.
+fn outside_partners(cx: &PassContext, is_full: &[bool]) -> Vec<(u32, u32, u32)> {
+    if !cx.outside.has_phone_holders() {
+        return Vec::new();
+    }
+    let tf = |m: &Mention| cx.model.name_frequency.get(m.name_key().as_str()).copied();
+    let mut out: Vec<(u32, u32, u32)> = (0..cx.units.rep.len() as u32)
+        .into_par_iter()
+        .filter(|&u| !is_full[u as usize])
+        .flat_map_iter(|u| {
+            let m = &cx.mentions[cx.units.rep[u as usize] as usize];
+            let holders = m
+                .usable_phone()
+                .map_or(&[][..], |p| cx.outside.phone_holders(p));
+            holders.iter().filter_map(move |h| {
+                let v = compare(m, &h.mention);
+                let w = cx.model.score(&v, tf(m).or_else(|| tf(&h.mention)));
+                (v[Comparison::Name.index()] != name_level::DIFFERENT && w >= cx.cfg.match_weight)
+                    .then_some((u, h.customer, h.weight))
+            })
+        })
+        .collect();
+    out.par_sort_unstable();
+    out
 }
 
 #[cfg(test)]
@@ -155,5 +201,69 @@ mod tests {
         assert_ne!(l.roots[2], l.roots[0]);
         assert_ne!(l.roots[2], l.roots[1]);
         assert!(l.stats.ambiguous_dropped > 0);
+    }
+
+    #[test]
+    fn incremental_nameless_lead_stays_alone_when_a_customer_outside_the_scope_shares_its_phone() {
+        use crate::link::{LinkConfig, LinkOverrides, link, mark_hubs};
+        use crate::outside::Outside;
+        // The full run sees 王伟 and 李娜 on the phone and leaves the lead alone.
+        let mut full = vec![
+            on_phone("王伟", "s-1"),
+            on_phone("李娜", "s-2"),
+            on_phone("", "lead-1"),
+        ];
+        let trained = run(&mut full);
+        assert_ne!(trained.roots[2], trained.roots[0]);
+        // An incremental run loaded 王伟's customer and the lead, not 李娜's.
+        let cfg = LinkConfig::default();
+        let mut scoped = vec![on_phone("王伟", "s-1"), on_phone("", "lead-1")];
+        mark_hubs(&mut scoped, &cfg);
+        let with = |outside: &Outside| {
+            let o = LinkOverrides::default();
+            link(&scoped, &cfg, &o, Some(&trained.model), outside)
+        };
+        let blind = with(&Outside::default());
+        assert_eq!(
+            blind.roots[1], blind.roots[0],
+            "seeing only 王伟, it joins him"
+        );
+        let seen = with(&Outside::from_phone_holder(7, "李娜", 1, "+8613912345678"));
+        assert_ne!(
+            seen.roots[1], seen.roots[0],
+            "李娜 outside makes it ambiguous"
+        );
+        assert!(seen.stats.ambiguous_dropped > 0);
+        // Only full names are partners: a surname with an honorific outside changes nothing.
+        let honorific = with(&Outside::from_phone_holder(
+            7,
+            "李女士",
+            1,
+            "+8613912345678",
+        ));
+        assert_eq!(honorific.roots[1], honorific.roots[0]);
+    }
+
+    #[test]
+    fn incremental_weak_guard_counts_an_outside_holders_folded_records() {
+        use crate::link::{LinkConfig, LinkOverrides, link, mark_hubs};
+        use crate::outside::Outside;
+        // 王伟 holds four of the phone's five records in the scope: 80 %, the dominant share.
+        let cfg = LinkConfig::default();
+        let mut scoped: Vec<Mention> = (1..=4)
+            .map(|i| on_phone("王伟", &format!("s-{i}")))
+            .chain([on_phone("", "lead-1")])
+            .collect();
+        let trained = run(&mut scoped.clone());
+        mark_hubs(&mut scoped, &cfg);
+        let with = |outside: &Outside| {
+            let o = LinkOverrides::default();
+            link(&scoped, &cfg, &o, Some(&trained.model), outside)
+        };
+        let one = with(&Outside::from_phone_holder(7, "李娜", 1, "+8613912345678"));
+        assert_eq!(one.roots[4], one.roots[0], "4 of 5: 王伟 dominates");
+        // The outside row stands for two folded records: 4 of 6, no longer dominant.
+        let two = with(&Outside::from_phone_holder(7, "李娜", 2, "+8613912345678"));
+        assert_ne!(two.roots[4], two.roots[0], "4 of 6: ambiguous");
     }
 }
