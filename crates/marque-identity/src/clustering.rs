@@ -20,12 +20,7 @@ pub(crate) fn guard_labels(
         .rep
         .par_iter()
         .enumerate()
-        .filter_map(|(u, &r)| {
-            mentions[r as usize]
-                .resident
-                .as_ref()
-                .map(|res| (u, res.hash()))
-        })
+        .filter_map(|(u, &r)| mentions[r as usize].resident().map(|res| (u, res.hash())))
         .collect();
     let mut ids: HashMap<&str, u32> = HashMap::default();
     for (u, hash) in residents {

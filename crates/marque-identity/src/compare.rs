@@ -159,7 +159,7 @@ fn tri<T: PartialEq>(a: Option<T>, b: Option<T>) -> u8 {
 /// The comparison vector of two mentions.
 pub fn compare(a: &Mention, b: &Mention) -> Vector {
     let gender = |m: &Mention| -> Option<Gender> { m.gender() };
-    let vin = match (a.vin, b.vin) {
+    let vin = match (a.vin(), b.vin()) {
         (Some(x), Some(y)) if x == y => 0,
         _ => 1,
     };
@@ -169,8 +169,8 @@ pub fn compare(a: &Mention, b: &Mention) -> Vector {
         vin,
         tri(gender(a), gender(b)),
         tri(
-            a.resident.as_ref().map(|r| r.birth_date),
-            b.resident.as_ref().map(|r| r.birth_date),
+            a.resident().map(|r| r.birth_date),
+            b.resident().map(|r| r.birth_date),
         ),
         tri(a.city(), b.city()),
     ]

@@ -201,10 +201,10 @@ pub fn golden(members: &[&Mention], policy: &Survivorship) -> Golden {
     // A resident id is checked evidence: its birth date and gender beat anything typed.
     let resident = members
         .iter()
-        .filter(|m| m.resident.is_some())
+        .filter(|m| m.resident().is_some())
         .max_by_key(|m| (seen(m), std::cmp::Reverse(m.key_record())));
     let gender = match resident {
-        Some(m) => m.resident.as_ref().map(|r| Sourced {
+        Some(m) => m.resident().map(|r| Sourced {
             value: if r.male { Gender::Male } else { Gender::Female },
             from: lineage(m),
         }),
@@ -232,13 +232,13 @@ pub fn golden(members: &[&Mention], policy: &Survivorship) -> Golden {
         name,
         gender,
         birth_date: resident.and_then(|m| {
-            m.resident.as_ref().map(|r| Sourced {
+            m.resident().map(|r| Sourced {
                 value: r.birth_date,
                 from: lineage(m),
             })
         }),
         phone,
-        resident_id_hash: resident.and_then(|m| m.resident.as_ref().map(|r| r.hash().to_string())),
+        resident_id_hash: resident.and_then(|m| m.resident().map(|r| r.hash().to_string())),
         city,
         app_user_id,
         unionid,

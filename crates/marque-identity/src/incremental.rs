@@ -96,13 +96,10 @@ pub async fn affected(
             keys.pattern_surname
                 .insert(fingerprint(&[Some(&pattern), Some(surname)]));
         }
-        let vin = m.vin.map(PackedVin::text);
+        let vin = m.vin().map(PackedVin::text);
         let others = [
             (&mut keys.vin, vin.as_deref()),
-            (
-                &mut keys.resident_id_hash,
-                m.resident.as_ref().map(|r| r.hash()),
-            ),
+            (&mut keys.resident_id_hash, m.resident().map(|r| r.hash())),
             (&mut keys.app_user_id, m.app_user_id()),
             (&mut keys.unionid, m.unionid()),
         ];

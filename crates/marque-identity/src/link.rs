@@ -248,9 +248,7 @@ pub fn link(
     // Strong keys: every unit's keys fingerprinted on both cores and sorted, so that the
     // units sharing one form a run; the run's first (lowest) unit links to each other one.
     const STRONG: [(EdgeKind, KeyOf); 3] = [
-        (EdgeKind::ResidentId, |m| {
-            m.resident.as_ref().map(|r| r.hash())
-        }),
+        (EdgeKind::ResidentId, |m| m.resident().map(|r| r.hash())),
         (EdgeKind::AppUserId, |m| m.app_user_id()),
         (EdgeKind::Unionid, |m| m.unionid()),
     ];
@@ -288,7 +286,7 @@ pub fn link(
             let m = rep(u);
             [
                 m.usable_phone().map(|p| (fingerprint_of(&(0u8, p)), u)),
-                m.vin.map(|v| (fingerprint_of(&(1u8, v)), u)),
+                m.vin().map(|v| (fingerprint_of(&(1u8, v)), u)),
             ]
             .into_iter()
             .flatten()
@@ -488,7 +486,7 @@ mod tests {
     fn m(name_raw: &str, phone: Option<&str>, rid: Option<&str>) -> Mention {
         let mut m = test_mention(name_raw);
         m.set_phone(phone);
-        m.resident = rid.and_then(|r| resident(r, "salt"));
+        m.set_resident(rid.and_then(|r| resident(r, "salt")));
         m
     }
 
@@ -602,11 +600,11 @@ mod tests {
     #[test]
     fn a_vin_links_owner_and_buyer_with_the_same_name_but_never_a_different_name() {
         let mut buyer = m("赵娜", Some("+8615754271341"), None);
-        buyer.vin = PackedVin::pack("LXCA2B7E8KA021417");
+        buyer.set_vin(PackedVin::pack("LXCA2B7E8KA021417"));
         let mut owner_new_phone = m("赵娜", Some("+8619959939390"), None);
-        owner_new_phone.vin = buyer.vin;
+        owner_new_phone.set_vin(buyer.vin());
         let mut second_hand = m("钱多", Some("+8613111112222"), None);
-        second_hand.vin = buyer.vin;
+        second_hand.set_vin(buyer.vin());
         let mut ms = vec![buyer, owner_new_phone, second_hand];
         let l = run(&mut ms);
         assert!(same(&l, 0, 1));

@@ -4,7 +4,7 @@ use crate::hashing::{HashSet, fingerprint, record_fingerprint};
 
 #[cfg(test)]
 pub use crate::mention::test_mention;
-pub use crate::mention::{AppIds, Mention, ResidentEvidence, resident};
+pub use crate::mention::{AppIds, Mention, RareEvidence, ResidentEvidence, resident};
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, TimeUnit};
@@ -381,13 +381,14 @@ fn build(
         name_is_evidence: source != Source::App,
         phone: phone.value,
         phone_kind: phone.kind,
-        resident: cols.text(3, r).and_then(|raw| resident(raw, salt)),
-        app: app_ids(cols.text(4, r), cols.text(5, r)),
-        vin: cols
-            .text(6, r)
-            .and_then(marque_core::vin::parse)
-            .as_deref()
-            .and_then(PackedVin::pack),
+        rare: RareEvidence::boxed(
+            cols.text(3, r).and_then(|raw| resident(raw, salt)),
+            app_ids(cols.text(4, r), cols.text(5, r)),
+            cols.text(6, r)
+                .and_then(marque_core::vin::parse)
+                .as_deref()
+                .and_then(PackedVin::pack),
+        ),
         city: caches.cities.get(cols.text(7, r)),
         seen: SeenSpan::at(cols.seen_at(r)),
     }

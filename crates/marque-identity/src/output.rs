@@ -148,7 +148,10 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
     );
     for (m, id) in mentions.iter().zip(ids) {
         let full = (!m.name.full.is_empty()).then_some(m.name.full.as_str());
-        let (phone, vin) = (m.phone().map(PackedPhone::text), m.vin.map(PackedVin::text));
+        let (phone, vin) = (
+            m.phone().map(PackedPhone::text),
+            m.vin().map(PackedVin::text),
+        );
         let values: [Option<&str>; 13] = [
             Some(id),
             Some(m.source.as_str()),
@@ -158,7 +161,7 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
             m.name.surname.as_deref(),
             gender_code(m.gender()),
             phone.as_deref(),
-            m.resident.as_ref().map(|r| r.hash()),
+            m.resident().map(|r| r.hash()),
             m.app_user_id(),
             m.unionid(),
             vin.as_deref(),

@@ -25,6 +25,7 @@ use marque_core::name::Gender;
 use crate::compact::{PackedPhone, PackedVin, PhoneKind, RecordIds, SeenSpan};
 use crate::compare::{NameKind, name_kind};
 use crate::link::LinkConfig;
+use crate::mention::RareEvidence;
 use crate::mentions::Mention;
 use crate::model::Model;
 use crate::name_cache::SharedName;
@@ -420,9 +421,7 @@ fn holder_mention(
         name_is_evidence: true,
         phone: None,
         phone_kind: PhoneKind::Key,
-        resident: None,
-        app: None,
-        vin: vin.and_then(PackedVin::pack),
+        rare: RareEvidence::boxed(None, None, vin.and_then(PackedVin::pack)),
         city: None,
         seen: SeenSpan::at(None),
     };

@@ -78,8 +78,8 @@ pub(crate) fn train(
         .collect()
     };
     let phones = counts(|m| m.usable_phone().map(|p| fingerprint_of(&p)));
-    let vins = counts(|m| m.vin.map(|v| fingerprint_of(&v)));
-    let births = counts(|m| m.resident.as_ref().map(|r| r.birth_date as u128));
+    let vins = counts(|m| m.vin().map(|v| fingerprint_of(&v)));
+    let births = counts(|m| m.resident().map(|r| r.birth_date as u128));
     step("value counts");
     let u = u.finish(&[
         (Comparison::Phone, agreement_probability(phones.iter())),

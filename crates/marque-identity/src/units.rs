@@ -28,10 +28,10 @@ type Signature<'a> = (
 pub(crate) fn signature(m: &Mention) -> Option<Signature<'_>> {
     let phone = m.usable_phone();
     let keyed = phone.is_some()
-        || m.resident.is_some()
+        || m.resident().is_some()
         || m.app_user_id().is_some()
         || m.unionid().is_some()
-        || m.vin.is_some();
+        || m.vin().is_some();
     keyed.then(|| {
         (
             m.name.full.as_str(),
@@ -39,10 +39,10 @@ pub(crate) fn signature(m: &Mention) -> Option<Signature<'_>> {
             m.name.surname.as_deref(),
             m.gender(),
             phone,
-            m.resident.as_ref().map(|r| r.hash()),
+            m.resident().map(|r| r.hash()),
             m.app_user_id(),
             m.unionid(),
-            m.vin,
+            m.vin(),
             m.city(),
         )
     })
