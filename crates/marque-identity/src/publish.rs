@@ -1,24 +1,25 @@
-//! Writing a run's per-mention output tables: streamed to Delta in chunks, after the rows of
-//! the customers an incremental run left alone.
+//! Writing a run's output tables: streamed to Delta in chunks; an incremental run replaces
+//! only the rows of the customers it re-resolved.
 //!
 //! `mentions` and `customer_map` hold one row per mention and per record (10.8M and 19.3M at
 //! 1M persons). Built whole, each was a few GB of Arrow next to the mentions themselves, and an
 //! incremental run also collected every untouched row before writing. Here the writer pulls
-//! one chunk at a time, so a table costs one chunk and one row group of memory.
+//! one chunk at a time, so a table costs one chunk and one row group of memory. An incremental
+//! run used to rewrite every table whole (its customers' rows sit in every data file, and
+//! delta-rs deletes copy-on-write); it now marks their old rows deleted with deletion vectors
+//! ([`Lake::replace_rows`]) and appends the new ones.
 
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{BooleanArray, RecordBatch};
+use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use marque_lake::{BatchStream, Commit, Lake, WriteMode};
 
+use crate::Result;
 use crate::hashing::HashSet;
-use crate::text_column::TextColumn;
-use crate::{IdentityError, Result};
 
 /// Mentions per chunk: about 30 MB of Arrow for the widest table.
 const CHUNK: usize = 256 * 1024;
@@ -51,10 +52,8 @@ where
 /// Where and how a run writes its tables.
 pub(crate) struct Publisher<'a> {
     pub lake: &'a Lake,
-    /// The customers an incremental run re-resolved, and a session holding the output tables
-    /// as they were, reading text as the writer takes it (`Lake::plain_text_session`); `None`
-    /// for a full run.
-    pub incremental: Option<(Arc<HashSet<String>>, &'a SessionContext)>,
+    /// The customers an incremental run re-resolved; `None` for a full run.
+    pub incremental: Option<Arc<HashSet<String>>>,
     /// Tables that existed when the run started.
     pub existing: &'a [String],
     pub commit: Commit,
@@ -62,25 +61,39 @@ pub(crate) struct Publisher<'a> {
 }
 
 impl Publisher<'_> {
-    /// Replaces table `name` by the untouched customers' rows (incremental runs) followed by
-    /// `fresh`, in one commit.
+    /// Writes table `name`: a full run replaces all its rows by `fresh`; an incremental run
+    /// deletes the rows of the customers it re-resolved (by deletion vectors, so that the
+    /// other customers' rows stay where they are) and appends `fresh`. One commit either way.
     pub(crate) async fn replace(
         &self,
         name: &'static str,
         schema: SchemaRef,
         fresh: BatchStream,
     ) -> Result<()> {
-        let mut parts = Vec::new();
-        if let Some((affected, ctx)) = &self.incremental
-            && self.existing.iter().any(|t| t == name)
-        {
-            parts.push(untouched(ctx, affected.clone(), name, schema.clone()).await?);
+        match &self.incremental {
+            Some(affected) if self.existing.iter().any(|t| t == name) => {
+                self.lake
+                    .replace_rows(
+                        name,
+                        "customer_id",
+                        affected.clone(),
+                        fresh,
+                        self.commit.clone(),
+                    )
+                    .await?;
+            }
+            _ => {
+                self.lake
+                    .write_stream(
+                        name,
+                        schema,
+                        fresh,
+                        WriteMode::Overwrite,
+                        self.commit.clone(),
+                    )
+                    .await?;
+            }
         }
-        parts.push(fresh);
-        let all = futures::stream::iter(parts).flatten().boxed();
-        self.lake
-            .write_stream(name, schema, all, WriteMode::Overwrite, self.commit.clone())
-            .await?;
         tracing::info!(
             table = name,
             elapsed_s = self.started.elapsed().as_secs_f64(),
@@ -88,70 +101,6 @@ impl Publisher<'_> {
         );
         Ok(())
     }
-}
-
-/// The rows of `name` (registered on `ctx`) that belong to customers outside `affected`, cast
-/// to `schema`. Judged in Rust batch by batch: as a SQL anti-join, DataFusion hashed and
-/// repartitioned every row of the table before dropping a tenth of them.
-async fn untouched(
-    ctx: &SessionContext,
-    affected: Arc<HashSet<String>>,
-    name: &'static str,
-    schema: SchemaRef,
-) -> Result<BatchStream> {
-    let sql = format!("SELECT * FROM {name}");
-    let stream = crate::query::stream(ctx, name, &sql).await?;
-    Ok(stream
-        .map(move |b| {
-            let b = b.map_err(|e| format!("reading {name}: {e}"))?;
-            let kept = keep_untouched(name, &b, &affected).map_err(|e| e.to_string())?;
-            conform(name, &schema, &kept).map_err(|e| e.to_string())
-        })
-        .boxed())
-}
-
-/// The rows of `b` whose `customer_id` is not in `affected`.
-fn keep_untouched(table: &str, b: &RecordBatch, affected: &HashSet<String>) -> Result<RecordBatch> {
-    let i = b
-        .schema()
-        .index_of("customer_id")
-        .map_err(|_| IdentityError::Column {
-            table: table.into(),
-            column: "customer_id".into(),
-            message: "missing in the stored table; run `marque resolve --full`".into(),
-        })?;
-    let ids = TextColumn::of(b, i, table)?;
-    let keep: BooleanArray = (0..b.num_rows())
-        .map(|r| Some(ids.get(r).is_none_or(|c| !affected.contains(c))))
-        .collect();
-    arrow::compute::filter_record_batch(b, &keep).map_err(|source| IdentityError::Arrow {
-        table: table.into(),
-        source,
-    })
-}
-
-/// Casts a batch read back from the lake to the schema resolution writes (the reader may
-/// return view types).
-pub(crate) fn conform(table: &str, schema: &SchemaRef, b: &RecordBatch) -> Result<RecordBatch> {
-    let arrow_err = |source| IdentityError::Arrow {
-        table: table.into(),
-        source,
-    };
-    let cols = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let c = b
-                .column_by_name(f.name())
-                .ok_or_else(|| IdentityError::Column {
-                    table: table.into(),
-                    column: f.name().clone(),
-                    message: "missing in the stored table; run `marque resolve --full`".into(),
-                })?;
-            arrow::compute::cast(c, f.data_type()).map_err(arrow_err)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    RecordBatch::try_new(schema.clone(), cols).map_err(arrow_err)
 }
 
 #[cfg(test)]

@@ -157,13 +157,6 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             .await
             .is_ok_and(|t| t.schema().has_column_with_unqualified_name("phone_pattern"));
 
-    // The output tables as this run found them, for the rows an incremental run keeps: the
-    // same versions the scope is computed from.
-    let untouched_session = if incremental {
-        Some(lake.plain_text_session(&OUTPUT_TABLES).await?)
-    } else {
-        None
-    };
     let mut run = if incremental {
         let done = incremental::resolved_batches(&ctx).await?;
         let new: HashSet<String> = all_batches.difference(&done).cloned().collect();
@@ -359,11 +352,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     };
     let publisher = Publisher {
         lake,
-        incremental: run
-            .affected
-            .take()
-            .map(Arc::new)
-            .zip(untouched_session.as_ref()),
+        incremental: run.affected.take().map(Arc::new),
         existing: &tables,
         commit: commit(),
         started,
@@ -498,9 +487,6 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         duration: started.elapsed(),
     })
 }
-
-/// The tables an incremental run rewrites with the untouched customers' rows kept.
-const OUTPUT_TABLES: [&str; 4] = ["match_edges", "mentions", "customer_map", "customers"];
 
 /// Customers whose golden records are picked and encoded together: ~64 MB of golden values.
 const GOLDEN_CHUNK: usize = 64 * 1024;

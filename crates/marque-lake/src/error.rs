@@ -25,6 +25,12 @@ pub enum LakeError {
         #[source]
         source: object_store::Error,
     },
+    #[error("table {table}, file {file}: {message}")]
+    DataFile {
+        table: String,
+        file: String,
+        message: String,
+    },
     #[error("{name} is locked by another run ({holder}); retry when it ends")]
     Locked { name: String, holder: String },
     #[error("lake root {root}: {source}")]

@@ -15,11 +15,13 @@
 //! DataFusion [`TableProvider`](datafusion::catalog::TableProvider) from [`Lake::provider`];
 //! writers hand over Arrow record batches.
 
+mod deletion_vector;
 mod encoding;
 mod error;
 mod location;
 mod lock;
 mod maintenance;
+mod row_deletes;
 mod tables;
 
 pub use encoding::{

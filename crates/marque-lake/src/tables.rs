@@ -471,7 +471,7 @@ impl Lake {
     }
 }
 
-async fn has_batch(table: &DeltaTable, name: &str, batch_id: &str) -> Result<bool> {
+pub(crate) async fn has_batch(table: &DeltaTable, name: &str, batch_id: &str) -> Result<bool> {
     let delta = |source| LakeError::Delta {
         table: name.to_string(),
         source,
