@@ -29,7 +29,7 @@ use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use roaring::RoaringTreemap;
 
-use crate::deletion_vector::{self, Placed};
+use crate::deletion_vector;
 use crate::tables::{BatchStream, Commit, Lake};
 use crate::{LakeError, Result};
 
@@ -92,7 +92,7 @@ impl Lake {
             .with_actions(actions)
             .build(Some(snapshot), table.log_store(), operation)
             .await
-            .map_err(|e| delta(e.into()))?;
+            .map_err(delta)?;
         Ok(Some(done.version() as i64))
     }
 }
@@ -208,9 +208,8 @@ async fn read_vector(
         message,
     };
     let path = match dv.storage_type {
-        StorageType::UuidRelativePath => {
-            deletion_vector::file_of(&dv.path_or_inline_dv).map_err(|m| err("", m))?
-        }
+        StorageType::UuidRelativePath => deletion_vector::file_of(&dv.path_or_inline_dv)
+            .map_err(|m| err(&dv.path_or_inline_dv, m))?,
         other => {
             return Err(err(
                 &dv.path_or_inline_dv,
@@ -230,14 +229,26 @@ async fn read_vector(
 }
 
 /// Writes the new vectors into one file and gives, for each marked data file, the `remove`
-/// of it as it was and the `add` of it with its new vector.
+/// of it as it was and the `add` of it with its new vector; a file with every row deleted is
+/// only removed.
 async fn deletion_actions(
     table: &str,
     store: &ObjectStoreRef,
     marked: Vec<Marked>,
 ) -> Result<Vec<Action>> {
+    let mut actions = Vec::with_capacity(2 * marked.len());
+    let (emptied, marked): (Vec<Marked>, Vec<Marked>) = marked.into_iter().partition(|m| {
+        m.file
+            .num_records()
+            .is_some_and(|n| m.deleted.len() >= n as u64)
+    });
+    actions.extend(
+        emptied
+            .iter()
+            .map(|m| Action::Remove(m.file.remove_action(true))),
+    );
     if marked.is_empty() {
-        return Ok(Vec::new());
+        return Ok(actions);
     }
     let vectors: Vec<RoaringTreemap> = marked.iter().map(|m| m.deleted.clone()).collect();
     let (file_name, path_or_inline_dv) = deletion_vector::new_file();
@@ -251,26 +262,17 @@ async fn deletion_actions(
         .put(&Path::from(file_name.as_str()), bytes.into())
         .await
         .map_err(|e| err(e.to_string()))?;
-    let mut actions = Vec::with_capacity(2 * marked.len());
-    for (
-        m,
-        Placed {
-            offset,
-            size_in_bytes,
-            cardinality,
-        },
-    ) in marked.iter().zip(placed)
-    {
+    for (m, at) in marked.iter().zip(placed) {
         actions.push(Action::Remove(m.file.remove_action(true)));
+        // The file's add action as logged, stats and all: no other API gives it.
         #[allow(deprecated)]
-        // the file's add action as logged, stats and all: no other API gives it
         let mut add = m.file.add_action();
         add.deletion_vector = Some(DeletionVectorDescriptor {
             storage_type: StorageType::UuidRelativePath,
             path_or_inline_dv: path_or_inline_dv.clone(),
-            offset: Some(offset),
-            size_in_bytes,
-            cardinality,
+            offset: Some(at.offset),
+            size_in_bytes: at.size_in_bytes,
+            cardinality: at.cardinality,
         });
         add.data_change = true;
         actions.push(Action::Add(add));
@@ -435,6 +437,27 @@ mod tests {
             .unwrap();
         assert_eq!(again, None);
         assert_eq!(rows(&lake).await.len(), 3);
+
+        // A file whose every row goes is removed, not given a vector.
+        lake.replace_rows(
+            "t",
+            "customer_id",
+            keys(&["c"]),
+            stream(&[]),
+            Commit::batch("r3"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(rows(&lake).await, expect(&[("d", 5), ("b", 6)]));
+        let table = lake.load("t").await.unwrap().unwrap();
+        let live: Vec<String> = table
+            .snapshot()
+            .unwrap()
+            .log_data()
+            .into_iter()
+            .map(|f| f.path().to_string())
+            .collect();
+        assert_eq!(live.len(), 2, "a, b and c's file is gone: {live:?}");
 
         // Compaction keeps the rows deleted, and a full overwrite still replaces everything.
         lake.optimize("t", None).await.unwrap();
