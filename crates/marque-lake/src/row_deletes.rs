@@ -104,7 +104,7 @@ fn has_deletion_vectors(table: &DeltaTable) -> deltalake::DeltaResult<bool> {
         .is_some_and(|f| f.iter().any(|f| f.as_ref() == "deletionVectors")))
 }
 
-/// Every data file with rows whose `key` is in `keys`, and all of its deleted rows (those
+/// Every data file with live rows whose `key` is in `keys`, and all of its deleted rows (those
 /// deleted before included). Files are read a few at a time, one column each.
 async fn mark<S: BuildHasher + Send + Sync + 'static>(
     table: &DeltaTable,
@@ -132,8 +132,10 @@ async fn mark<S: BuildHasher + Send + Sync + 'static>(
                     Some(dv) => read_vector(name, store, &dv).await?,
                     None => RoaringTreemap::new(),
                 };
+                let before = deleted.len();
                 deleted.extend(rows);
-                Ok(Some(Marked { file, deleted }))
+                // Rows a customer had here before an earlier replacement are deleted already.
+                Ok((deleted.len() > before).then_some(Marked { file, deleted }))
             }
         })
         .buffer_unordered(CONCURRENT_FILES)
@@ -438,6 +440,53 @@ mod tests {
         assert_eq!(again, None);
         assert_eq!(rows(&lake).await.len(), 3);
 
+        // Replacing b again marks only the file holding its live row: the first file's b is
+        // deleted already, so that file keeps its vector.
+        let first_vectors = |lake: &Lake| {
+            let lake = lake.clone();
+            async move {
+                let table = lake.load("t").await.unwrap().unwrap();
+                let mut v: Vec<(String, Option<String>)> = table
+                    .snapshot()
+                    .unwrap()
+                    .log_data()
+                    .into_iter()
+                    .map(|f| {
+                        let dv = f.deletion_vector_descriptor().map(|d| d.path_or_inline_dv);
+                        (f.path().to_string(), dv)
+                    })
+                    .collect();
+                v.sort();
+                v
+            }
+        };
+        let old = first_vectors(&lake).await;
+        lake.replace_rows(
+            "t",
+            "customer_id",
+            keys(&["b"]),
+            stream(&[("b", 7)]),
+            Commit::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(rows(&lake).await, expect(&[("c", 3), ("d", 5), ("b", 7)]));
+        let new = first_vectors(&lake).await;
+        let kept = old.iter().filter(|&f| new.contains(f)).count();
+        assert_eq!(
+            kept, 2,
+            "both original files keep their vectors: {old:?} → {new:?}"
+        );
+        lake.replace_rows(
+            "t",
+            "customer_id",
+            keys(&["b"]),
+            stream(&[("b", 6)]),
+            Commit::default(),
+        )
+        .await
+        .unwrap();
+
         // A file whose every row goes is removed, not given a vector.
         lake.replace_rows(
             "t",
@@ -461,7 +510,7 @@ mod tests {
 
         // Compaction keeps the rows deleted, and a full overwrite still replaces everything.
         lake.optimize("t", None).await.unwrap();
-        assert_eq!(rows(&lake).await, expect(&[("c", 3), ("d", 5), ("b", 6)]));
+        assert_eq!(rows(&lake).await, expect(&[("d", 5), ("b", 6)]));
         lake.write(
             "t",
             schema(),
