@@ -11,6 +11,11 @@
 //! batch a stage asks [`Lake::committed`] whether that app id is already in the table's log; a
 //! rerun after a crash therefore writes exactly the part that did not land, never a second copy.
 //!
+//! Replacing some rows of a table ([`Lake::replace_rows`], what an incremental resolution does
+//! to its customers' rows) marks the old rows deleted with Delta deletion vectors, which this
+//! crate writes itself (delta-rs reads them but deletes copy-on-write), and appends the new
+//! rows: no data file is rewritten, one commit per table.
+//!
 //! This crate is the only one that knows where tables are and how they are opened. Readers get a
 //! DataFusion [`TableProvider`](datafusion::catalog::TableProvider) from [`Lake::provider`];
 //! writers hand over Arrow record batches.

@@ -383,38 +383,6 @@ impl Lake {
         ctx: &SessionContext,
         name: &str,
     ) -> Result<Option<Arc<dyn TableProvider>>> {
-        self.provider_with(ctx, name, false).await
-    }
-
-    /// A session reading text as plain `Utf8` (not DataFusion's default `Utf8View`), with
-    /// `tables` (those that exist) registered on it: for reads whose rows go straight back to
-    /// a writer, which takes `Utf8`, so that no cast copies every string once more.
-    pub async fn plain_text_session(&self, tables: &[&str]) -> Result<SessionContext> {
-        let mut config = datafusion::prelude::SessionConfig::new();
-        config
-            .options_mut()
-            .execution
-            .parquet
-            .schema_force_view_types = false;
-        let ctx = SessionContext::new_with_config(config);
-        for &name in tables {
-            if let Some(provider) = self.provider_with(&ctx, name, true).await? {
-                ctx.register_table(name, provider)
-                    .map_err(|source| LakeError::Query {
-                        table: name.to_string(),
-                        source,
-                    })?;
-            }
-        }
-        Ok(ctx)
-    }
-
-    async fn provider_with(
-        &self,
-        ctx: &SessionContext,
-        name: &str,
-        follow_session: bool,
-    ) -> Result<Option<Arc<dyn TableProvider>>> {
         let Some(table) = self.load(name).await? else {
             return Ok(None);
         };
@@ -425,14 +393,13 @@ impl Lake {
         table
             .update_datafusion_session(&ctx.state())
             .map_err(delta)?;
-        let mut builder = table.table_provider();
-        if follow_session {
-            builder = builder.with_session(Arc::new(ctx.state()));
-        }
-        let provider = builder.await.map_err(|source| LakeError::Query {
-            table: name.to_string(),
-            source,
-        })?;
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(|source| LakeError::Query {
+                table: name.to_string(),
+                source,
+            })?;
         Ok(Some(provider))
     }
 
@@ -541,23 +508,6 @@ mod tests {
         assert!(!lake.committed("missing", "b1").await.unwrap());
         assert_eq!(lake.list_tables().await.unwrap(), vec!["t".to_string()]);
         assert_eq!(lake.read("missing").await.unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn a_plain_text_session_reads_text_as_utf8_where_the_default_reads_views() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        put(&lake, &[1, 2], WriteMode::Append, Commit::default()).await;
-        let name_type = |ctx: SessionContext| async move {
-            let batches = ctx.sql("SELECT * FROM t").await.unwrap().collect().await;
-            let schema = batches.unwrap()[0].schema();
-            schema.field_with_name("name").unwrap().data_type().clone()
-        };
-        let plain = lake.plain_text_session(&["t", "missing"]).await.unwrap();
-        assert_eq!(name_type(plain).await, DataType::Utf8);
-        let default = SessionContext::new();
-        lake.register_all(&default).await.unwrap();
-        assert_eq!(name_type(default).await, DataType::Utf8View);
     }
 
     #[tokio::test]
