@@ -175,6 +175,20 @@ mod tests {
 
     use crate::link::link_trained as run;
 
+    /// Links `scoped` as an incremental run does: hubs marked, the stored `model`, and the
+    /// holders it did not load in `outside`.
+    fn link_scoped(
+        scoped: &[Mention],
+        model: &crate::model::Model,
+        outside: &crate::outside::Outside,
+    ) -> crate::link::Linked {
+        use crate::link::{LinkConfig, LinkOverrides, link, mark_hubs};
+        let cfg = LinkConfig::default();
+        let mut ms = scoped.to_vec();
+        mark_hubs(&mut ms, &cfg);
+        link(&ms, &cfg, &LinkOverrides::default(), Some(model), outside)
+    }
+
     #[test]
     fn a_nameless_lead_joins_one_person_whose_name_is_written_two_ways() {
         // Before: the two spellings counted as two names (neither with 80 % of the
@@ -205,7 +219,6 @@ mod tests {
 
     #[test]
     fn incremental_nameless_lead_stays_alone_when_a_customer_outside_the_scope_shares_its_phone() {
-        use crate::link::{LinkConfig, LinkOverrides, link, mark_hubs};
         use crate::outside::Outside;
         // The full run sees 王伟 and 李娜 on the phone and leaves the lead alone.
         let mut full = vec![
@@ -216,13 +229,8 @@ mod tests {
         let trained = run(&mut full);
         assert_ne!(trained.roots[2], trained.roots[0]);
         // An incremental run loaded 王伟's customer and the lead, not 李娜's.
-        let cfg = LinkConfig::default();
-        let mut scoped = vec![on_phone("王伟", "s-1"), on_phone("", "lead-1")];
-        mark_hubs(&mut scoped, &cfg);
-        let with = |outside: &Outside| {
-            let o = LinkOverrides::default();
-            link(&scoped, &cfg, &o, Some(&trained.model), outside)
-        };
+        let scoped = [on_phone("王伟", "s-1"), on_phone("", "lead-1")];
+        let with = |outside: &Outside| link_scoped(&scoped, &trained.model, outside);
         let blind = with(&Outside::default());
         assert_eq!(
             blind.roots[1], blind.roots[0],
@@ -246,20 +254,14 @@ mod tests {
 
     #[test]
     fn incremental_weak_guard_counts_an_outside_holders_folded_records() {
-        use crate::link::{LinkConfig, LinkOverrides, link, mark_hubs};
         use crate::outside::Outside;
         // 王伟 holds four of the phone's five records in the scope: 80 %, the dominant share.
-        let cfg = LinkConfig::default();
-        let mut scoped: Vec<Mention> = (1..=4)
+        let scoped: Vec<Mention> = (1..=4)
             .map(|i| on_phone("王伟", &format!("s-{i}")))
             .chain([on_phone("", "lead-1")])
             .collect();
         let trained = run(&mut scoped.clone());
-        mark_hubs(&mut scoped, &cfg);
-        let with = |outside: &Outside| {
-            let o = LinkOverrides::default();
-            link(&scoped, &cfg, &o, Some(&trained.model), outside)
-        };
+        let with = |outside: &Outside| link_scoped(&scoped, &trained.model, outside);
         let one = with(&Outside::from_phone_holder(7, "李娜", 1, "+8613912345678"));
         assert_eq!(one.roots[4], one.roots[0], "4 of 5: 王伟 dominates");
         // The outside row stands for two folded records: 4 of 6, no longer dominant.

@@ -357,6 +357,17 @@ mod tests {
         Arc::new(ks.iter().map(|k| k.to_string()).collect())
     }
 
+    /// Replaces the rows of customers `ks` in table `t` by `fresh`.
+    async fn replace(
+        lake: &Lake,
+        ks: &[&str],
+        fresh: &[(&str, i64)],
+        commit: Commit,
+    ) -> Result<Option<i64>> {
+        lake.replace_rows("t", "customer_id", keys(ks), stream(fresh), commit)
+            .await
+    }
+
     fn data_files(dir: &std::path::Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir.join("t"))
             .unwrap()
@@ -385,14 +396,7 @@ mod tests {
         let before = data_files(dir.path());
         assert_eq!(before.len(), 2);
 
-        let v = lake
-            .replace_rows(
-                "t",
-                "customer_id",
-                keys(&["b"]),
-                stream(&[("b", 6)]),
-                Commit::batch("r1"),
-            )
+        let v = replace(&lake, &["b"], &[("b", 6)], Commit::batch("r1"))
             .await
             .unwrap();
         assert!(v.is_some());
@@ -416,25 +420,12 @@ mod tests {
         assert_eq!(vectors, 1);
 
         // A second replacement adds to the first file's vector rather than replacing it.
-        lake.replace_rows(
-            "t",
-            "customer_id",
-            keys(&["a"]),
-            stream(&[]),
-            Commit::batch("r2"),
-        )
-        .await
-        .unwrap();
+        replace(&lake, &["a"], &[], Commit::batch("r2"))
+            .await
+            .unwrap();
         assert_eq!(rows(&lake).await, expect(&[("c", 3), ("d", 5), ("b", 6)]));
         // The same batch again is skipped.
-        let again = lake
-            .replace_rows(
-                "t",
-                "customer_id",
-                keys(&["c"]),
-                stream(&[]),
-                Commit::batch("r2"),
-            )
+        let again = replace(&lake, &["c"], &[], Commit::batch("r2"))
             .await
             .unwrap();
         assert_eq!(again, None);
@@ -461,15 +452,9 @@ mod tests {
             }
         };
         let old = first_vectors(&lake).await;
-        lake.replace_rows(
-            "t",
-            "customer_id",
-            keys(&["b"]),
-            stream(&[("b", 7)]),
-            Commit::default(),
-        )
-        .await
-        .unwrap();
+        replace(&lake, &["b"], &[("b", 7)], Commit::default())
+            .await
+            .unwrap();
         assert_eq!(rows(&lake).await, expect(&[("c", 3), ("d", 5), ("b", 7)]));
         let new = first_vectors(&lake).await;
         let kept = old.iter().filter(|&f| new.contains(f)).count();
@@ -477,26 +462,14 @@ mod tests {
             kept, 2,
             "both original files keep their vectors: {old:?} → {new:?}"
         );
-        lake.replace_rows(
-            "t",
-            "customer_id",
-            keys(&["b"]),
-            stream(&[("b", 6)]),
-            Commit::default(),
-        )
-        .await
-        .unwrap();
+        replace(&lake, &["b"], &[("b", 6)], Commit::default())
+            .await
+            .unwrap();
 
         // A file whose every row goes is removed, not given a vector.
-        lake.replace_rows(
-            "t",
-            "customer_id",
-            keys(&["c"]),
-            stream(&[]),
-            Commit::batch("r3"),
-        )
-        .await
-        .unwrap();
+        replace(&lake, &["c"], &[], Commit::batch("r3"))
+            .await
+            .unwrap();
         assert_eq!(rows(&lake).await, expect(&[("d", 5), ("b", 6)]));
         let table = lake.load("t").await.unwrap().unwrap();
         let live: Vec<String> = table
@@ -527,14 +500,7 @@ mod tests {
     async fn replacing_rows_of_a_missing_table_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let err = lake
-            .replace_rows(
-                "t",
-                "customer_id",
-                keys(&["a"]),
-                stream(&[]),
-                Commit::default(),
-            )
+        let err = replace(&lake, &["a"], &[], Commit::default())
             .await
             .unwrap_err();
         assert!(err.to_string().contains("table t"), "{err}");
