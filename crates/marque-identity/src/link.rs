@@ -201,6 +201,27 @@ pub fn mark_stored_hubs(mentions: &mut [Mention], hubs: &HashSet<String>) {
     }
 }
 
+/// The match weight of two mentions compared as `v`, and the name frequency it used (either
+/// side's, the first's first), when it links them: not when their names differ (a veto) nor
+/// under `cfg.match_weight`. The scored pairs and the weak-name guard's outside holders are
+/// judged alike by it.
+pub(crate) fn pair_score(
+    model: &Model,
+    cfg: &LinkConfig,
+    a: &Mention,
+    b: &Mention,
+    v: &Vector,
+) -> Option<(f64, Option<f64>)> {
+    if v[Comparison::Name.index()] == name_level::DIFFERENT {
+        return None;
+    }
+    let freq = model
+        .name_frequency_of(a)
+        .or_else(|| model.name_frequency_of(b));
+    let w = model.score(v, freq);
+    (w >= cfg.match_weight).then_some((w, freq))
+}
+
 /// Reads one strong key of a mention.
 type KeyOf = fn(&Mention) -> Option<&str>;
 
@@ -352,21 +373,13 @@ pub fn link(
         None => crate::train::train(mentions, &units, &vectors, cfg),
     };
     phase("model");
-    let tf =
-        |m: &Mention| -> Option<f64> { model.name_frequency.get(m.name_key().as_str()).copied() };
-
     // Score, veto, and keep the pairs above the match threshold.
     let mut scored: Vec<Edge> = pairs
         .par_iter()
         .zip(&vectors)
         .filter_map(|(&(a, b), v)| {
-            if v[Comparison::Name.index()] == name_level::DIFFERENT {
-                return None;
-            }
-            let (ma, mb) = (rep(a), rep(b));
-            let freq = tf(ma).or_else(|| tf(mb));
-            let w = model.score(v, freq);
-            (w >= cfg.match_weight).then_some(Edge {
+            let (w, freq) = pair_score(&model, cfg, rep(a), rep(b), v)?;
+            Some(Edge {
                 a,
                 b,
                 kind: EdgeKind::Scored,

@@ -163,7 +163,7 @@ pub(crate) fn masked_pass(
         if names_differ {
             continue;
         }
-        let freq = model.name_frequency.get(m.name_key().as_str()).copied();
+        let freq = model.name_frequency_of(m);
         let w = model.score(&v, freq) + pattern_weight;
         if w < cfg.match_weight {
             continue;

@@ -158,13 +158,15 @@ impl Mention {
     }
 
     /// Sets the resident id's evidence (the others stay).
-    pub fn set_resident(&mut self, resident: Option<Box<ResidentEvidence>>) {
+    #[cfg(test)]
+    pub(crate) fn set_resident(&mut self, resident: Option<Box<ResidentEvidence>>) {
         let rare = self.rare.take().map(|r| *r).unwrap_or_default();
         self.rare = RareEvidence::boxed(resident, rare.app, rare.vin);
     }
 
     /// Sets the VIN (the others stay).
-    pub fn set_vin(&mut self, vin: Option<PackedVin>) {
+    #[cfg(test)]
+    pub(crate) fn set_vin(&mut self, vin: Option<PackedVin>) {
         let rare = self.rare.take().map(|r| *r).unwrap_or_default();
         self.rare = RareEvidence::boxed(rare.resident, rare.app, vin);
     }

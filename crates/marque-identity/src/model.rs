@@ -100,6 +100,11 @@ impl Model {
         (l / (1.0 - l)).log2()
     }
 
+    /// The term frequency of `m`'s name, when the model has counted it.
+    pub fn name_frequency_of(&self, m: &crate::mentions::Mention) -> Option<f64> {
+        self.name_frequency.get(m.name_key().as_str()).copied()
+    }
+
     /// Match weight of a vector (log2 odds), with the name's term frequency when known.
     pub fn score(&self, v: &Vector, name_frequency: Option<f64>) -> f64 {
         let mut s = self.prior_weight();

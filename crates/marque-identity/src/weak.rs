@@ -5,9 +5,8 @@ use crate::hashing::HashMap;
 use rayon::prelude::*;
 
 use crate::cluster::{Label, UnionFind};
-use crate::compare::{Comparison, NameKind, compare, name_kind, name_level};
-use crate::link::{Edge, LinkStats};
-use crate::mentions::Mention;
+use crate::compare::{NameKind, compare, name_kind};
+use crate::link::{Edge, LinkStats, pair_score};
 use crate::passes::PassContext;
 
 /// Drops the scored edges of weak-name units that match several people.
@@ -138,7 +137,6 @@ fn outside_partners(cx: &PassContext, is_full: &[bool]) -> Vec<(u32, u32, u32)> 
     if !cx.outside.has_phone_holders() {
         return Vec::new();
     }
-    let tf = |m: &Mention| cx.model.name_frequency.get(m.name_key().as_str()).copied();
     let mut out: Vec<(u32, u32, u32)> = (0..cx.units.rep.len() as u32)
         .into_par_iter()
         .filter(|&u| !is_full[u as usize])
@@ -149,9 +147,8 @@ fn outside_partners(cx: &PassContext, is_full: &[bool]) -> Vec<(u32, u32, u32)> 
                 .map_or(&[][..], |p| cx.outside.phone_holders(p));
             holders.iter().filter_map(move |h| {
                 let v = compare(m, &h.mention);
-                let w = cx.model.score(&v, tf(m).or_else(|| tf(&h.mention)));
-                (v[Comparison::Name.index()] != name_level::DIFFERENT && w >= cx.cfg.match_weight)
-                    .then_some((u, h.customer, h.weight))
+                pair_score(cx.model, cx.cfg, m, &h.mention, &v)?;
+                Some((u, h.customer, h.weight))
             })
         })
         .collect();

@@ -22,9 +22,11 @@ pub(crate) struct Placed {
 }
 
 /// Encodes `vectors` into the bytes of one file and says where each one is.
-pub(crate) fn encode(vectors: &[RoaringTreemap]) -> Result<(Vec<u8>, Vec<Placed>), String> {
+pub(crate) fn encode<'a>(
+    vectors: impl IntoIterator<Item = &'a RoaringTreemap>,
+) -> Result<(Vec<u8>, Vec<Placed>), String> {
     let mut file = vec![1u8];
-    let mut placed = Vec::with_capacity(vectors.len());
+    let mut placed = Vec::new();
     for v in vectors {
         let mut data = MAGIC.to_le_bytes().to_vec();
         v.serialize_into(&mut data)
@@ -119,7 +121,7 @@ mod tests {
     fn vectors_round_trip_and_a_damaged_file_is_refused() {
         let a: RoaringTreemap = [0u64, 5, 6, 1 << 33].into_iter().collect();
         let b: RoaringTreemap = (100u64..200).collect();
-        let (file, placed) = encode(&[a.clone(), b.clone()]).expect("encodes");
+        let (file, placed) = encode([&a, &b]).expect("encodes");
         assert_eq!(placed[0].offset, 1, "after the version byte");
         assert_eq!((placed[0].cardinality, placed[1].cardinality), (4, 100));
         let read = |p: &Placed, f: &[u8]| decode(f, p.offset as usize, p.size_in_bytes as usize);

@@ -41,5 +41,17 @@ pub enum LakeError {
     },
 }
 
+impl LakeError {
+    /// Wraps a delta-rs error about table `table` (for `map_err`).
+    pub(crate) fn delta(
+        table: &str,
+    ) -> impl Fn(deltalake::DeltaTableError) -> LakeError + Copy + '_ {
+        move |source| LakeError::Delta {
+            table: table.to_string(),
+            source,
+        }
+    }
+}
+
 /// Result with [`LakeError`].
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;

@@ -58,10 +58,7 @@ impl Lake {
     /// `target_bytes` ([`TARGET_FILE_BYTES`] when `None`). Readers are unaffected: the old files
     /// stay referenced by older versions until [`Lake::vacuum`].
     pub async fn optimize(&self, name: &str, target_bytes: Option<u64>) -> Result<OptimizeSummary> {
-        let delta = |source| LakeError::Delta {
-            table: name.to_string(),
-            source,
-        };
+        let delta = LakeError::delta(name);
         let mut summary = OptimizeSummary {
             table: name.to_string(),
             ..Default::default()
@@ -96,10 +93,7 @@ impl Lake {
         retention_hours: u64,
         dry_run: bool,
     ) -> Result<VacuumSummary> {
-        let delta = |source| LakeError::Delta {
-            table: name.to_string(),
-            source,
-        };
+        let delta = LakeError::delta(name);
         let mut summary = VacuumSummary {
             table: name.to_string(),
             dry_run,

@@ -55,10 +55,7 @@ impl Lake {
         fresh: BatchStream,
         commit: Commit,
     ) -> Result<Option<i64>> {
-        let delta = |source| LakeError::Delta {
-            table: name.to_string(),
-            source,
-        };
+        let delta = LakeError::delta(name);
         let Some(mut table) = self.load(name).await? else {
             return Err(delta(DeltaTableError::NotATable(name.to_string())));
         };
@@ -79,7 +76,11 @@ impl Lake {
             predicate: Some(format!("{key} in {} replaced values", keys.len())),
         };
         let store = table.log_store().object_store(None);
-        let marked = mark(&table, name, &store, key, keys).await?;
+        let marked = if keys.is_empty() {
+            Vec::new()
+        } else {
+            mark(&table, name, &store, key, keys).await?
+        };
         let mut actions = deletion_actions(name, &store, marked).await?;
         actions.extend(append(&table, name, fresh, commit.target_file_size).await?);
 
@@ -113,10 +114,7 @@ async fn mark<S: BuildHasher + Send + Sync + 'static>(
     key: &str,
     keys: Arc<HashSet<String, S>>,
 ) -> Result<Vec<Marked>> {
-    let delta = |source| LakeError::Delta {
-        table: name.to_string(),
-        source,
-    };
+    let delta = LakeError::delta(name);
     let snapshot = table.snapshot().map_err(delta)?;
     let files: Vec<_> = snapshot.log_data().into_iter().collect();
     let marked = futures::stream::iter(files)
@@ -252,14 +250,14 @@ async fn deletion_actions(
     if marked.is_empty() {
         return Ok(actions);
     }
-    let vectors: Vec<RoaringTreemap> = marked.iter().map(|m| m.deleted.clone()).collect();
     let (file_name, path_or_inline_dv) = deletion_vector::new_file();
     let err = |message: String| LakeError::DataFile {
         table: table.to_string(),
         file: file_name.clone(),
         message,
     };
-    let (bytes, placed) = deletion_vector::encode(&vectors).map_err(err)?;
+    let (bytes, placed) =
+        deletion_vector::encode(marked.iter().map(|m| &m.deleted)).map_err(err)?;
     store
         .put(&Path::from(file_name.as_str()), bytes.into())
         .await
@@ -289,10 +287,7 @@ async fn append(
     mut fresh: BatchStream,
     target_file_size: Option<u64>,
 ) -> Result<Vec<Action>> {
-    let delta = |source| LakeError::Delta {
-        table: name.to_string(),
-        source,
-    };
+    let delta = LakeError::delta(name);
     let mut writer = RecordBatchWriter::for_table(table)
         .map_err(delta)?
         .with_writer_properties(crate::writer_properties());

@@ -191,10 +191,7 @@ impl Lake {
 
     fn builder(&self, name: &str) -> Result<DeltaTableBuilder> {
         let url = self.table_url(name)?;
-        let delta = |source| LakeError::Delta {
-            table: name.to_string(),
-            source,
-        };
+        let delta = LakeError::delta(name);
         let mut builder = DeltaTableBuilder::from_url(url).map_err(delta)?;
         if let Some(store) = self.root.store() {
             let mut bucket = self.root.url().clone();
@@ -214,17 +211,11 @@ impl Lake {
         let mut table = self
             .builder(name)?
             .build()
-            .map_err(|source| LakeError::Delta {
-                table: name.to_string(),
-                source,
-            })?;
+            .map_err(LakeError::delta(name))?;
         match table.load().await {
             Ok(()) => Ok(Some(table)),
             Err(deltalake::DeltaTableError::NotATable(_)) => Ok(None),
-            Err(source) => Err(LakeError::Delta {
-                table: name.to_string(),
-                source,
-            }),
+            Err(source) => Err(LakeError::delta(name)(source)),
         }
     }
 
@@ -321,10 +312,7 @@ impl Lake {
         mode: WriteMode,
         commit: Commit,
     ) -> Result<Option<i64>> {
-        let delta = |source| LakeError::Delta {
-            table: name.to_string(),
-            source,
-        };
+        let delta = LakeError::delta(name);
         let table = match self.load(name).await? {
             Some(t) => t,
             None => {
@@ -386,10 +374,7 @@ impl Lake {
         let Some(table) = self.load(name).await? else {
             return Ok(None);
         };
-        let delta = |source| LakeError::Delta {
-            table: name.to_string(),
-            source,
-        };
+        let delta = LakeError::delta(name);
         table
             .update_datafusion_session(&ctx.state())
             .map_err(delta)?;
@@ -439,10 +424,7 @@ impl Lake {
 }
 
 pub(crate) async fn has_batch(table: &DeltaTable, name: &str, batch_id: &str) -> Result<bool> {
-    let delta = |source| LakeError::Delta {
-        table: name.to_string(),
-        source,
-    };
+    let delta = LakeError::delta(name);
     let state = table.snapshot().map_err(delta)?;
     let version = state
         .transaction_version(table.log_store().as_ref(), batch_id)
