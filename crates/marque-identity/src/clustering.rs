@@ -4,7 +4,7 @@
 
 use crate::cluster::{Label, RESIDENT, UnionFind};
 use crate::hashing::HashMap;
-use crate::link::{Edge, EdgeKind, LinkConfig, LinkOverrides, LinkStats};
+use crate::link::{Edge, EdgeKind, LinkConfig, LinkOverrides, LinkStats, ScoredPair};
 use crate::mentions::Mention;
 use crate::units::Units;
 use rayon::prelude::*;
@@ -43,7 +43,7 @@ pub(crate) fn cluster(
     units: &Units,
     labels: &[Vec<Label>],
     det: &[Edge],
-    scored: &[Edge],
+    scored: &[ScoredPair],
     cfg: &LinkConfig,
     stats: &mut LinkStats,
     restrict: Option<&[bool]>,
@@ -59,11 +59,11 @@ pub(crate) fn cluster(
     for e in det.iter().filter(|e| e.kind != EdgeKind::Override) {
         join(&mut uf, e, stats);
     }
-    let allowed = |e: &Edge| restrict.is_none_or(|r| !(r[e.a as usize] || r[e.b as usize]));
-    let mut weak: Vec<&Edge> = Vec::new();
+    let allowed = |e: &ScoredPair| restrict.is_none_or(|r| !(r[e.a as usize] || r[e.b as usize]));
+    let mut weak: Vec<&ScoredPair> = Vec::new();
     for e in scored.iter().filter(|e| allowed(e)) {
         if e.weight >= cfg.strong_weight {
-            join(&mut uf, e, stats);
+            join(&mut uf, &e.edge(), stats);
         } else {
             weak.push(e);
         }
@@ -88,7 +88,7 @@ pub(crate) fn cluster(
     });
     for (_, &(sum, i)) in supported {
         if sum >= cfg.strong_weight {
-            join(&mut uf, weak[i], stats);
+            join(&mut uf, &weak[i].edge(), stats);
         } else {
             stats.weak_unsupported += 1;
         }

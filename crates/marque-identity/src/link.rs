@@ -112,6 +112,31 @@ pub struct Edge {
     pub name_frequency: Option<f64>,
 }
 
+/// A candidate pair of units above the match weight, while the guards and clustering decide
+/// on it: 16 bytes where an [`Edge`] takes 40, and at 1M persons there are 11 million. The
+/// pairs clustering keeps become edges, their comparison vectors computed again
+/// ([`fill_scored`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ScoredPair {
+    pub weight: f64,
+    pub a: u32,
+    pub b: u32,
+}
+
+impl ScoredPair {
+    /// The pair as a link, its comparison vector still to be filled in.
+    pub(crate) fn edge(&self) -> Edge {
+        Edge {
+            a: self.a,
+            b: self.b,
+            kind: EdgeKind::Scored,
+            weight: self.weight,
+            vector: None,
+            name_frequency: None,
+        }
+    }
+}
+
 /// Manual corrections, as mention indices.
 #[derive(Debug, Default, Clone)]
 pub struct LinkOverrides {
@@ -220,6 +245,28 @@ pub(crate) fn pair_score(
         .or_else(|| model.name_frequency_of(b));
     let w = model.score(v, freq);
     (w >= cfg.match_weight).then_some((w, freq))
+}
+
+/// Gives the scored edges clustering kept their comparison vectors and name frequencies, as
+/// scoring found them (see [`ScoredPair`]).
+fn fill_scored(
+    kept: &mut [Edge],
+    mentions: &[Mention],
+    reps: &[u32],
+    model: &Model,
+    cfg: &LinkConfig,
+) {
+    let rep = |u: u32| &mentions[reps[u as usize] as usize];
+    kept.par_iter_mut()
+        .filter(|e| e.kind == EdgeKind::Scored && e.vector.is_none())
+        .for_each(|e| {
+            let (a, b) = (rep(e.a), rep(e.b));
+            let v = compare(a, b);
+            let (w, freq) = pair_score(model, cfg, a, b, &v).expect("a kept pair scored");
+            debug_assert_eq!(w.to_bits(), e.weight.to_bits());
+            e.vector = Some(v);
+            e.name_frequency = freq;
+        });
 }
 
 /// Reads one strong key of a mention.
@@ -373,23 +420,26 @@ pub fn link(
         None => crate::train::train(mentions, &units, &vectors, cfg),
     };
     phase("model");
-    // Score, veto, and keep the pairs above the match threshold.
-    let mut scored: Vec<Edge> = pairs
+    // Score, veto, and keep the pairs above the match threshold. One weight per pair (NaN for
+    // none) first: an indexed collect allocates its length once, where collecting the kept
+    // pairs straight away went through rayon's list of pieces and held them twice while
+    // joining them.
+    let weights: Vec<f64> = pairs
         .par_iter()
         .zip(&vectors)
-        .filter_map(|(&(a, b), v)| {
-            let (w, freq) = pair_score(&model, cfg, rep(a), rep(b), v)?;
-            Some(Edge {
-                a,
-                b,
-                kind: EdgeKind::Scored,
-                weight: w,
-                vector: Some(*v),
-                name_frequency: freq,
-            })
-        })
+        .map(|(&(a, b), v)| pair_score(&model, cfg, rep(a), rep(b), v).map_or(f64::NAN, |s| s.0))
         .collect();
-    drop((pairs, vectors));
+    drop(vectors);
+    let mut scored: Vec<ScoredPair> =
+        Vec::with_capacity(weights.iter().filter(|w| !w.is_nan()).count());
+    scored.extend(
+        pairs
+            .iter()
+            .zip(&weights)
+            .filter(|(_, w)| !w.is_nan())
+            .map(|(&(a, b), &weight)| ScoredPair { weight, a, b }),
+    );
+    drop((pairs, weights));
     // Pairs are distinct, so (weight, a, b) orders them totally and an unstable sort decides
     // as a stable one would.
     scored.par_sort_unstable_by(|x, y| {
@@ -440,6 +490,7 @@ pub fn link(
     stats.oversize.sort_unstable();
 
     let mut kept = kept;
+    fill_scored(&mut kept, mentions, &units.rep, &model, cfg);
     // The candidates are decided: what the passes below add goes to `kept`, and the scored
     // pairs (about 40 bytes each, millions at 1M persons) would only raise the peak.
     drop((scored, edges, labels));

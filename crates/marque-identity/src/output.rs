@@ -137,7 +137,7 @@ pub fn customer_map(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
 /// Rows of `mentions`.
 pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
     let n = mentions.len();
-    let mut b: Vec<StringBuilder> = (0..14)
+    let mut b: Vec<StringBuilder> = (0..13)
         .map(|_| StringBuilder::with_capacity(n, n * 16))
         .collect();
     let mut masked = StringBuilder::with_capacity(n, n * 12);
@@ -178,11 +178,11 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
     let mut cols: Vec<ArrayRef> = Vec::new();
     let mut it = b.into_iter();
     for _ in 0..4 {
-        cols.push(Arc::new(it.next().expect("14 builders").finish()));
+        cols.push(Arc::new(it.next().expect("13 builders").finish()));
     }
     cols.push(Arc::new(count.finish()));
     for _ in 4..13 {
-        cols.push(Arc::new(it.next().expect("14 builders").finish()));
+        cols.push(Arc::new(it.next().expect("13 builders").finish()));
     }
     cols.push(finish_ts(first));
     cols.push(finish_ts(last));

@@ -310,7 +310,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         })
         .collect();
     let (cluster_ids, changes) = history::assign(&overlap, &fresh);
-    drop(run.previous);
+    drop((overlap, fresh, run.previous));
 
     // Each mention's customer, as an index into `cluster_ids`; each cluster's run of
     // `members` as (start, length).
@@ -488,8 +488,9 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     })
 }
 
-/// Customers whose golden records are picked and encoded together: ~64 MB of golden values.
-const GOLDEN_CHUNK: usize = 64 * 1024;
+/// Customers whose golden records are picked and encoded together: ~8 MB of golden values
+/// (a dozen chunks are in flight, see [`publish::CHUNK`]).
+const GOLDEN_CHUNK: usize = 8 * 1024;
 
 /// What one run works on.
 struct Run {

@@ -152,8 +152,9 @@ fn write_weight(out: &mut String, w: f64) {
     }
 }
 
-/// Edges per part of `match_edges`: about 25 MB of rows.
-const EDGE_CHUNK: usize = 64 * 1024;
+/// Edges per part of `match_edges`: about 3 MB of rows (a dozen parts are in flight, see
+/// [`crate::publish::CHUNK`]).
+const EDGE_CHUNK: usize = 8 * 1024;
 
 /// Whose each mention is: customer number of a mention index, customer id of a number.
 pub(crate) struct Owners {

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use crate::cluster::{Label, UnionFind};
 use crate::compare::{NameKind, compare, name_kind};
-use crate::link::{Edge, LinkStats, pair_score};
+use crate::link::{Edge, LinkStats, ScoredPair, pair_score};
 use crate::passes::PassContext;
 
 /// Drops the scored edges of weak-name units that match several people.
@@ -25,7 +25,7 @@ pub(crate) fn drop_ambiguous(
     cx: &PassContext,
     labels: &[Vec<Label>],
     deterministic: &[Edge],
-    scored: &mut Vec<Edge>,
+    scored: &mut Vec<ScoredPair>,
     stats: &mut LinkStats,
 ) {
     let (mentions, units, cfg) = (cx.mentions, cx.units, cx.cfg);

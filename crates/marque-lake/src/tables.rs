@@ -62,6 +62,20 @@ fn stream_plan(name: &str, schema: SchemaRef, stream: BatchStream) -> Result<Log
         .map_err(query)
 }
 
+/// The session a stream is written in: one partition, so one writer, and the stream's batches
+/// are built as that writer asks for them. With the default of one partition per core,
+/// DataFusion splits the stream round-robin over two writers, and its repartition buffers
+/// batches ahead of the slower one without bound: writing a 100k-person run's `mentions`
+/// held every one of its batches at once (heaptrack).
+fn one_writer_session() -> deltalake::DeltaResult<Arc<dyn datafusion::catalog::Session>> {
+    let one = HashMap::from([(
+        "datafusion.execution.target_partitions".to_string(),
+        "1".to_string(),
+    )]);
+    let ctx = deltalake::delta_datafusion::DeltaSessionContext::new_with_session_overrides(&one)?;
+    Ok(Arc::new(ctx.state()))
+}
+
 /// A partition stream that can be executed once; a second execution fails instead of writing
 /// nothing.
 struct OneShot {
@@ -340,7 +354,8 @@ impl Lake {
             Input::Batches(batches) => table.write(batches),
             Input::Stream(schema, stream) => table
                 .write(Vec::new())
-                .with_input_plan(stream_plan(name, schema, stream)?),
+                .with_input_plan(stream_plan(name, schema, stream)?)
+                .with_session_state(one_writer_session().map_err(delta)?),
         };
         builder = builder
             .with_save_mode(match mode {
