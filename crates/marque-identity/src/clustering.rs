@@ -49,7 +49,10 @@ pub(crate) fn cluster(
     restrict: Option<&[bool]>,
 ) -> (UnionFind, Vec<Edge>) {
     let mut uf = UnionFind::new(&units.size, labels);
-    let mut kept = Vec::new();
+    // The kept edges (and those the later passes add) form a forest over the units, so fewer
+    // than there are units: room for all of them up front, virtual until used, where growing by
+    // doubling held 160 and 320 MiB at once at 1M persons.
+    let mut kept = Vec::with_capacity(units.rep.len());
     let mut join = |uf: &mut UnionFind, e: &Edge, stats: &mut LinkStats| match uf.union(e.a, e.b) {
         Some(true) => kept.push(e.clone()),
         Some(false) => {}

@@ -21,11 +21,11 @@ use marque_lake::{BatchStream, Commit, Lake, WriteMode};
 use crate::Result;
 use crate::hashing::HashSet;
 
-/// Mentions per chunk: about 4 MB of Arrow for the widest table. A table's write holds about
+/// Mentions per chunk: about 1 MB of Arrow for the widest table. A table's write holds about
 /// a dozen chunks: delta-rs queues up to ten batches between the stream and its writer
 /// (`DELTARS_WRITER_BATCH_CHANNEL_SIZE`), beside the one being built and the one being
 /// encoded. At 256k mentions a chunk, the four tables' queues held 0.7 GB at 1M persons.
-pub(crate) const CHUNK: usize = 32 * 1024;
+pub(crate) const CHUNK: usize = 8 * 1024;
 
 /// A stream of the batches `build` makes for `0..n` in chunks; at least one batch, so that an
 /// empty table is still written with its schema.

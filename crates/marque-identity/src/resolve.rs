@@ -488,9 +488,9 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     })
 }
 
-/// Customers whose golden records are picked and encoded together: ~8 MB of golden values
+/// Customers whose golden records are picked and encoded together: ~4 MB of golden values
 /// (a dozen chunks are in flight, see [`publish::CHUNK`]).
-const GOLDEN_CHUNK: usize = 8 * 1024;
+const GOLDEN_CHUNK: usize = 4 * 1024;
 
 /// What one run works on.
 struct Run {
