@@ -518,6 +518,63 @@ mod tests {
         assert_eq!(rows_of(&lake).await, 1);
     }
 
+    /// A streamed write split round-robin over several writers put every other batch in
+    /// another file and buffered the batches the slower writer had not taken yet (most of the
+    /// memory of a 1M-person run's writes). One writer takes them in order, so each file holds
+    /// a run of consecutive rows.
+    #[tokio::test]
+    async fn a_streamed_write_has_one_writer_so_each_file_holds_consecutive_rows() {
+        use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        use futures::StreamExt;
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let (schema, _) = batch(&[0]);
+        let stream = futures::stream::iter(0..40i64)
+            .map(|k| {
+                let ids: Vec<i64> = (k * 50..(k + 1) * 50).collect();
+                Ok(batch(&ids).1)
+            })
+            .boxed();
+        let commit = Commit::default().with_target_file_size(4096);
+        lake.write_stream("t", schema, stream, WriteMode::Overwrite, commit)
+            .await
+            .unwrap();
+        let mut files = 0;
+        let mut spanning = 0;
+        let mut total = 0;
+        for entry in std::fs::read_dir(dir.path().join("t")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "parquet") {
+                continue;
+            }
+            let reader =
+                ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap())
+                    .unwrap()
+                    .build()
+                    .unwrap();
+            let mut ids: Vec<i64> = Vec::new();
+            for b in reader {
+                let b = b.unwrap();
+                let col = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                ids.extend(col.values().iter().copied());
+            }
+            ids.sort_unstable();
+            let (first, last) = (ids[0], ids[ids.len() - 1]);
+            assert_eq!(
+                (last - first + 1) as usize,
+                ids.len(),
+                "{} holds rows {first}..={last} with gaps",
+                path.display()
+            );
+            files += 1;
+            spanning += usize::from(first / 50 != last / 50);
+            total += ids.len();
+        }
+        assert_eq!(total, 2000);
+        assert!(files > 1, "the target size rolls files");
+        assert!(spanning > 0, "some file holds rows of several batches");
+    }
+
     #[test]
     fn bad_names_and_roots_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
