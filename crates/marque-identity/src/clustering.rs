@@ -4,8 +4,9 @@
 
 use crate::cluster::{Label, RESIDENT, UnionFind};
 use crate::hashing::HashMap;
-use crate::link::{Edge, EdgeKind, LinkConfig, LinkOverrides, LinkStats, ScoredPair};
+use crate::link::{Edge, EdgeKind, LinkConfig, LinkOverrides, LinkStats};
 use crate::mentions::Mention;
+use crate::scoring::ScoredPair;
 use crate::units::Units;
 use rayon::prelude::*;
 

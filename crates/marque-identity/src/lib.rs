@@ -8,14 +8,15 @@
 //!    customers they touch: [`incremental`]) and normalises each mention's evidence with
 //!    marque-core: names simplified, with pinyin, honorifics and nicknames told apart; phones in
 //!    E.164 (masked and placeholder numbers are never keys); resident ids kept as keyed hashes.
-//!    Each [`mention`] is held in 104 bytes (names and cities shared per spelling): at 1M
+//!    Each [`mention`] is held in 80 bytes (names and cities shared per spelling): at 1M
 //!    persons ten million of them are the run's memory floor. Records delivered twice are read
 //!    once, and records with identical keyed evidence fold into one mention, in sets sharded
 //!    so that both cores work them (`record_folds`).
-//! 2. [`link`] marks hub phones, folds mentions with identical keyed evidence into units, links
-//!    strong keys deterministically, and scores candidate pairs (units sharing a phone, or a VIN
-//!    as buyer/owner) with [`compare`] vectors and the Fellegi–Sunter [`model`] ([`train`]ed by
-//!    EM, u from frequencies and random pairs, names weighed by their frequency). Guards decide
+//! 2. [`hubs`] marks hub phones; [`link`] folds mentions with identical keyed evidence into
+//!    units, links strong keys deterministically, and scores candidate pairs (units sharing a
+//!    phone, or a VIN as buyer/owner) with [`compare`] vectors and the Fellegi–Sunter [`model`]
+//!    ([`train`]ed by EM, u from frequencies and random pairs, names weighed by their
+//!    frequency), holding the pairs above the match weight in 16 bytes each. Guards decide
 //!    what may join: different full names never; weak-name mentions on shared phones only to the
 //!    phone's dominant person; exclusive labels in the [`cluster`] union-find for resident ids
 //!    and never-link overrides; support for weak links; a size limit. A VIN links a vehicle,
@@ -37,6 +38,7 @@ pub mod explain;
 pub mod golden;
 pub mod hashing;
 pub mod history;
+pub mod hubs;
 pub mod ids;
 pub mod incremental;
 mod keyless;
@@ -56,6 +58,7 @@ mod publish;
 mod query;
 mod record_folds;
 mod resolve;
+mod scoring;
 pub mod tables;
 mod text_column;
 pub mod train;

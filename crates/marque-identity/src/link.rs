@@ -18,12 +18,14 @@ use crate::hashing::{HashSet, fingerprint_of};
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use crate::compact::PackedPhone;
-use crate::compare::{Comparison, NameKind, Vector, compare, name_kind, name_level};
+use crate::compare::{Vector, compare};
 use crate::mentions::Mention;
 use crate::model::Model;
 use crate::outside::Outside;
 use crate::units::units;
+
+pub use crate::hubs::{mark_hubs, mark_stored_hubs};
+use crate::scoring::{ScoredPair, fill_scored, pair_score};
 
 /// Thresholds of the linker; every one can be set in `marque.toml` under `[identity]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -112,31 +114,6 @@ pub struct Edge {
     pub name_frequency: Option<f64>,
 }
 
-/// A candidate pair of units above the match weight, while the guards and clustering decide
-/// on it: 16 bytes where an [`Edge`] takes 40, and at 1M persons there are 11 million. The
-/// pairs clustering keeps become edges, their comparison vectors computed again
-/// ([`fill_scored`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct ScoredPair {
-    pub weight: f64,
-    pub a: u32,
-    pub b: u32,
-}
-
-impl ScoredPair {
-    /// The pair as a link, its comparison vector still to be filled in.
-    pub(crate) fn edge(&self) -> Edge {
-        Edge {
-            a: self.a,
-            b: self.b,
-            kind: EdgeKind::Scored,
-            weight: self.weight,
-            vector: None,
-            name_frequency: None,
-        }
-    }
-}
-
 /// Manual corrections, as mention indices.
 #[derive(Debug, Default, Clone)]
 pub struct LinkOverrides {
@@ -176,97 +153,6 @@ pub struct Linked {
     pub edges: Vec<Edge>,
     pub stats: LinkStats,
     pub model: Model,
-}
-
-/// Marks phones seen with `hub_min_names` or more different full names; returns them.
-pub fn mark_hubs(mentions: &mut [Mention], cfg: &LinkConfig) -> Vec<(String, usize)> {
-    // Distinct (phone, name) pairs by a parallel sort of packed phones and name fingerprints
-    // (sorting the phone strings themselves took seconds at 1M); a phone's run length is its
-    // name count. Names are compared by a 64-bit hash: two names of one phone colliding is
-    // negligible. The mention index leads back to the phone.
-    let mut pairs: Vec<(u64, u64, u32)> = mentions
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, m)| {
-            let p = m.phone()?;
-            (name_kind(m) == NameKind::Full).then(|| {
-                let name = fingerprint_of(m.name_key().as_str()) as u64;
-                (p.bits(), name, i as u32)
-            })
-        })
-        .collect();
-    pairs.par_sort_unstable_by_key(|p| (p.0, p.1));
-    pairs.dedup_by_key(|p| (p.0, p.1));
-    let hub_phones: Vec<(PackedPhone, usize)> = pairs
-        .chunk_by(|a, b| a.0 == b.0)
-        .filter(|names| names.len() >= cfg.hub_min_names)
-        .filter_map(|names| Some((mentions[names[0].2 as usize].phone()?, names.len())))
-        .collect();
-    drop(pairs);
-    let set: HashSet<PackedPhone> = hub_phones.iter().map(|h| h.0).collect();
-    mentions.par_iter_mut().for_each(|m| {
-        m.set_phone_hub(m.phone().is_some_and(|p| set.contains(&p)));
-    });
-    let mut hubs: Vec<(String, usize)> = hub_phones
-        .into_iter()
-        .map(|(p, n)| (p.text().to_string(), n))
-        .collect();
-    hubs.sort();
-    hubs
-}
-
-/// Marks the mentions whose phone is one of `hubs` (E.164 texts, as `identity_hubs` holds
-/// them) as hubs: an incremental run does not re-read every mention that made a phone a hub.
-pub fn mark_stored_hubs(mentions: &mut [Mention], hubs: &HashSet<String>) {
-    let hubs: HashSet<PackedPhone> = hubs.iter().filter_map(|h| PackedPhone::pack(h)).collect();
-    for m in mentions.iter_mut() {
-        if m.phone().is_some_and(|p| hubs.contains(&p)) {
-            m.set_phone_hub(true);
-        }
-    }
-}
-
-/// The match weight of two mentions compared as `v`, and the name frequency it used (either
-/// side's, the first's first), when it links them: not when their names differ (a veto) nor
-/// under `cfg.match_weight`. The scored pairs and the weak-name guard's outside holders are
-/// judged alike by it.
-pub(crate) fn pair_score(
-    model: &Model,
-    cfg: &LinkConfig,
-    a: &Mention,
-    b: &Mention,
-    v: &Vector,
-) -> Option<(f64, Option<f64>)> {
-    if v[Comparison::Name.index()] == name_level::DIFFERENT {
-        return None;
-    }
-    let freq = model
-        .name_frequency_of(a)
-        .or_else(|| model.name_frequency_of(b));
-    let w = model.score(v, freq);
-    (w >= cfg.match_weight).then_some((w, freq))
-}
-
-/// Gives the scored edges clustering kept their comparison vectors and name frequencies, as
-/// scoring found them (see [`ScoredPair`]).
-fn fill_scored(
-    kept: &mut [Edge],
-    mentions: &[Mention],
-    reps: &[u32],
-    model: &Model,
-    cfg: &LinkConfig,
-) {
-    let rep = |u: u32| &mentions[reps[u as usize] as usize];
-    kept.par_iter_mut()
-        .filter(|e| e.kind == EdgeKind::Scored && e.vector.is_none())
-        .for_each(|e| {
-            let (a, b) = (rep(e.a), rep(e.b));
-            let v = compare(a, b);
-            let (w, freq) = pair_score(model, cfg, a, b, &v).expect("a kept pair scored");
-            debug_assert_eq!(w.to_bits(), e.weight.to_bits());
-            e.vector = Some(v);
-            e.name_frequency = freq;
-        });
 }
 
 /// Reads one strong key of a mention.

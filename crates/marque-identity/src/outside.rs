@@ -10,7 +10,7 @@
 //! outside its scope that hold the key, and the passes add that count to the candidates they
 //! see.
 //!
-//! The weak-name guard ([`crate::weak`]) has the same boundary: a nameless lead or an app
+//! The weak-name guard (`weak.rs`) has the same boundary: a nameless lead or an app
 //! nickname on a phone links only when the phone's full-name holders are one person, and some
 //! of those holders may lie outside the scope. For the phones of the scope's weak-name
 //! mentions the run reads those holders back from `mentions`, so that the guard scores the

@@ -6,8 +6,9 @@ use rayon::prelude::*;
 
 use crate::cluster::{Label, UnionFind};
 use crate::compare::{NameKind, compare, name_kind};
-use crate::link::{Edge, LinkStats, ScoredPair, pair_score};
+use crate::link::{Edge, LinkStats};
 use crate::passes::PassContext;
+use crate::scoring::{ScoredPair, pair_score};
 
 /// Drops the scored edges of weak-name units that match several people.
 ///
