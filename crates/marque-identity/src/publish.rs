@@ -4,7 +4,8 @@
 //! `mentions` and `customer_map` hold one row per mention and per record (10.8M and 19.3M at
 //! 1M persons). Built whole, each was a few GB of Arrow next to the mentions themselves, and an
 //! incremental run also collected every untouched row before writing. Here the writer pulls
-//! one chunk at a time, so a table costs one chunk and one row group of memory. An incremental
+//! small chunks as it goes, so a table costs the dozen chunks in flight (see [`CHUNK`]) and
+//! one open data file of memory. An incremental
 //! run used to rewrite every table whole (its customers' rows sit in every data file, and
 //! delta-rs deletes copy-on-write); it now marks their old rows deleted with deletion vectors
 //! ([`Lake::replace_rows`]) and appends the new ones.
@@ -21,7 +22,7 @@ use marque_lake::{BatchStream, Commit, Lake, WriteMode};
 use crate::Result;
 use crate::hashing::HashSet;
 
-/// Mentions per chunk: about 1 MB of Arrow for the widest table. A table's write holds about
+/// Mentions per chunk: 1–2 MB of Arrow for the widest table. A table's write holds about
 /// a dozen chunks: delta-rs queues up to ten batches between the stream and its writer
 /// (`DELTARS_WRITER_BATCH_CHANNEL_SIZE`), beside the one being built and the one being
 /// encoded. A 1M-person full run peaked at 3.76 GB with chunks of 256k mentions, 2.88 GB with

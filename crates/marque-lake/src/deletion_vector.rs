@@ -45,8 +45,16 @@ pub(crate) fn encode<'a>(
     Ok((file, placed))
 }
 
-/// Decodes the vector at `offset` (of `size_in_bytes`) in the bytes of a file, checking the
-/// version, size, magic number and checksum.
+/// The bytes of the vector at `offset` (of `size_in_bytes`) in its file: its size, the data
+/// and the checksum. A reader fetches only these, not the whole file, which holds the vectors
+/// of every data file one run marked.
+pub(crate) fn range_of(offset: usize, size_in_bytes: usize) -> std::ops::Range<usize> {
+    offset..offset + 4 + size_in_bytes + 4
+}
+
+/// Decodes the vector at `offset` (of `size_in_bytes`) in the bytes of a whole file, checking
+/// the version too.
+#[cfg(test)]
 pub(crate) fn decode(
     file: &[u8],
     offset: usize,
@@ -55,29 +63,36 @@ pub(crate) fn decode(
     if file.first() != Some(&1) {
         return Err(format!("unknown version {:?}", file.first()));
     }
-    let at = |from: usize, len: usize| {
-        file.get(from..from + len).ok_or_else(|| {
-            format!(
-                "{} bytes, too short for a vector at offset {offset} of {size_in_bytes}",
-                file.len()
-            )
-        })
-    };
-    let word = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    let stated = word(at(offset, 4)?) as usize;
-    if stated != size_in_bytes {
+    let bytes = file.get(range_of(offset, size_in_bytes)).ok_or_else(|| {
+        format!(
+            "{} bytes, too short for a vector at offset {offset} of {size_in_bytes}",
+            file.len()
+        )
+    })?;
+    decode_range(bytes, size_in_bytes).map_err(|m| format!("{m} at offset {offset}"))
+}
+
+/// Decodes a vector from the bytes [`range_of`] gives, checking its size, magic number and
+/// checksum.
+pub(crate) fn decode_range(bytes: &[u8], size_in_bytes: usize) -> Result<RoaringTreemap, String> {
+    if bytes.len() != 4 + size_in_bytes + 4 {
         return Err(format!(
-            "size {stated} at offset {offset}, the log says {size_in_bytes}"
+            "{} bytes read for a vector of {size_in_bytes}",
+            bytes.len()
         ));
     }
-    let data = at(offset + 4, size_in_bytes)?;
-    let crc = word(at(offset + 4 + size_in_bytes, 4)?);
-    if crc != crc32fast::hash(data) {
-        return Err(format!("checksum mismatch at offset {offset}"));
+    let word = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let stated = word(&bytes[..4]) as usize;
+    if stated != size_in_bytes {
+        return Err(format!("size {stated}, the log says {size_in_bytes}"));
+    }
+    let data = &bytes[4..4 + size_in_bytes];
+    if word(&bytes[4 + size_in_bytes..]) != crc32fast::hash(data) {
+        return Err("checksum mismatch".to_string());
     }
     let (magic, bitmap) = data.split_at(4.min(data.len()));
     if magic != MAGIC.to_le_bytes() {
-        return Err(format!("not a portable RoaringTreemap at offset {offset}"));
+        return Err("not a portable RoaringTreemap".to_string());
     }
     RoaringTreemap::deserialize_from(bitmap).map_err(|e| format!("reading a deletion vector: {e}"))
 }
@@ -126,7 +141,16 @@ mod tests {
         assert_eq!((placed[0].cardinality, placed[1].cardinality), (4, 100));
         let read = |p: &Placed, f: &[u8]| decode(f, p.offset as usize, p.size_in_bytes as usize);
         assert_eq!(read(&placed[0], &file), Ok(a));
-        assert_eq!(read(&placed[1], &file), Ok(b));
+        assert_eq!(read(&placed[1], &file), Ok(b.clone()));
+        // What a reader fetches of the file: the one vector's range.
+        let (at, size) = (placed[1].offset as usize, placed[1].size_in_bytes as usize);
+        let range = &file[range_of(at, size)];
+        assert_eq!(decode_range(range, size), Ok(b));
+        assert!(
+            decode_range(&range[..range.len() - 1], size)
+                .unwrap_err()
+                .contains("bytes read")
+        );
         let mut damaged = file.clone();
         let last = damaged.len() - 6;
         damaged[last] ^= 0xff;

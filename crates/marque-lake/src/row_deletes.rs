@@ -217,15 +217,17 @@ async fn read_vector(
             ));
         }
     };
+    let (offset, size) = (dv.offset.unwrap_or(1) as usize, dv.size_in_bytes as usize);
+    let range = deletion_vector::range_of(offset, size);
     let bytes = store
-        .get(&Path::from(path.as_str()))
-        .await
-        .map_err(|e| err(&path, e.to_string()))?
-        .bytes()
+        .get_range(
+            &Path::from(path.as_str()),
+            range.start as u64..range.end as u64,
+        )
         .await
         .map_err(|e| err(&path, e.to_string()))?;
-    let offset = dv.offset.unwrap_or(1) as usize;
-    deletion_vector::decode(&bytes, offset, dv.size_in_bytes as usize).map_err(|m| err(&path, m))
+    deletion_vector::decode_range(&bytes, size)
+        .map_err(|m| err(&path, format!("{m} at offset {offset}")))
 }
 
 /// Writes the new vectors into one file and gives, for each marked data file, the `remove`

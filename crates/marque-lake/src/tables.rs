@@ -519,9 +519,9 @@ mod tests {
     }
 
     /// A streamed write split round-robin over several writers put every other batch in
-    /// another file and buffered the batches the slower writer had not taken yet (most of the
-    /// memory of a 1M-person run's writes). One writer takes them in order, so each file holds
-    /// a run of consecutive rows.
+    /// another file and buffered the batches the slower writer had not taken yet (at 100k
+    /// persons, every batch of `mentions` at once). One writer takes them in order, so each
+    /// file holds a run of consecutive rows.
     #[tokio::test]
     async fn a_streamed_write_has_one_writer_so_each_file_holds_consecutive_rows() {
         use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
