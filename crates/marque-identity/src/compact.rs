@@ -6,59 +6,6 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 
-/// The record ids a mention stands for: one inline, or the many an app account's events (or a
-/// customer's identical repair orders) fold into, boxed. 24 bytes, where a one-element
-/// `SmallVec` of the same strings takes 40. Derefs to the slice of ids.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordIds {
-    One(CompactString),
-    Many(Box<Vec<CompactString>>),
-}
-
-impl RecordIds {
-    pub fn one(id: impl Into<CompactString>) -> Self {
-        Self::One(id.into())
-    }
-
-    /// Adds a record folded into the mention.
-    pub fn push(&mut self, id: CompactString) {
-        match self {
-            Self::One(first) => {
-                let first = std::mem::take(first);
-                *self = Self::Many(Box::new(vec![first, id]));
-            }
-            Self::Many(ids) => ids.push(id),
-        }
-    }
-
-    /// Drops the spare room a folded list grew by doubling: it would be held the whole run.
-    pub fn shrink_to_fit(&mut self) {
-        if let Self::Many(ids) = self {
-            ids.shrink_to_fit();
-        }
-    }
-}
-
-impl std::ops::Deref for RecordIds {
-    type Target = [CompactString];
-
-    fn deref(&self) -> &[CompactString] {
-        match self {
-            Self::One(id) => std::slice::from_ref(id),
-            Self::Many(ids) => ids,
-        }
-    }
-}
-
-impl<'a> IntoIterator for &'a RecordIds {
-    type Item = &'a CompactString;
-    type IntoIter = std::slice::Iter<'a, CompactString>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
-}
-
 /// What a phone field gave: a key (E.164) or a masked number's block pattern (`139****5678`),
 /// never both. A mention holds the two parts as separate fields, so that the tag packs with
 /// its other one-byte fields.
@@ -250,23 +197,6 @@ impl SeenSpan {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn record_ids_fold_in_order_and_stay_24_bytes() {
-        assert_eq!(std::mem::size_of::<RecordIds>(), 24);
-        let mut ids = RecordIds::one("a");
-        assert_eq!(&*ids, &[CompactString::from("a")]);
-        ids.push("b".into());
-        ids.push("c".into());
-        let got: Vec<&str> = ids.iter().map(CompactString::as_str).collect();
-        assert_eq!(got, ["a", "b", "c"]);
-        ids.shrink_to_fit();
-        let RecordIds::Many(list) = &ids else {
-            panic!("three ids are a list")
-        };
-        assert_eq!(list.capacity(), 3, "no spare room once the load is done");
-        assert_eq!(ids.len(), 3);
-    }
 
     #[test]
     fn a_seen_span_covers_every_time_and_ignores_missing_ones() {

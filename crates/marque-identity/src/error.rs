@@ -24,6 +24,12 @@ pub enum IdentityError {
         #[source]
         source: arrow::error::ArrowError,
     },
+    #[error("spilling folded record ids to {path}: {source}")]
+    Spill {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the lake has no raw tables to resolve; run `marque ingest` first")]
     NothingToResolve,
     #[error("no customer {0:?} in customer_map")]

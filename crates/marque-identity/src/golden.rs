@@ -138,7 +138,7 @@ fn survive<'a, T: Ord + Clone + std::hash::Hash>(
             latest: i64::MIN,
             from: m,
         });
-        e.records += m.record_ids.len();
+        e.records += m.records as usize;
         e.priority = e.priority.max(p);
         if seen(m) >= e.latest {
             e.latest = seen(m);
@@ -242,7 +242,7 @@ pub fn golden(members: &[&Mention], policy: &Survivorship) -> Golden {
         city,
         app_user_id,
         unionid,
-        mention_count: members.iter().map(|m| m.record_ids.len() as i64).sum(),
+        mention_count: members.iter().map(|m| i64::from(m.records)).sum(),
         sources: sources.join(","),
         first_seen: members.iter().filter_map(|m| m.first_seen()).min(),
         last_seen: members.iter().filter_map(|m| m.last_seen()).max(),
@@ -264,7 +264,7 @@ mod tests {
     fn m(source: Source, n: &str, phone: &str, t: i64) -> Mention {
         let mut m = crate::mentions::test_mention(n);
         m.source = source;
-        m.record_ids = crate::compact::RecordIds::one(format!("r{t}"));
+        m.record = format!("r{t}").into();
         m.name_is_evidence = source != Source::App;
         m.set_phone(Some(phone));
         m.seen = crate::compact::SeenSpan::at(Some(t));

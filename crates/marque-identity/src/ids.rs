@@ -1,7 +1,6 @@
 //! Customer ids: derived from the cluster's earliest mention, so the same input always gives the
 //! same ids and a rerun with later data keeps the id of every cluster that survives.
 
-use compact_str::CompactString;
 use sha2::{Digest, Sha256};
 
 use crate::mentions::Mention;
@@ -14,13 +13,7 @@ pub fn customer_id(m: &Mention) -> String {
     h.update([0]);
     h.update(m.role.as_str().as_bytes());
     h.update([0]);
-    h.update(
-        m.record_ids
-            .iter()
-            .min()
-            .map(|r| r.as_bytes())
-            .unwrap_or_default(),
-    );
+    h.update(m.key_record().as_bytes());
     format!("C{}", &hex::encode(h.finalize())[..15])
 }
 
@@ -28,19 +21,12 @@ pub fn customer_id(m: &Mention) -> String {
 /// choice does not depend on the order rows were read in.
 pub fn anchor_order(a: &Mention, b: &Mention) -> std::cmp::Ordering {
     // Borrowed: the record id is not copied for every comparison.
-    fn key(
-        m: &Mention,
-    ) -> (
-        i64,
-        marque_core::Source,
-        marque_core::Role,
-        Option<&CompactString>,
-    ) {
+    fn key(m: &Mention) -> (i64, marque_core::Source, marque_core::Role, &str) {
         (
             m.first_seen().unwrap_or(i64::MAX),
             m.source,
             m.role,
-            m.record_ids.iter().min(),
+            m.key_record(),
         )
     }
     key(a).cmp(&key(b))

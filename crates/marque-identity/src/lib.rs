@@ -35,6 +35,7 @@ pub mod compact;
 pub mod compare;
 mod error;
 pub mod explain;
+pub mod folded;
 pub mod golden;
 pub mod hashing;
 pub mod history;

@@ -193,7 +193,7 @@ mod tests {
         holder.set_phone(Some("+8613912345678"));
         holder.set_city(Some("上海"));
         let mut lead = test_mention("王伟");
-        lead.record_ids = crate::compact::RecordIds::one("lead-1");
+        lead.record = "lead-1".into();
         lead.set_masked_phone(Some("139****5678"));
         vec![holder, lead]
     }
@@ -223,7 +223,7 @@ mod tests {
         let mut ms = lead_and_holder();
         ms[1].set_city(Some("上海"));
         let mut other = test_mention("王伟");
-        other.record_ids = crate::compact::RecordIds::one("other-1");
+        other.record = "other-1".into();
         other.set_phone(Some("+8613900005678"));
         other.set_city(Some("北京"));
         ms.push(other);

@@ -6,7 +6,7 @@ use marque_core::name::Gender;
 use marque_core::{Role, Source, phone, resident_id};
 use sha2::{Digest, Sha256};
 
-use crate::compact::{PackedPhone, PackedVin, PhoneKind, RecordIds, SeenSpan, SharedText};
+use crate::compact::{PackedPhone, PackedVin, PhoneKind, SeenSpan, SharedText};
 use crate::name_cache::SharedName;
 
 /// Resident-id evidence: the number itself is never kept, only a keyed hash.
@@ -64,8 +64,11 @@ impl RareEvidence {
 pub struct Mention {
     pub source: Source,
     pub role: Role,
-    /// One record, or the many an app account's events fold into: inline for the one.
-    pub record_ids: RecordIds,
+    /// The smallest id of the records folded into the mention: its key, which names it in
+    /// every table. The others are spilled ([`crate::folded::FoldedRecords`]).
+    pub record: CompactString,
+    /// How many records the mention stands for (at least one).
+    pub records: u32,
     /// Shared by every mention spelling the name alike (derefs to the parsed name).
     pub name: SharedName,
     /// True when `name` is a real name; app nicknames are not.
@@ -178,11 +181,19 @@ impl Mention {
 
     /// The record id that names the mention: its smallest (app accounts fold many).
     pub fn key_record(&self) -> &str {
-        self.record_ids
-            .iter()
-            .min()
-            .map(CompactString::as_str)
-            .unwrap_or_default()
+        &self.record
+    }
+
+    /// Folds record `id` (seen at `t`) into the mention: returns the id that is not the key
+    /// now (the one to spill), which is `id` unless it is smaller than the key so far.
+    pub fn fold(&mut self, id: &str, t: Option<i64>) -> CompactString {
+        self.records += 1;
+        self.seen.cover(t);
+        if id < self.record.as_str() {
+            std::mem::replace(&mut self.record, id.into())
+        } else {
+            id.into()
+        }
     }
 
     /// Tone-less pinyin of the name or nickname, when it has one.
@@ -196,7 +207,7 @@ impl Mention {
         if self.source == Source::App {
             1
         } else {
-            self.record_ids.len() as u32
+            self.records
         }
     }
 
@@ -250,7 +261,8 @@ pub fn test_mention(raw_name: &str) -> Mention {
     Mention {
         source: Source::Sales,
         role: Role::Buyer,
-        record_ids: RecordIds::one(format!("r-{raw_name}")),
+        record: format!("r-{raw_name}").into(),
+        records: 1,
         name: SharedName::parse(raw_name),
         name_is_evidence: true,
         phone: None,
@@ -273,6 +285,22 @@ mod tests {
             "Mention grew to {} bytes",
             std::mem::size_of::<Mention>()
         );
+    }
+
+    #[test]
+    fn a_folded_record_smaller_than_the_key_becomes_the_key_and_the_old_key_is_spilled() {
+        let mut m = test_mention("王小明");
+        m.record = "RO-5".into();
+        m.seen = SeenSpan::at(Some(50));
+        assert_eq!(m.fold("RO-7", Some(70)), "RO-7");
+        assert_eq!(
+            m.fold("RO-2", Some(20)),
+            "RO-5",
+            "the old key goes to the spill"
+        );
+        assert_eq!(m.fold("RO-3", None), "RO-3");
+        assert_eq!((m.key_record(), m.records, m.weight()), ("RO-2", 4, 4));
+        assert_eq!((m.first_seen(), m.last_seen()), (Some(20), Some(70)));
     }
 
     #[test]

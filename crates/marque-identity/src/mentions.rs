@@ -15,7 +15,8 @@ use datafusion::prelude::SessionContext;
 use marque_core::{Role, Source, resident_id};
 use rayon::prelude::*;
 
-use crate::compact::{PackedVin, RecordIds, SeenSpan};
+use crate::compact::{PackedVin, SeenSpan};
+use crate::folded::FoldedRecords;
 use crate::name_cache::{CityCache, NameCache, parse_phone};
 use crate::previous::PreviousIds;
 use crate::record_folds::{BatchFates, RecordFolds, RowKeys};
@@ -165,8 +166,15 @@ pub async fn load(
     tables: &[String],
     salt: &str,
     keep_apart: &HashSet<String>,
-) -> Result<Vec<Mention>> {
+) -> Result<Loaded> {
     load_scoped(ctx, tables, salt, &Scope::All, keep_apart).await
+}
+
+/// What a load gives: the mentions, and the records folded into them beyond their keys.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub mentions: Vec<Mention>,
+    pub folded: FoldedRecords,
 }
 
 /// Reads and normalises the mentions of `scope`.
@@ -176,7 +184,7 @@ pub async fn load_scoped(
     salt: &str,
     scope: &Scope<'_>,
     keep_apart: &HashSet<String>,
-) -> Result<Vec<Mention>> {
+) -> Result<Loaded> {
     // A full run reserves room for every row it may read up front: a vector doubling past 8
     // million mentions would copy 1.8 GB, and both copies are resident while it does. The
     // bound is virtual memory only; the pages no mention fills are never touched.
@@ -200,6 +208,7 @@ pub async fn load_scoped(
     // VIN, a resident id) fold into one mention, as linking would fold them into one unit
     // anyway: a customer's 40 repair orders are normalised once and held once.
     let mut caches = Caches::default();
+    let mut spill = FoldedRecords::default();
     // Every query starts now and scans ahead on its own task: decoding the next batches (and
     // the next tables) overlaps normalising the current one. A scoped run reads the whole
     // tables too and keeps its rows in `row_keys`: a scoped record is anywhere in a table, so
@@ -267,11 +276,8 @@ pub async fn load_scoped(
                 .collect();
             out.extend(built);
             for (r, i) in folded {
-                fold_into(
-                    &mut out[i],
-                    cols.text(0, r).unwrap_or_default(),
-                    cols.seen_at(r),
-                );
+                let spilled = out[i].fold(cols.text(0, r).unwrap_or_default(), cols.seen_at(r));
+                spill.push(i as u32, &spilled)?;
             }
         }
     }
@@ -279,9 +285,11 @@ pub async fn load_scoped(
         distinct_names = caches.names.len(),
         "names parsed once per spelling"
     );
-    out.par_iter_mut()
-        .for_each(|m| m.record_ids.shrink_to_fit());
-    Ok(out)
+    spill.finish()?;
+    Ok(Loaded {
+        mentions: out,
+        folded: spill,
+    })
 }
 
 /// Batches a scan may decode ahead of the loop consuming them: bounds the memory a query
@@ -351,11 +359,6 @@ fn row_keys(
     })
 }
 
-fn fold_into(m: &mut Mention, record_id: &str, t: Option<i64>) {
-    m.record_ids.push(record_id.into());
-    m.seen.cover(t);
-}
-
 /// Each distinct raw name and city parsed (and held) once.
 #[derive(Default)]
 struct Caches {
@@ -376,7 +379,8 @@ fn build(
     Mention {
         source,
         role,
-        record_ids: RecordIds::one(cols.text(0, r).unwrap_or_default()),
+        record: cols.text(0, r).unwrap_or_default().into(),
+        records: 1,
         name: caches.names.get(cols.text(1, r)),
         name_is_evidence: source != Source::App,
         phone: phone.value,

@@ -10,6 +10,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use marque_core::name::Gender;
 
 use crate::compact::{PackedPhone, PackedVin};
+use crate::folded::FoldedRecord;
 use crate::golden::Golden;
 use crate::mentions::Mention;
 use crate::{IdentityError, Result};
@@ -107,22 +108,46 @@ fn finish_ts(mut b: TimestampMicrosecondBuilder) -> ArrayRef {
     Arc::new(b.finish().with_timezone("UTC"))
 }
 
-/// Rows of `customer_map`, expanding folded app mentions to one row per record.
+/// Rows of `customer_map` for the mentions' key records (one row each); the records folded
+/// into them follow in [`folded_customer_map`].
 pub fn customer_map(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
+    customer_map_rows(
+        mentions
+            .iter()
+            .zip(ids)
+            .map(|(m, &id)| (m, m.key_record(), id)),
+    )
+}
+
+/// Rows of `customer_map` for folded records: (mention, record id) pairs, `customer_of` the
+/// customer id of a mention index.
+pub fn folded_customer_map<'a>(
+    folded: &'a [FoldedRecord],
+    mentions: &'a [Mention],
+    customer_of: impl Fn(u32) -> &'a str,
+) -> Result<RecordBatch> {
+    customer_map_rows(
+        folded
+            .iter()
+            .map(|(i, record)| (&mentions[*i as usize], record.as_str(), customer_of(*i))),
+    )
+}
+
+/// `customer_map` rows of (mention, record id, customer id).
+fn customer_map_rows<'a>(
+    rows: impl ExactSizeIterator<Item = (&'a Mention, &'a str, &'a str)>,
+) -> Result<RecordBatch> {
     // Sized up front: growing five builders by doubling copied each of them several times.
-    let rows: usize = mentions.iter().map(|m| m.record_ids.len()).sum();
-    let text = |bytes: usize| StringBuilder::with_capacity(rows, rows * bytes);
+    let n = rows.len();
+    let text = |bytes: usize| StringBuilder::with_capacity(n, n * bytes);
     let (mut s, mut r, mut role, mut c, mut key) =
         (text(12), text(16), text(8), text(16), text(16));
-    for (m, id) in mentions.iter().zip(ids) {
-        let mention = m.key_record();
-        for rec in &m.record_ids {
-            s.append_value(m.source.as_str());
-            r.append_value(rec);
-            role.append_value(m.role.as_str());
-            c.append_value(id);
-            key.append_value(mention);
-        }
+    for (m, record, id) in rows {
+        s.append_value(m.source.as_str());
+        r.append_value(record);
+        role.append_value(m.role.as_str());
+        c.append_value(id);
+        key.append_value(m.key_record());
     }
     let cols: Vec<ArrayRef> = vec![
         Arc::new(s.finish()),
@@ -156,7 +181,7 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
             Some(id),
             Some(m.source.as_str()),
             Some(m.role.as_str()),
-            m.record_ids.iter().min().map(|r| r.as_str()),
+            Some(m.key_record()),
             full,
             m.name.surname.as_deref(),
             gender_code(m.gender()),
@@ -171,7 +196,7 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
             b[i].append_option(*v);
         }
         masked.append_option(m.phone_pattern());
-        count.append_value(m.record_ids.len() as i64);
+        count.append_value(i64::from(m.records));
         first.append_option(m.first_seen());
         last.append_option(m.last_seen());
     }

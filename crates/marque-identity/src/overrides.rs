@@ -2,7 +2,7 @@
 //! of its customer, or keep two customers apart forever. Stored in `identity_overrides` by
 //! mention keys, so they survive id changes.
 
-use crate::hashing::{HashMap, HashSet};
+use crate::hashing::{HashMap, HashSet, record_fingerprint};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -12,6 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::prelude::SessionContext;
 use marque_lake::{Commit, Lake, WriteMode};
 
+use crate::folded::FoldedRecords;
 use crate::link::LinkOverrides;
 use crate::mentions::Mention;
 use crate::{IdentityError, Result};
@@ -180,23 +181,33 @@ pub fn keep_apart(overrides: &[Override]) -> HashSet<String> {
         .collect()
 }
 
-/// Turns overrides into mention indices; overrides naming mentions that no longer exist are
-/// skipped and counted.
-pub fn resolve_indices(overrides: &[Override], mentions: &[Mention]) -> (LinkOverrides, usize) {
+/// Turns overrides into mention indices (a record folded into a mention names that mention);
+/// overrides naming mentions that no longer exist are skipped and counted.
+pub fn resolve_indices(
+    overrides: &[Override],
+    mentions: &[Mention],
+    folded: &FoldedRecords,
+) -> Result<(LinkOverrides, usize)> {
     if overrides.is_empty() {
-        return (LinkOverrides::default(), 0);
+        return Ok((LinkOverrides::default(), 0));
     }
-    let mut index: HashMap<(&str, &str, &str), u32> = HashMap::default();
-    for (i, m) in mentions.iter().enumerate() {
-        for r in &m.record_ids {
-            index.insert((m.source.as_str(), r.as_str(), m.role.as_str()), i as u32);
+    // Only the records the overrides name are looked for, by fingerprint.
+    let key = |source: &str, record: &str, role: &str| record_fingerprint(source, record, role);
+    let mut index: HashMap<u128, Option<u32>> = overrides
+        .iter()
+        .flat_map(|o| std::iter::once(&o.left).chain(o.right.as_ref()))
+        .map(|k| (key(&k.0, &k.1, &k.2), None))
+        .collect();
+    let mut note = |m: &Mention, record: &str, i: u32| {
+        if let Some(slot) = index.get_mut(&key(m.source.as_str(), record, m.role.as_str())) {
+            *slot = Some(i);
         }
-    }
-    let find = |k: &MentionKey| {
-        index
-            .get(&(k.0.as_str(), k.1.as_str(), k.2.as_str()))
-            .copied()
     };
+    for (i, m) in mentions.iter().enumerate() {
+        note(m, m.key_record(), i as u32);
+    }
+    folded.for_each(|i, record| note(&mentions[i as usize], record, i))?;
+    let find = |k: &MentionKey| index.get(&key(&k.0, &k.1, &k.2)).copied().flatten();
     let mut out = LinkOverrides::default();
     let mut missing = 0;
     for o in overrides {
@@ -209,5 +220,41 @@ pub fn resolve_indices(overrides: &[Override], mentions: &[Mention]) -> (LinkOve
             _ => missing += 1,
         }
     }
-    (out, missing)
+    Ok((out, missing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(record: &str) -> MentionKey {
+        ("sales".into(), record.into(), "buyer".into())
+    }
+
+    #[test]
+    fn an_override_naming_a_folded_record_finds_the_mention_it_folded_into() {
+        let mut a = crate::mention::test_mention("王小明");
+        a.record = "S-1".into();
+        let mut b = crate::mention::test_mention("李华");
+        b.record = "S-5".into();
+        let mut folded = FoldedRecords::default();
+        folded.push(1, "S-9").unwrap();
+        folded.finish().unwrap();
+        let o = |kind, left: &str, right: Option<&str>| Override {
+            kind,
+            left: key(left),
+            right: right.map(key),
+            reason: String::new(),
+        };
+        let rows = [
+            o(OverrideKind::Merge, "S-1", Some("S-9")),
+            o(OverrideKind::Split, "S-9", None),
+            o(OverrideKind::NeverLink, "S-1", Some("S-404")),
+        ];
+        let (found, missing) = resolve_indices(&rows, &[a, b], &folded).unwrap();
+        assert_eq!(found.merge, [(0, 1)]);
+        assert_eq!(found.isolate, [1]);
+        assert!(found.never.is_empty());
+        assert_eq!(missing, 1, "a record no mention holds");
+    }
 }

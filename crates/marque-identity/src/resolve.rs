@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use datafusion::prelude::SessionContext;
 use marque_lake::{Commit, Lake, WriteMode};
 
+use crate::folded::FoldedRecords;
 use crate::golden::{Golden, Survivorship, golden};
 use crate::ids::{anchor_order, customer_id};
 use crate::link::{LinkConfig, link, mark_hubs, mark_stored_hubs};
@@ -175,7 +176,8 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         };
         let fresh =
             mentions::load_scoped(&ctx, &tables, &opts.resident_id_salt, &scope, &keep_apart)
-                .await?;
+                .await?
+                .mentions;
         let rare = opts.link.keyless_max_name_frequency;
         let keyless_name = |name: &str| {
             stored
@@ -200,18 +202,22 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             batches: &new,
             records: &affected.previous,
         };
-        let ms = mentions::load_scoped(&ctx, &tables, &opts.resident_id_salt, &scope, &keep_apart)
-            .await?;
+        let loaded =
+            mentions::load_scoped(&ctx, &tables, &opts.resident_id_salt, &scope, &keep_apart)
+                .await?;
         Run {
-            ms,
+            ms: loaded.mentions,
+            folded: loaded.folded,
             previous: Some(affected.previous),
             affected: Some(affected.customers),
             stored_hubs,
             new_batches: new,
         }
     } else {
+        let loaded = mentions::load(&ctx, &tables, &opts.resident_id_salt, &keep_apart).await?;
         Run {
-            ms: mentions::load(&ctx, &tables, &opts.resident_id_salt, &keep_apart).await?,
+            ms: loaded.mentions,
+            folded: loaded.folded,
             previous: if has("customer_map") {
                 Some(PreviousIds::load(&ctx, None).await?)
             } else {
@@ -250,7 +256,8 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         }
         _ => Outside::default(),
     };
-    let (link_overrides, stale_overrides) = overrides::resolve_indices(&override_rows, &ms);
+    let (link_overrides, stale_overrides) =
+        overrides::resolve_indices(&override_rows, &ms, &run.folded)?;
     let trained = stored.is_none();
     let linked = link(&ms, &opts.link, &link_overrides, stored.as_ref(), &outside);
     drop(stored);
@@ -280,24 +287,14 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     }
     drop(by_root);
 
-    // Per cluster, independent of the others: both cores, `collect` keeps cluster order.
-    let overlap: Vec<HashMap<String, u64>> = clusters
-        .par_iter()
-        .map(|(_, members)| {
-            let mut o: HashMap<String, u64> = HashMap::default();
-            if let Some(prev) = &run.previous {
-                for &i in members.iter() {
-                    let m = &ms[i as usize];
-                    for r in &m.record_ids {
-                        if let Some(id) = prev.get(m.source.as_str(), r, m.role.as_str()) {
-                            *o.entry(id.to_string()).or_default() += 1;
-                        }
-                    }
-                }
-            }
-            o
-        })
-        .collect();
+    // Each mention's customer, as an index into the clusters (and so into `cluster_ids`).
+    let mut cluster_of = vec![0u32; ms.len()];
+    for (c, (_, of)) in clusters.iter().enumerate() {
+        for &i in *of {
+            cluster_of[i as usize] = c as u32;
+        }
+    }
+    let overlap = previous_votes(&clusters, &cluster_of, &ms, &run.folded, &run.previous)?;
     let fresh: Vec<String> = clusters
         .par_iter()
         .map(|(_, members)| {
@@ -312,21 +309,13 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let (cluster_ids, changes) = history::assign(&overlap, &fresh);
     drop((overlap, fresh, run.previous));
 
-    // Each mention's customer, as an index into `cluster_ids`; each cluster's run of
-    // `members` as (start, length).
-    let mut cluster_of = vec![0u32; ms.len()];
+    // Each cluster's run of `members` as (start, length).
     let mut spans: Vec<(u32, u32)> = Vec::with_capacity(clusters.len());
     let mut largest = 0u64;
     let mut start = 0u32;
-    for (c, (_, of)) in clusters.iter().enumerate() {
-        let records: u64 = of
-            .iter()
-            .map(|&i| ms[i as usize].record_ids.len() as u64)
-            .sum();
+    for (_, of) in &clusters {
+        let records: u64 = of.iter().map(|&i| u64::from(ms[i as usize].records)).sum();
         largest = largest.max(records);
-        for &i in *of {
-            cluster_of[i as usize] = c as u32;
-        }
         spans.push((start, of.len() as u32));
         start += of.len() as u32;
     }
@@ -357,7 +346,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         commit: commit(),
         started,
     };
-    let mention_count: u64 = ms.iter().map(|m| m.record_ids.len() as u64).sum();
+    let mention_count: u64 = ms.iter().map(|m| u64::from(m.records)).sum();
     // The per-mention tables are built chunk by chunk as the writer asks for them.
     let ms = Arc::new(ms);
     let per_mention = |build: fn(&[mentions::Mention], &[&str]) -> Result<RecordBatch>| {
@@ -381,7 +370,22 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         model.clone(),
     );
     let mention_rows = per_mention(output::mention_rows);
-    let customer_map_rows = per_mention(output::customer_map);
+    // One row per key record in mention order, then the folded records as they are read back.
+    let customer_map_rows = {
+        use futures::StreamExt;
+        let (ms, cluster_of, cluster_ids) = (ms.clone(), cluster_of.clone(), cluster_ids.clone());
+        let chunks = run.folded.chunks(publish::CHUNK)?;
+        // Owned by the stream: the spill file lives until its rows are written.
+        let folded = run.folded;
+        let rows = futures::stream::iter(chunks).map(move |chunk| {
+            let _spill = &folded;
+            output::folded_customer_map(&chunk.map_err(|e| e.to_string())?, &ms, |i| {
+                cluster_ids[cluster_of[i as usize] as usize].as_str()
+            })
+            .map_err(|e| e.to_string())
+        });
+        per_mention(output::customer_map).chain(rows).boxed()
+    };
     // Golden records are picked a chunk of customers at a time as the writer asks: all of
     // them at once held over a gigabyte of values and lineage strings at 1M persons.
     let customer_rows = {
@@ -493,8 +497,52 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
 const GOLDEN_CHUNK: usize = 4 * 1024;
 
 /// What one run works on.
+/// Per cluster, how many of its records each previous customer id held: what
+/// [`history::assign`] keeps ids by. The key records are looked up per cluster, then the folded
+/// ones as they are read back; both on both cores.
+fn previous_votes(
+    clusters: &[(u32, &[u32])],
+    cluster_of: &[u32],
+    ms: &[mentions::Mention],
+    folded: &FoldedRecords,
+    previous: &Option<PreviousIds>,
+) -> Result<Vec<HashMap<String, u64>>> {
+    let Some(prev) = previous else {
+        return Ok(vec![HashMap::default(); clusters.len()]);
+    };
+    let lookup = |i: u32, record: &str| {
+        let m = &ms[i as usize];
+        prev.get(m.source.as_str(), record, m.role.as_str())
+    };
+    let mut votes: Vec<HashMap<String, u64>> = clusters
+        .par_iter()
+        .map(|(_, members)| {
+            let mut o: HashMap<String, u64> = HashMap::default();
+            for &i in members.iter() {
+                if let Some(id) = lookup(i, ms[i as usize].key_record()) {
+                    *o.entry(id.to_string()).or_default() += 1;
+                }
+            }
+            o
+        })
+        .collect();
+    for chunk in folded.chunks(64 * 1024)? {
+        let chunk = chunk?;
+        let found: Vec<(u32, &str)> = chunk
+            .par_iter()
+            .filter_map(|(i, record)| Some((cluster_of[*i as usize], lookup(*i, record)?)))
+            .collect();
+        for (c, id) in found {
+            *votes[c as usize].entry(id.to_string()).or_default() += 1;
+        }
+    }
+    Ok(votes)
+}
+
 struct Run {
     ms: Vec<mentions::Mention>,
+    /// The records folded into `ms` beyond their keys.
+    folded: FoldedRecords,
     previous: Option<PreviousIds>,
     /// Customers re-resolved by an incremental run; `None` for a full run.
     affected: Option<HashSet<String>>,

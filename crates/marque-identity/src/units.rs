@@ -151,7 +151,7 @@ mod tests {
         // order, decided some ties differently from a full run.
         let named = |name: &str, phone: Option<&str>, id: &str| {
             let mut x = m(name, phone, None);
-            x.record_ids = crate::compact::RecordIds::one(id);
+            x.record = id.into();
             x
         };
         let p = Some("+8615893707855");

@@ -163,7 +163,7 @@ mod tests {
 
     fn on_phone(name: &str, id: &str) -> Mention {
         let mut m = test_mention(name);
-        m.record_ids = crate::compact::RecordIds::one(id);
+        m.record = id.into();
         m.set_phone(Some("+8613912345678"));
         if name.is_empty() {
             m.name_is_evidence = false;
