@@ -6,6 +6,133 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 
+/// A record id, held in 16 bytes where a `CompactString` takes 24: up to 21 characters of
+/// `-`, `0-9`, `A-Z` and `a-z` packed six bits each (DMS, repair-order, lead and event ids
+/// are such), any other id boxed. Ordered and compared as its text.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum RecordId {
+    Packed(PackedId),
+    /// Boxed twice so that the variant fits beside the packed one's niche.
+    Text(Box<Box<str>>),
+}
+
+/// Six-bit codes in `PackedId`, first character in the highest bits: the codes' order is the
+/// characters' (ASCII) order, and a zero ends the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PackedId {
+    head: NonZeroU64,
+    tail: u64,
+}
+
+const ID_CHARS: usize = 21;
+
+fn id_code(b: u8) -> Option<u8> {
+    Some(match b {
+        b'-' => 1,
+        b'0'..=b'9' => b - b'0' + 2,
+        b'A'..=b'Z' => b - b'A' + 12,
+        b'a'..=b'z' => b - b'a' + 38,
+        _ => return None,
+    })
+}
+
+fn id_char(code: u8) -> u8 {
+    match code {
+        1 => b'-',
+        2..=11 => b'0' + code - 2,
+        12..=37 => b'A' + code - 12,
+        _ => b'a' + code - 38,
+    }
+}
+
+impl PackedId {
+    fn pack(text: &str) -> Option<Self> {
+        if text.len() > ID_CHARS {
+            return None;
+        }
+        let mut bits = 0u128;
+        for (i, b) in text.bytes().enumerate() {
+            bits |= u128::from(id_code(b)?) << (122 - 6 * i);
+        }
+        Some(Self {
+            head: NonZeroU64::new((bits >> 64) as u64)?,
+            tail: bits as u64,
+        })
+    }
+
+    fn text(self) -> CompactString {
+        let bits = (u128::from(self.head.get()) << 64) | u128::from(self.tail);
+        let mut buf = [0u8; ID_CHARS];
+        let mut n = 0;
+        while n < ID_CHARS {
+            let code = ((bits >> (122 - 6 * n)) & 0x3F) as u8;
+            if code == 0 {
+                break;
+            }
+            buf[n] = id_char(code);
+            n += 1;
+        }
+        // Only ASCII was written.
+        CompactString::from(std::str::from_utf8(&buf[..n]).unwrap_or_default())
+    }
+}
+
+impl RecordId {
+    /// The id's text (inline for a packed id: no allocation).
+    pub fn text(&self) -> CompactString {
+        match self {
+            Self::Packed(p) => p.text(),
+            Self::Text(t) => CompactString::from(&***t),
+        }
+    }
+}
+
+impl From<&str> for RecordId {
+    fn from(text: &str) -> Self {
+        PackedId::pack(text).map_or_else(|| Self::Text(Box::new(text.into())), Self::Packed)
+    }
+}
+
+impl From<String> for RecordId {
+    fn from(text: String) -> Self {
+        Self::from(text.as_str())
+    }
+}
+
+impl Default for RecordId {
+    fn default() -> Self {
+        Self::from("")
+    }
+}
+
+impl Ord for RecordId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self, other) {
+            // The packed order is the text's order.
+            (Self::Packed(a), Self::Packed(b)) => (a.head, a.tail).cmp(&(b.head, b.tail)),
+            _ => self.text().cmp(&other.text()),
+        }
+    }
+}
+
+impl PartialOrd for RecordId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Debug for RecordId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.text())
+    }
+}
+
+impl std::fmt::Display for RecordId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
 /// What a phone field gave: a key (E.164) or a masked number's block pattern (`139****5678`),
 /// never both. A mention holds the two parts as separate fields, so that the tag packs with
 /// its other one-byte fields.
@@ -197,6 +324,42 @@ impl SeenSpan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_ids_pack_into_sixteen_bytes_order_as_text_and_box_the_rest() {
+        assert_eq!(std::mem::size_of::<RecordId>(), 16);
+        let ids = [
+            "RO2023D3205002486",
+            "FP20250604000076",
+            "L001070996",
+            "E000003719525",
+            "-",
+            "a-Z9z",
+            "zzzzzzzzzzzzzzzzzzzzz",
+            "",
+            "has space",
+            "SO_2024_1",
+            "1234567890123456789012",
+            "王-1",
+        ];
+        for t in ids {
+            let id = RecordId::from(t);
+            assert_eq!(id.text(), t);
+            let packed = matches!(id, RecordId::Packed(_));
+            let expect = !t.is_empty() && t.len() <= 21 && !t.contains([' ', '_', '王']);
+            assert_eq!(packed, expect, "{t}");
+        }
+        for a in ids {
+            for b in ids {
+                assert_eq!(
+                    RecordId::from(a).cmp(&RecordId::from(b)),
+                    a.cmp(b),
+                    "{a} vs {b}"
+                );
+                assert_eq!(RecordId::from(a) == RecordId::from(b), a == b);
+            }
+        }
+    }
 
     #[test]
     fn a_seen_span_covers_every_time_and_ignores_missing_ones() {

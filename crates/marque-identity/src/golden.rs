@@ -202,7 +202,7 @@ pub fn golden(members: &[&Mention], policy: &Survivorship) -> Golden {
     let resident = members
         .iter()
         .filter(|m| m.resident().is_some())
-        .max_by_key(|m| (seen(m), std::cmp::Reverse(m.key_record())));
+        .max_by_key(|m| (seen(m), std::cmp::Reverse(&m.record)));
     let gender = match resident {
         Some(m) => m.resident().map(|r| Sourced {
             value: if r.male { Gender::Male } else { Gender::Female },

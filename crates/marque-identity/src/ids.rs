@@ -3,6 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::compact::RecordId;
 use crate::mentions::Mention;
 
 /// The id of a customer whose earliest mention is `m`: `C` + 15 hex digits of a hash of the
@@ -20,13 +21,13 @@ pub fn customer_id(m: &Mention) -> String {
 /// Orders mentions for choosing a cluster's anchor: earliest time first, then the key, so the
 /// choice does not depend on the order rows were read in.
 pub fn anchor_order(a: &Mention, b: &Mention) -> std::cmp::Ordering {
-    // Borrowed: the record id is not copied for every comparison.
-    fn key(m: &Mention) -> (i64, marque_core::Source, marque_core::Role, &str) {
+    // Borrowed: the record id is not decoded for every comparison (it orders as its text).
+    fn key(m: &Mention) -> (i64, marque_core::Source, marque_core::Role, &RecordId) {
         (
             m.first_seen().unwrap_or(i64::MAX),
             m.source,
             m.role,
-            m.key_record(),
+            &m.record,
         )
     }
     key(a).cmp(&key(b))

@@ -134,8 +134,8 @@ pub fn folded_customer_map<'a>(
 }
 
 /// `customer_map` rows of (mention, record id, customer id).
-fn customer_map_rows<'a>(
-    rows: impl ExactSizeIterator<Item = (&'a Mention, &'a str, &'a str)>,
+fn customer_map_rows<'a, R: AsRef<str>>(
+    rows: impl ExactSizeIterator<Item = (&'a Mention, R, &'a str)>,
 ) -> Result<RecordBatch> {
     // Sized up front: growing five builders by doubling copied each of them several times.
     let n = rows.len();
@@ -173,7 +173,8 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
     );
     for (m, id) in mentions.iter().zip(ids) {
         let full = (!m.name.full.is_empty()).then_some(m.name.full.as_str());
-        let (phone, vin) = (
+        let (key, phone, vin) = (
+            m.key_record(),
             m.phone().map(PackedPhone::text),
             m.vin().map(PackedVin::text),
         );
@@ -181,7 +182,7 @@ pub fn mention_rows(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
             Some(id),
             Some(m.source.as_str()),
             Some(m.role.as_str()),
-            Some(m.key_record()),
+            Some(key.as_str()),
             full,
             m.name.surname.as_deref(),
             gender_code(m.gender()),

@@ -22,7 +22,7 @@ use compact_str::CompactString;
 use datafusion::prelude::SessionContext;
 use marque_core::name::Gender;
 
-use crate::compact::{PackedPhone, PackedVin, PhoneKind, SeenSpan};
+use crate::compact::{PackedPhone, PackedVin, PhoneKind, RecordId, SeenSpan};
 use crate::compare::{NameKind, name_kind};
 use crate::link::LinkConfig;
 use crate::mention::RareEvidence;
@@ -416,7 +416,7 @@ fn holder_mention(
     let mut m = Mention {
         source: marque_core::Source::Sales,
         role: marque_core::Role::Buyer,
-        record: CompactString::default(),
+        record: RecordId::default(),
         records: 1,
         name: SharedName::parse_with_gender(name, gender),
         name_is_evidence: true,

@@ -204,7 +204,7 @@ pub fn resolve_indices(
         }
     };
     for (i, m) in mentions.iter().enumerate() {
-        note(m, m.key_record(), i as u32);
+        note(m, &m.key_record(), i as u32);
     }
     folded.for_each(|i, record| note(&mentions[i as usize], record, i))?;
     let find = |k: &MentionKey| index.get(&key(&k.0, &k.1, &k.2)).copied().flatten();

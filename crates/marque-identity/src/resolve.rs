@@ -519,7 +519,7 @@ fn previous_votes(
         .map(|(_, members)| {
             let mut o: HashMap<String, u64> = HashMap::default();
             for &i in members.iter() {
-                if let Some(id) = lookup(i, ms[i as usize].key_record()) {
+                if let Some(id) = lookup(i, &ms[i as usize].key_record()) {
                     *o.entry(id.to_string()).or_default() += 1;
                 }
             }

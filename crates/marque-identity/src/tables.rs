@@ -192,13 +192,14 @@ fn match_edge_rows<'a>(
     let mut evidence = String::with_capacity(512);
     for e in edges {
         let (a, b) = (&mentions[e.a as usize], &mentions[e.b as usize]);
+        let (a_key, b_key) = (a.key_record(), b.key_record());
         let vals = [
             customer_of(e.a),
             a.source.as_str(),
-            a.key_record(),
+            &a_key,
             a.role.as_str(),
             b.source.as_str(),
-            b.key_record(),
+            &b_key,
             b.role.as_str(),
             e.kind.as_str(),
         ];

@@ -62,9 +62,12 @@ pub(crate) struct Units {
 fn stable_key(m: &Mention) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
-    (m.source, m.role, m.key_record()).hash(&mut h);
+    (m.source, m.role, m.key_record().as_str()).hash(&mut h);
     h.finish()
 }
+
+/// Mentions fingerprinted at a time: enough to keep both cores busy.
+const UNIT_BLOCK: usize = 64 * 1024;
 
 /// The fingerprint standing for "no signature": a real fingerprint of 0 is taken as 1 (two
 /// signatures meeting there has odds of 2⁻¹²⁸).
@@ -79,44 +82,47 @@ const NO_SIGNATURE: u128 = 0;
 /// members, and that member represents the unit.
 pub(crate) fn units(mentions: &[Mention], isolate: &HashSet<u32>) -> Units {
     // Hashing each mention's ten evidence strings is most of the work and needs no shared
-    // state: both cores fingerprint, then one pass numbers the distinct fingerprints. The
-    // fingerprints and stable keys are held apart, and the map keyed by [`words`]: as
-    // `(Option<u128>, u64)` pairs (48 bytes) and a `u128`-keyed map (16-byte aligned, so
-    // padded), this step held 0.9 GB on top of the mentions at 1M persons; now 0.6 GB.
-    let (sigs, stables): (Vec<u128>, Vec<u64>) = mentions
-        .par_iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let sig = if isolate.contains(&(i as u32)) {
-                None
-            } else {
-                signature(m).map(|s| fingerprint_of(&s))
-            };
-            (sig.map_or(NO_SIGNATURE, |f| f.max(1)), stable_key(m))
-        })
-        .unzip();
+    // state: both cores fingerprint a block of mentions, then one pass numbers the block's
+    // distinct fingerprints. Block by block, so that only one block's fingerprints are held:
+    // all of them (and the stable keys) were 260 MB at 1M persons, the top of the run's peak.
+    // The map is keyed by [`words`]: a `u128`-keyed map is 16-byte aligned, so padded.
     let mut by_sig: HashMap<[u32; 4], u32> =
         HashMap::with_capacity_and_hasher(mentions.len() / 2, Default::default());
     let mut of = Vec::with_capacity(mentions.len());
     let mut size: Vec<u32> = vec![];
     let mut best: Vec<(u64, u32)> = vec![];
-    for (i, (m, (&sig, &stable))) in mentions.iter().zip(sigs.iter().zip(&stables)).enumerate() {
-        let i = i as u32;
-        let next = size.len() as u32;
-        let u = match sig {
-            NO_SIGNATURE => next,
-            s => *by_sig.entry(words(s)).or_insert(next),
-        };
-        let key = (stable, i);
-        if u == next {
-            size.push(0);
-            best.push(key);
+    for (b, block) in mentions.chunks(UNIT_BLOCK).enumerate() {
+        let first = b * UNIT_BLOCK;
+        let keys: Vec<(u128, u64)> = block
+            .par_iter()
+            .enumerate()
+            .map(|(k, m)| {
+                let sig = if isolate.contains(&((first + k) as u32)) {
+                    None
+                } else {
+                    signature(m).map(|s| fingerprint_of(&s))
+                };
+                (sig.map_or(NO_SIGNATURE, |f| f.max(1)), stable_key(m))
+            })
+            .collect();
+        for (k, (m, &(sig, stable))) in block.iter().zip(&keys).enumerate() {
+            let i = (first + k) as u32;
+            let next = size.len() as u32;
+            let u = match sig {
+                NO_SIGNATURE => next,
+                s => *by_sig.entry(words(s)).or_insert(next),
+            };
+            let key = (stable, i);
+            if u == next {
+                size.push(0);
+                best.push(key);
+            }
+            size[u as usize] += m.weight();
+            best[u as usize] = best[u as usize].min(key);
+            of.push(u);
         }
-        size[u as usize] += m.weight();
-        best[u as usize] = best[u as usize].min(key);
-        of.push(u);
     }
-    drop((sigs, stables, by_sig));
+    drop(by_sig);
     let mut order: Vec<u32> = (0..size.len() as u32).collect();
     order.par_sort_unstable_by_key(|&u| best[u as usize]);
     let mut renumber = vec![0u32; order.len()];
