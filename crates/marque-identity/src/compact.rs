@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 
-/// A record id, held in 16 bytes where a `CompactString` takes 24: up to 21 characters of
+/// A record id, held in 16 bytes where a `CompactString` takes 24: up to 20 characters of
 /// `-`, `0-9`, `A-Z` and `a-z` packed six bits each (DMS, repair-order, lead and event ids
 /// are such), any other id boxed. Ordered and compared as its text.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -16,15 +16,18 @@ pub enum RecordId {
     Text(Box<Box<str>>),
 }
 
-/// Six-bit codes in `PackedId`, first character in the highest bits: the codes' order is the
-/// characters' (ASCII) order, and a zero ends the text.
+/// Six-bit codes in `PackedId`, ten a word, the first character in the highest bits: the
+/// codes' order is the characters' (ASCII) order and a zero ends the text, so the words'
+/// order is the text's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PackedId {
     head: NonZeroU64,
     tail: u64,
 }
 
-const ID_CHARS: usize = 21;
+/// Characters a packed id holds: ten in each word.
+const ID_CHARS: usize = 20;
+const WORD_CHARS: usize = 10;
 
 fn id_code(b: u8) -> Option<u8> {
     Some(match b {
@@ -36,44 +39,68 @@ fn id_code(b: u8) -> Option<u8> {
     })
 }
 
-fn id_char(code: u8) -> u8 {
-    match code {
-        1 => b'-',
-        2..=11 => b'0' + code - 2,
-        12..=37 => b'A' + code - 12,
-        _ => b'a' + code - 38,
+/// Code → character (`0` for the end code).
+const ID_CHAR: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut c = 1;
+    while c < 64 {
+        t[c] = match c as u8 {
+            1 => b'-',
+            c @ 2..=11 => b'0' + c - 2,
+            c @ 12..=37 => b'A' + c - 12,
+            c => b'a' + c - 38,
+        };
+        c += 1;
+    }
+    t
+};
+
+/// Packs up to ten characters into one word, the first in the top six bits.
+fn pack_word(chars: &[u8]) -> Option<u64> {
+    let mut w = 0u64;
+    for (i, &b) in chars.iter().enumerate() {
+        w |= u64::from(id_code(b)?) << (58 - 6 * i);
+    }
+    Some(w)
+}
+
+/// Writes a word's ten characters (end codes as zero bytes) and returns how many are real:
+/// the word's lowest set bit lies in its last character.
+fn unpack_word(w: u64, out: &mut [u8]) -> usize {
+    for (i, o) in out.iter_mut().take(WORD_CHARS).enumerate() {
+        *o = ID_CHAR[((w >> (58 - 6 * i)) & 0x3F) as usize];
+    }
+    if w == 0 {
+        0
+    } else {
+        (63 - w.trailing_zeros() as usize) / 6 + 1
     }
 }
 
 impl PackedId {
     fn pack(text: &str) -> Option<Self> {
-        if text.len() > ID_CHARS {
+        let bytes = text.as_bytes();
+        if bytes.len() > ID_CHARS {
             return None;
         }
-        let mut bits = 0u128;
-        for (i, b) in text.bytes().enumerate() {
-            bits |= u128::from(id_code(b)?) << (122 - 6 * i);
-        }
+        let split = bytes.len().min(WORD_CHARS);
         Some(Self {
-            head: NonZeroU64::new((bits >> 64) as u64)?,
-            tail: bits as u64,
+            head: NonZeroU64::new(pack_word(&bytes[..split])?)?,
+            tail: pack_word(&bytes[split..])?,
         })
     }
 
     fn text(self) -> CompactString {
-        let bits = (u128::from(self.head.get()) << 64) | u128::from(self.tail);
         let mut buf = [0u8; ID_CHARS];
-        let mut n = 0;
-        while n < ID_CHARS {
-            let code = ((bits >> (122 - 6 * n)) & 0x3F) as u8;
-            if code == 0 {
-                break;
-            }
-            buf[n] = id_char(code);
-            n += 1;
-        }
+        let (front, back) = buf.split_at_mut(WORD_CHARS);
+        let n = unpack_word(self.head.get(), front);
+        let m = if n == WORD_CHARS {
+            unpack_word(self.tail, back)
+        } else {
+            0
+        };
         // Only ASCII was written.
-        CompactString::from(std::str::from_utf8(&buf[..n]).unwrap_or_default())
+        CompactString::from(std::str::from_utf8(&buf[..n + m]).unwrap_or_default())
     }
 }
 
@@ -335,7 +362,11 @@ mod tests {
             "E000003719525",
             "-",
             "a-Z9z",
+            "zzzzzzzzzzzzzzzzzzzz",
             "zzzzzzzzzzzzzzzzzzzzz",
+            "0123456789",
+            "0123456789A",
+            "012345678",
             "",
             "has space",
             "SO_2024_1",
@@ -346,7 +377,7 @@ mod tests {
             let id = RecordId::from(t);
             assert_eq!(id.text(), t);
             let packed = matches!(id, RecordId::Packed(_));
-            let expect = !t.is_empty() && t.len() <= 21 && !t.contains([' ', '_', '王']);
+            let expect = !t.is_empty() && t.len() <= 20 && !t.contains([' ', '_', '王']);
             assert_eq!(packed, expect, "{t}");
         }
         for a in ids {

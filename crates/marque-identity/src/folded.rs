@@ -137,18 +137,19 @@ impl Iterator for FoldedChunks {
                 reader.read_exact(&mut word)?;
                 text.resize(u32::from_le_bytes(word) as usize, 0);
                 reader.read_exact(&mut text)?;
-                Ok::<_, std::io::Error>(mention)
+                // Written from `&str`: valid unless the file was changed under us.
+                let id = std::str::from_utf8(&text)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+                Ok::<_, std::io::Error>((mention, CompactString::from(id)))
             })();
-            let mention = match read {
-                Ok(m) => m,
+            match read {
+                Ok(record) => chunk.push(record),
                 Err(e) => {
                     self.left = 0;
                     let path = self.path.clone().unwrap_or_default();
                     return Some(Err(spill_error(path, e)));
                 }
-            };
-            // Written from `&str`: valid UTF-8 unless the file was changed under us.
-            chunk.push((mention, CompactString::from_utf8_lossy(&text)));
+            }
         }
         self.left -= n;
         Some(Ok(chunk))

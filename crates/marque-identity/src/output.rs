@@ -111,12 +111,7 @@ fn finish_ts(mut b: TimestampMicrosecondBuilder) -> ArrayRef {
 /// Rows of `customer_map` for the mentions' key records (one row each); the records folded
 /// into them follow in [`folded_customer_map`].
 pub fn customer_map(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
-    customer_map_rows(
-        mentions
-            .iter()
-            .zip(ids)
-            .map(|(m, &id)| (m, m.key_record(), id)),
-    )
+    customer_map_rows(mentions.iter().zip(ids).map(|(m, &id)| (m, None, id)))
 }
 
 /// Rows of `customer_map` for folded records: (mention, record id) pairs, `customer_of` the
@@ -126,16 +121,16 @@ pub fn folded_customer_map<'a>(
     mentions: &'a [Mention],
     customer_of: impl Fn(u32) -> &'a str,
 ) -> Result<RecordBatch> {
-    customer_map_rows(
-        folded
-            .iter()
-            .map(|(i, record)| (&mentions[*i as usize], record.as_str(), customer_of(*i))),
-    )
+    customer_map_rows(folded.iter().map(|(i, record)| {
+        let m = &mentions[*i as usize];
+        (m, Some(record.as_str()), customer_of(*i))
+    }))
 }
 
-/// `customer_map` rows of (mention, record id, customer id).
-fn customer_map_rows<'a, R: AsRef<str>>(
-    rows: impl ExactSizeIterator<Item = (&'a Mention, R, &'a str)>,
+/// `customer_map` rows of (mention, record id, customer id); a record of `None` is the
+/// mention's key record.
+fn customer_map_rows<'a>(
+    rows: impl ExactSizeIterator<Item = (&'a Mention, Option<&'a str>, &'a str)>,
 ) -> Result<RecordBatch> {
     // Sized up front: growing five builders by doubling copied each of them several times.
     let n = rows.len();
@@ -143,11 +138,13 @@ fn customer_map_rows<'a, R: AsRef<str>>(
     let (mut s, mut r, mut role, mut c, mut key) =
         (text(12), text(16), text(8), text(16), text(16));
     for (m, record, id) in rows {
+        // Unpacked once a row: it is the key column, and the record column of a key record.
+        let mention = m.key_record();
         s.append_value(m.source.as_str());
-        r.append_value(record);
+        r.append_value(record.unwrap_or(&mention));
         role.append_value(m.role.as_str());
         c.append_value(id);
-        key.append_value(m.key_record());
+        key.append_value(&mention);
     }
     let cols: Vec<ArrayRef> = vec![
         Arc::new(s.finish()),
