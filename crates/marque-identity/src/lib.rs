@@ -8,10 +8,11 @@
 //!    customers they touch: [`incremental`]) and normalises each mention's evidence with
 //!    marque-core: names simplified, with pinyin, honorifics and nicknames told apart; phones in
 //!    E.164 (masked and placeholder numbers are never keys); resident ids kept as keyed hashes.
-//!    Each [`mention`] is held in 80 bytes (names and cities shared per spelling): at 1M
-//!    persons ten million of them are the run's memory floor. Records delivered twice are read
-//!    once, and records with identical keyed evidence fold into one mention, in sets sharded
-//!    so that both cores work them (`record_folds`).
+//!    Each [`mention`] is held in 72 bytes (names and cities shared per spelling, its key
+//!    record id packed): at 1M persons ten million of them are the run's memory floor. Records
+//!    delivered twice are read once, and records with identical keyed evidence fold into one
+//!    mention, in sets sharded so that both cores work them (`record_folds`); the ids of the
+//!    records folded beyond each mention's key are spilled to a temporary file ([`folded`]).
 //! 2. [`hubs`] marks hub phones; [`link`] folds mentions with identical keyed evidence into
 //!    units, links strong keys deterministically, and scores candidate pairs (units sharing a
 //!    phone, or a VIN as buyer/owner) with [`compare`] vectors and the Fellegi–Sunter [`model`]
