@@ -6,10 +6,17 @@
 //! which names it everywhere); the other 8.4M ids are read only to write `customer_map`, to
 //! count votes for previous customer ids and to find the records overrides name. Held in
 //! memory as boxed lists of strings they took ~280 MB of the run's floor; written here as
-//! `(mention, id)` pairs they take none, and are read back in order, a chunk at a time.
+//! `(mention, id)` pairs they take none.
+//!
+//! They are read back in mention order: `customer_map` is written mention by mention (a key
+//! row, then the rows folded into it), and the votes walk the mentions' clusters. Read in the
+//! order the load added them, each record sent the writer to a random mention, cluster and
+//! customer id: cache misses that cost a 1M run 2.5 s. So the file is bucketed by mention
+//! ([`BUCKET_MENTIONS`] a bucket, each gathering [`SEGMENT`] bytes before they are written),
+//! and a bucket is sorted when it is read: an external sort whose runs fit in a few MB.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use compact_str::CompactString;
@@ -18,6 +25,13 @@ use crate::{IdentityError, Result};
 
 /// One folded record: the index of the mention it folded into, and its record id.
 pub type FoldedRecord = (u32, CompactString);
+
+/// Mentions whose folded records are read back together: 83 buckets at 1M persons, ~100k
+/// records (~3 MB) each.
+const BUCKET_MENTIONS: u32 = 1 << 17;
+
+/// Bytes a bucket gathers before they are written: 83 buckets hold 5 MB while the load runs.
+const SEGMENT: usize = 64 * 1024;
 
 /// Folded records being written (during the load) or read back (after it).
 #[derive(Debug, Default)]
@@ -31,7 +45,35 @@ pub struct FoldedRecords {
 struct Spill {
     /// Deleted when dropped.
     path: tempfile::TempPath,
-    out: BufWriter<File>,
+    file: File,
+    /// Where the next segment goes.
+    end: u64,
+    buckets: Vec<Bucket>,
+}
+
+#[derive(Debug, Default)]
+struct Bucket {
+    /// Encoded records not written yet.
+    pending: Vec<u8>,
+    /// The bucket's segments in the file: (offset, length).
+    segments: Vec<(u64, u32)>,
+}
+
+impl Spill {
+    /// Writes `bucket`'s pending records as one segment at the end of the file.
+    fn write_segment(&mut self, bucket: usize) -> Result<()> {
+        let b = &mut self.buckets[bucket];
+        if b.pending.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all(&b.pending)
+            .map_err(|e| spill_error(self.path.to_path_buf(), e))?;
+        b.segments.push((self.end, b.pending.len() as u32));
+        self.end += b.pending.len() as u64;
+        b.pending.clear();
+        Ok(())
+    }
 }
 
 impl FoldedRecords {
@@ -45,17 +87,27 @@ impl FoldedRecords {
                 .into_parts();
             self.file = Some(Spill {
                 path,
-                out: BufWriter::with_capacity(1 << 16, file),
+                file,
+                end: 0,
+                buckets: Vec::new(),
             });
         }
         let spill = self.file.as_mut().expect("created above");
-        let len = u32::try_from(id.len()).unwrap_or(u32::MAX) as usize;
-        let written = spill
-            .out
-            .write_all(&mention.to_le_bytes())
-            .and_then(|()| spill.out.write_all(&(len as u32).to_le_bytes()))
-            .and_then(|()| spill.out.write_all(&id.as_bytes()[..len]));
-        written.map_err(|e| spill_error(spill.path.to_path_buf(), e))?;
+        let bucket = (mention / BUCKET_MENTIONS) as usize;
+        if spill.buckets.len() <= bucket {
+            spill.buckets.resize_with(bucket + 1, Bucket::default);
+        }
+        let len = id.len().min(u32::MAX as usize);
+        let pending = &mut spill.buckets[bucket].pending;
+        if pending.capacity() == 0 {
+            pending.reserve_exact(SEGMENT + 64);
+        }
+        pending.extend_from_slice(&mention.to_le_bytes());
+        pending.extend_from_slice(&(len as u32).to_le_bytes());
+        pending.extend_from_slice(&id.as_bytes()[..len]);
+        if pending.len() >= SEGMENT {
+            spill.write_segment(bucket)?;
+        }
         self.len += 1;
         Ok(())
     }
@@ -72,36 +124,54 @@ impl FoldedRecords {
     /// Ends the writing: the records can be read from now on.
     pub fn finish(&mut self) -> Result<()> {
         if let Some(spill) = &mut self.file {
+            for b in 0..spill.buckets.len() {
+                spill.write_segment(b)?;
+                spill.buckets[b].pending = Vec::new();
+            }
             spill
-                .out
+                .file
                 .flush()
                 .map_err(|e| spill_error(spill.path.to_path_buf(), e))?;
         }
         Ok(())
     }
 
-    /// The folded records in the order they were added, `size` at a time; each reader has its
-    /// own handle, so several may read at once. Call [`FoldedRecords::finish`] first.
-    pub fn chunks(&self, size: usize) -> Result<FoldedChunks> {
-        let reader = match &self.file {
-            Some(spill) => Some(BufReader::with_capacity(
-                1 << 16,
-                File::open(&spill.path).map_err(|e| spill_error(spill.path.to_path_buf(), e))?,
-            )),
-            None => None,
+    /// The folded records a bucket at a time, each sorted by mention (records of one mention
+    /// in the order they were added); the buckets in mention order. Each reader has its own
+    /// handle, so several may read at once. Call [`FoldedRecords::finish`] first.
+    pub fn buckets(&self) -> Result<FoldedBuckets> {
+        let (file, path, segments) = match &self.file {
+            Some(spill) => (
+                Some(
+                    File::open(&spill.path)
+                        .map_err(|e| spill_error(spill.path.to_path_buf(), e))?,
+                ),
+                spill.path.to_path_buf(),
+                spill.buckets.iter().map(|b| b.segments.clone()).collect(),
+            ),
+            None => (None, PathBuf::new(), Vec::new()),
         };
-        Ok(FoldedChunks {
-            reader,
-            path: self.file.as_ref().map(|s| s.path.to_path_buf()),
-            left: self.len,
-            size: size.max(1),
+        Ok(FoldedBuckets {
+            file,
+            path,
+            segments,
+            next: 0,
         })
     }
 
-    /// Calls `f` with every folded record, in the order they were added.
+    /// The folded records in mention order, asked for a mention at a time.
+    pub fn by_mention(&self) -> Result<ByMention> {
+        Ok(ByMention {
+            buckets: self.buckets()?,
+            current: Vec::new(),
+            at: 0,
+        })
+    }
+
+    /// Calls `f` with every folded record, in mention order.
     pub fn for_each(&self, mut f: impl FnMut(u32, &str)) -> Result<()> {
-        for chunk in self.chunks(64 * 1024)? {
-            for (mention, id) in &chunk? {
+        for bucket in self.buckets()? {
+            for (mention, id) in &bucket? {
                 f(*mention, id);
             }
         }
@@ -109,50 +179,110 @@ impl FoldedRecords {
     }
 }
 
-/// Reads folded records back a chunk at a time (see [`FoldedRecords::chunks`]).
+/// Reads folded records back a bucket at a time (see [`FoldedRecords::buckets`]).
 #[derive(Debug)]
-pub struct FoldedChunks {
-    reader: Option<BufReader<File>>,
-    path: Option<PathBuf>,
-    left: usize,
-    size: usize,
+pub struct FoldedBuckets {
+    file: Option<File>,
+    path: PathBuf,
+    /// Per bucket, its segments in the file.
+    segments: Vec<Vec<(u64, u32)>>,
+    next: usize,
 }
 
-impl Iterator for FoldedChunks {
+impl FoldedBuckets {
+    fn read(&mut self, bucket: usize) -> std::io::Result<Vec<FoldedRecord>> {
+        let file = self
+            .file
+            .as_mut()
+            .expect("there are buckets only with a file");
+        let segments = &self.segments[bucket];
+        let mut bytes = vec![0u8; segments.iter().map(|s| s.1 as usize).sum()];
+        let mut at = 0;
+        for &(offset, len) in segments {
+            file.seek(SeekFrom::Start(offset))?;
+            file.read_exact(&mut bytes[at..at + len as usize])?;
+            at += len as usize;
+        }
+        let mut out = Vec::new();
+        let mut rest = bytes.as_slice();
+        while !rest.is_empty() {
+            let (mention, id, tail) = decode(rest).ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "truncated record")
+            })?;
+            // Written from `&str`: valid unless the file was changed under us.
+            let id = std::str::from_utf8(id)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            out.push((mention, CompactString::from(id)));
+            rest = tail;
+        }
+        // Stable: one mention's records stay in the order they were added.
+        out.sort_by_key(|r| r.0);
+        Ok(out)
+    }
+}
+
+/// One encoded record off the front of `bytes`: (mention, id bytes, the rest).
+fn decode(bytes: &[u8]) -> Option<(u32, &[u8], &[u8])> {
+    let word = |b: &[u8]| -> Option<u32> { Some(u32::from_le_bytes(b.get(..4)?.try_into().ok()?)) };
+    let mention = word(bytes)?;
+    let len = word(bytes.get(4..)?)? as usize;
+    let id = bytes.get(8..8 + len)?;
+    Some((mention, id, &bytes[8 + len..]))
+}
+
+impl Iterator for FoldedBuckets {
     type Item = Result<Vec<FoldedRecord>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.left == 0 {
+        if self.next >= self.segments.len() {
             return None;
         }
-        let reader = self.reader.as_mut()?;
-        let n = self.size.min(self.left);
-        let mut chunk = Vec::with_capacity(n);
-        let mut word = [0u8; 4];
-        let mut text = Vec::new();
-        for _ in 0..n {
-            let read = (|| {
-                reader.read_exact(&mut word)?;
-                let mention = u32::from_le_bytes(word);
-                reader.read_exact(&mut word)?;
-                text.resize(u32::from_le_bytes(word) as usize, 0);
-                reader.read_exact(&mut text)?;
-                // Written from `&str`: valid unless the file was changed under us.
-                let id = std::str::from_utf8(&text)
-                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-                Ok::<_, std::io::Error>((mention, CompactString::from(id)))
-            })();
-            match read {
-                Ok(record) => chunk.push(record),
-                Err(e) => {
-                    self.left = 0;
-                    let path = self.path.clone().unwrap_or_default();
-                    return Some(Err(spill_error(path, e)));
-                }
+        let bucket = self.next;
+        self.next += 1;
+        match self.read(bucket) {
+            Ok(records) => Some(Ok(records)),
+            Err(e) => {
+                self.next = self.segments.len();
+                Some(Err(spill_error(self.path.clone(), e)))
             }
         }
-        self.left -= n;
-        Some(Ok(chunk))
+    }
+}
+
+/// The folded records in mention order (see [`FoldedRecords::by_mention`]).
+#[derive(Debug)]
+pub struct ByMention {
+    buckets: FoldedBuckets,
+    /// The bucket being taken from, and the first record not taken.
+    current: Vec<FoldedRecord>,
+    at: usize,
+}
+
+impl ByMention {
+    /// Appends the records folded into `mention` to `out`, tagged `tag`. Mentions are asked
+    /// for in increasing order; the records of a mention skipped over are dropped.
+    pub fn take(&mut self, mention: u32, tag: u32, out: &mut Vec<FoldedRecord>) -> Result<()> {
+        loop {
+            while self.at < self.current.len() && self.current[self.at].0 <= mention {
+                let (m, id) = &mut self.current[self.at];
+                if *m == mention {
+                    out.push((tag, std::mem::take(id)));
+                }
+                self.at += 1;
+            }
+            // A record after this mention is left: the mention has all of its records.
+            let later_bucket = self.buckets.next as u64 * u64::from(BUCKET_MENTIONS);
+            if self.at < self.current.len() || u64::from(mention) < later_bucket {
+                return Ok(());
+            }
+            match self.buckets.next() {
+                Some(bucket) => {
+                    self.current = bucket?;
+                    self.at = 0;
+                }
+                None => return Ok(()),
+            }
+        }
     }
 }
 
@@ -164,36 +294,113 @@ fn spill_error(path: PathBuf, source: std::io::Error) -> IdentityError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn folded_records_read_back_in_order_in_chunks_and_by_several_readers() {
+    /// Records across three buckets, added out of mention order, with enough in bucket 0 for
+    /// several segments.
+    fn rows() -> Vec<(u32, String)> {
+        let big = BUCKET_MENTIONS;
+        let mut rows: Vec<(u32, String)> = vec![
+            (2 * big + 5, "late".into()),
+            (7, "b".into()),
+            (big, "mid".into()),
+            (3, String::new()),
+            (7, "a".into()),
+            (4, "x".repeat(300)),
+            (5, "王-1".into()),
+        ];
+        // ~4 segments' worth in bucket 0, over mentions 10..=4,009 in reverse.
+        rows.extend((0..20_000u32).map(|i| (4_009 - i % 4_000, format!("RO{i:08}"))));
+        rows
+    }
+
+    fn spilled(rows: &[(u32, String)]) -> FoldedRecords {
         let mut f = FoldedRecords::default();
-        assert!(f.is_empty());
-        let long = "x".repeat(300);
-        let rows: Vec<(u32, String)> = (0..10)
-            .map(|i| (i * 7, format!("RO{i:05}")))
-            .chain([(3, String::new()), (4, long.clone()), (5, "王-1".into())])
-            .collect();
-        for (m, id) in &rows {
+        for (m, id) in rows {
             f.push(*m, id).unwrap();
         }
         f.finish().unwrap();
-        assert_eq!(f.len(), 13);
-        let chunks: Vec<Vec<FoldedRecord>> = f.chunks(4).unwrap().map(|c| c.unwrap()).collect();
-        assert_eq!(
-            chunks.iter().map(Vec::len).collect::<Vec<_>>(),
-            [4, 4, 4, 1]
+        f
+    }
+
+    /// `rows` in mention order, one mention's records in the order they were added.
+    fn sorted(rows: &[(u32, String)]) -> Vec<(u32, String)> {
+        let mut rows = rows.to_vec();
+        rows.sort_by_key(|r| r.0);
+        rows
+    }
+
+    #[test]
+    fn folded_records_read_back_a_bucket_at_a_time_in_mention_order_by_several_readers() {
+        let rows = rows();
+        let f = spilled(&rows);
+        assert_eq!(f.len(), rows.len());
+        let spill = f.file.as_ref().unwrap();
+        assert!(
+            spill.buckets[0].segments.len() > 3,
+            "bucket 0 spans segments"
         );
-        let mut other = f.chunks(100).unwrap();
-        let all: Vec<(u32, String)> = chunks
+        let mut other = f.buckets().unwrap();
+        let buckets: Vec<Vec<FoldedRecord>> = f.buckets().unwrap().map(|b| b.unwrap()).collect();
+        assert_eq!(buckets.len(), 3);
+        for (b, records) in buckets.iter().enumerate() {
+            let of = |m: u32| (m / BUCKET_MENTIONS) as usize;
+            assert!(records.iter().all(|r| of(r.0) == b), "bucket {b}");
+        }
+        let all: Vec<(u32, String)> = buckets
             .into_iter()
             .flatten()
             .map(|(m, id)| (m, id.to_string()))
             .collect();
-        assert_eq!(all, rows);
-        assert_eq!(other.next().unwrap().unwrap().len(), 13);
+        assert_eq!(all, sorted(&rows));
+        assert_eq!(other.next().unwrap().unwrap().len(), rows.len() - 2);
         let mut seen = Vec::new();
         f.for_each(|m, id| seen.push((m, id.to_string()))).unwrap();
-        assert_eq!(seen, rows);
+        assert_eq!(seen, sorted(&rows));
+    }
+
+    #[test]
+    fn by_mention_gives_each_mention_its_own_records_and_drops_skipped_ones() {
+        let rows = rows();
+        let f = spilled(&rows);
+        let mut by = f.by_mention().unwrap();
+        let mut out = Vec::new();
+        // Mention 4 is skipped: its records are passed over, not given to mention 5.
+        for m in [0, 3, 5, 7, 4_000, BUCKET_MENTIONS - 1, BUCKET_MENTIONS] {
+            by.take(m, m % 10, &mut out).unwrap();
+        }
+        by.take(2 * BUCKET_MENTIONS + 5, 9, &mut out).unwrap();
+        by.take(3 * BUCKET_MENTIONS, 0, &mut out).unwrap();
+        let got: Vec<(u32, String)> = out.into_iter().map(|(t, id)| (t, id.into())).collect();
+        let expect: Vec<(u32, String)> = [3u32, 5, 7, 4_000, BUCKET_MENTIONS]
+            .iter()
+            .flat_map(|&m| {
+                sorted(&rows)
+                    .into_iter()
+                    .filter(move |r| r.0 == m)
+                    .map(move |(_, id)| (m % 10, id))
+            })
+            .chain([(9, "late".to_string())])
+            .collect();
+        assert_eq!(got, expect);
+        assert_eq!(
+            got[..3],
+            [(3, String::new()), (5, "王-1".into()), (7, "b".into())]
+        );
+        assert_eq!(
+            got[3],
+            (7, "a".into()),
+            "one mention's records keep their order"
+        );
+    }
+
+    #[test]
+    fn a_truncated_record_is_not_decoded() {
+        let mut bytes = 7u32.to_le_bytes().to_vec();
+        bytes.extend(3u32.to_le_bytes());
+        bytes.extend(b"ab");
+        assert!(decode(&bytes).is_none());
+        bytes.extend(b"c!");
+        assert_eq!(decode(&bytes), Some((7, &b"abc"[..], &b"!"[..])));
+        assert!(decode(&bytes[..3]).is_none());
     }
 
     #[test]
@@ -201,7 +408,10 @@ mod tests {
         let mut f = FoldedRecords::default();
         f.finish().unwrap();
         assert!(f.file.is_none());
-        assert_eq!(f.chunks(8).unwrap().count(), 0);
+        assert_eq!(f.buckets().unwrap().count(), 0);
+        let mut out = Vec::new();
+        f.by_mention().unwrap().take(3, 0, &mut out).unwrap();
+        assert!(out.is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use arrow::array::{
     TimestampMicrosecondArray, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use compact_str::CompactString;
 use marque_core::name::Gender;
 
 use crate::compact::{PackedPhone, PackedVin};
@@ -108,27 +109,26 @@ fn finish_ts(mut b: TimestampMicrosecondBuilder) -> ArrayRef {
     Arc::new(b.finish().with_timezone("UTC"))
 }
 
-/// Rows of `customer_map` for the mentions' key records (one row each); the records folded
-/// into them follow in [`folded_customer_map`].
-pub fn customer_map(mentions: &[Mention], ids: &[&str]) -> Result<RecordBatch> {
-    customer_map_rows(mentions.iter().zip(ids).map(|(m, &id)| (m, None, id)))
-}
-
-/// Rows of `customer_map` for folded records: (mention, record id) pairs, `customer_of` the
-/// customer id of a mention index.
-pub fn folded_customer_map<'a>(
-    folded: &'a [FoldedRecord],
-    mentions: &'a [Mention],
-    customer_of: impl Fn(u32) -> &'a str,
+/// Rows of `customer_map` for `mentions`: each mention's key record, then the records folded
+/// into it. `folded` holds (index into `mentions`, record id), in mention order.
+pub fn customer_map(
+    mentions: &[Mention],
+    ids: &[&str],
+    folded: &[FoldedRecord],
 ) -> Result<RecordBatch> {
-    customer_map_rows(folded.iter().map(|(i, record)| {
-        let m = &mentions[*i as usize];
-        (m, Some(record.as_str()), customer_of(*i))
-    }))
+    let mut rows = Vec::with_capacity(mentions.len() + folded.len());
+    let mut next = folded.iter().peekable();
+    for (i, (m, &id)) in mentions.iter().zip(ids).enumerate() {
+        rows.push((m, None, id));
+        while let Some(f) = next.next_if(|f| f.0 as usize == i) {
+            rows.push((m, Some(f.1.as_str()), id));
+        }
+    }
+    customer_map_rows(rows.into_iter())
 }
 
 /// `customer_map` rows of (mention, record id, customer id); a record of `None` is the
-/// mention's key record.
+/// mention's key record. A mention's rows come together.
 fn customer_map_rows<'a>(
     rows: impl ExactSizeIterator<Item = (&'a Mention, Option<&'a str>, &'a str)>,
 ) -> Result<RecordBatch> {
@@ -137,14 +137,17 @@ fn customer_map_rows<'a>(
     let text = |bytes: usize| StringBuilder::with_capacity(n, n * bytes);
     let (mut s, mut r, mut role, mut c, mut key) =
         (text(12), text(16), text(8), text(16), text(16));
+    // Unpacked once a mention: it is the key column, and the record column of a key record.
+    let mut mention = (std::ptr::null::<Mention>(), CompactString::default());
     for (m, record, id) in rows {
-        // Unpacked once a row: it is the key column, and the record column of a key record.
-        let mention = m.key_record();
+        if !std::ptr::eq(mention.0, m) {
+            mention = (m, m.key_record());
+        }
         s.append_value(m.source.as_str());
-        r.append_value(record.unwrap_or(&mention));
+        r.append_value(record.unwrap_or(&mention.1));
         role.append_value(m.role.as_str());
         c.append_value(id);
-        key.append_value(&mention);
+        key.append_value(&mention.1);
     }
     let cols: Vec<ArrayRef> = vec![
         Arc::new(s.finish()),
@@ -269,4 +272,39 @@ pub fn customers(rows: &[(String, Golden)]) -> Result<RecordBatch> {
         from(|g| g.unionid.as_ref().map(|s| &s.from)),
     ];
     batch("customers", customers_schema(), cols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::AsArray;
+
+    #[test]
+    fn customer_map_writes_each_mentions_key_row_then_the_records_folded_into_it() {
+        let mut a = crate::mention::test_mention("王小明");
+        a.record = "S-1".into();
+        let mut b = crate::mention::test_mention("李华");
+        b.record = "S-5".into();
+        let c = crate::mention::test_mention("张伟");
+        let folded: Vec<FoldedRecord> =
+            vec![(0, "S-3".into()), (0, "S-2".into()), (2, "S-8".into())];
+        let batch = customer_map(&[a, b, c.clone()], &["C-a", "C-b", "C-c"], &folded).unwrap();
+        let col = |name: &str| -> Vec<String> {
+            let col = batch.column_by_name(name).unwrap().as_string::<i32>();
+            col.iter().map(|v| v.unwrap().to_string()).collect()
+        };
+        let c_key = c.key_record().to_string();
+        assert_eq!(
+            col("record_id"),
+            ["S-1", "S-3", "S-2", "S-5", &c_key, "S-8"]
+        );
+        assert_eq!(
+            col("mention_record_id"),
+            ["S-1", "S-1", "S-1", "S-5", &c_key, &c_key]
+        );
+        assert_eq!(
+            col("customer_id"),
+            ["C-a", "C-a", "C-a", "C-b", "C-c", "C-c"]
+        );
+    }
 }

@@ -4,6 +4,7 @@ use crate::hashing::{HashMap, HashSet};
 
 use arrow::array::RecordBatch;
 use rayon::prelude::*;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -349,16 +350,6 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let mention_count: u64 = ms.iter().map(|m| u64::from(m.records)).sum();
     // The per-mention tables are built chunk by chunk as the writer asks for them.
     let ms = Arc::new(ms);
-    let per_mention = |build: fn(&[mentions::Mention], &[&str]) -> Result<RecordBatch>| {
-        let (ms, cluster_of, cluster_ids) = (ms.clone(), cluster_of.clone(), cluster_ids.clone());
-        publish::chunks(ms.len(), move |r| {
-            let ids: Vec<&str> = cluster_of[r.clone()]
-                .iter()
-                .map(|&c| cluster_ids[c as usize].as_str())
-                .collect();
-            build(&ms[r], &ids)
-        })
-    };
     let model = Arc::new(linked.model);
     let edges = tables::match_edges(
         Arc::new(linked.edges),
@@ -369,22 +360,21 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         },
         model.clone(),
     );
-    let mention_rows = per_mention(output::mention_rows);
-    // One row per key record in mention order, then the folded records as they are read back.
+    let by_chunk = |build| per_mention(&ms, &cluster_of, &cluster_ids, build);
+    let mention_rows = by_chunk(Box::new(|ms, ids, _| output::mention_rows(ms, ids)));
+    // A mention's key row, then the rows of the records folded into it: the spill is read in
+    // mention order, so each row's mention and customer id are near the last one's.
     let customer_map_rows = {
-        use futures::StreamExt;
-        let (ms, cluster_of, cluster_ids) = (ms.clone(), cluster_of.clone(), cluster_ids.clone());
-        let chunks = run.folded.chunks(publish::CHUNK)?;
         // Owned by the stream: the spill file lives until its rows are written.
-        let folded = run.folded;
-        let rows = futures::stream::iter(chunks).map(move |chunk| {
-            let _spill = &folded;
-            output::folded_customer_map(&chunk.map_err(|e| e.to_string())?, &ms, |i| {
-                cluster_ids[cluster_of[i as usize] as usize].as_str()
-            })
-            .map_err(|e| e.to_string())
-        });
-        per_mention(output::customer_map).chain(rows).boxed()
+        let folded = std::sync::Mutex::new((run.folded.by_mention()?, run.folded));
+        by_chunk(Box::new(move |ms, ids, r| {
+            let mut folded = folded.lock().unwrap_or_else(|e| e.into_inner());
+            let mut records = Vec::new();
+            for (k, i) in r.enumerate() {
+                folded.0.take(i as u32, k as u32, &mut records)?;
+            }
+            output::customer_map(ms, ids, &records)
+        }))
     };
     // Golden records are picked a chunk of customers at a time as the writer asks: all of
     // them at once held over a gigabyte of values and lineage strings at 1M persons.
@@ -492,6 +482,27 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     })
 }
 
+/// Builds a table's rows from the mentions a chunk at a time, as the writer asks: `build` gets
+/// the chunk's mentions, their customer ids and their range.
+type BuildRows =
+    Box<dyn Fn(&[mentions::Mention], &[&str], Range<usize>) -> Result<RecordBatch> + Send + Sync>;
+
+fn per_mention(
+    ms: &Arc<Vec<mentions::Mention>>,
+    cluster_of: &Arc<Vec<u32>>,
+    cluster_ids: &Arc<Vec<String>>,
+    build: BuildRows,
+) -> marque_lake::BatchStream {
+    let (ms, cluster_of, cluster_ids) = (ms.clone(), cluster_of.clone(), cluster_ids.clone());
+    publish::chunks(ms.len(), move |r| {
+        let ids: Vec<&str> = cluster_of[r.clone()]
+            .iter()
+            .map(|&c| cluster_ids[c as usize].as_str())
+            .collect();
+        build(&ms[r.clone()], &ids, r)
+    })
+}
+
 /// Customers whose golden records are picked and encoded together: ~4 MB of golden values
 /// (a dozen chunks are in flight, see [`publish::CHUNK`]).
 const GOLDEN_CHUNK: usize = 4 * 1024;
@@ -526,7 +537,7 @@ fn previous_votes(
             o
         })
         .collect();
-    for chunk in folded.chunks(64 * 1024)? {
+    for chunk in folded.buckets()? {
         let chunk = chunk?;
         let found: Vec<(u32, &str)> = chunk
             .par_iter()

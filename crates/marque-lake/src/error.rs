@@ -31,6 +31,9 @@ pub enum LakeError {
         file: String,
         message: String,
     },
+    /// A task the write spawned panicked or was cancelled (a bug, not bad data).
+    #[error("table {table}: a write task failed: {message}")]
+    Task { table: String, message: String },
     #[error("{name} is locked by another run ({holder}); retry when it ends")]
     Locked { name: String, holder: String },
     #[error("lake root {root}: {source}")]

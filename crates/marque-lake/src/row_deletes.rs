@@ -76,13 +76,27 @@ impl Lake {
             predicate: Some(format!("{key} in {} replaced values", keys.len())),
         };
         let store = table.log_store().object_store(None);
+        // The new rows are encoded while the old ones are found, each on a worker thread: the
+        // caller's task (often the runtime's entry thread) only waits. Polled in the caller's
+        // task, the four tables of an incremental resolution shared one core.
+        let appended = tokio::spawn(append(
+            table.clone(),
+            name.to_string(),
+            fresh,
+            commit.target_file_size,
+        ));
+        // Should finding the old rows fail, the new rows' files are not left to be written.
+        let _abort = AbortOnDrop(appended.abort_handle());
         let marked = if keys.is_empty() {
             Vec::new()
         } else {
             mark(&table, name, &store, key, keys).await?
         };
         let mut actions = deletion_actions(name, &store, marked).await?;
-        actions.extend(append(&table, name, fresh, commit.target_file_size).await?);
+        actions.extend(appended.await.map_err(|e| LakeError::Task {
+            table: name.to_string(),
+            message: e.to_string(),
+        })??);
 
         let mut props = CommitProperties::default().with_metadata(commit.metadata);
         if let Some(id) = &commit.batch_id {
@@ -95,6 +109,15 @@ impl Lake {
             .await
             .map_err(delta)?;
         Ok(Some(done.version() as i64))
+    }
+}
+
+/// Aborts a spawned task when dropped (a no-op once the task ended).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -120,9 +143,22 @@ async fn mark<S: BuildHasher + Send + Sync + 'static>(
     let marked = futures::stream::iter(files)
         .map(|file| {
             let keys = keys.clone();
+            // Decoding a key column is CPU work: on a worker thread.
+            let (table, files, path, key) = (
+                name.to_string(),
+                store.clone(),
+                file.object_store_path(),
+                key.to_string(),
+            );
+            let found =
+                tokio::spawn(
+                    async move { matching_rows(&table, &files, &path, &key, &keys).await },
+                );
             async move {
-                let rows =
-                    matching_rows(name, store, &file.object_store_path(), key, &keys).await?;
+                let rows = found.await.map_err(|e| LakeError::Task {
+                    table: name.to_string(),
+                    message: e.to_string(),
+                })??;
                 if rows.is_empty() {
                     return Ok(None);
                 }
@@ -284,13 +320,13 @@ async fn deletion_actions(
 
 /// Writes `fresh` as new data files (uncommitted) and gives their `add` actions.
 async fn append(
-    table: &DeltaTable,
-    name: &str,
+    table: DeltaTable,
+    name: String,
     mut fresh: BatchStream,
     target_file_size: Option<u64>,
 ) -> Result<Vec<Action>> {
-    let delta = LakeError::delta(name);
-    let mut writer = RecordBatchWriter::for_table(table)
+    let delta = LakeError::delta(&name);
+    let mut writer = RecordBatchWriter::for_table(&table)
         .map_err(delta)?
         .with_writer_properties(crate::writer_properties());
     if let Some(size) = target_file_size.filter(|&s| s > 0) {
