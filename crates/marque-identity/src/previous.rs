@@ -65,19 +65,30 @@ impl PreviousIds {
         if customers.is_some_and(HashSet::is_empty) {
             return Ok(previous);
         }
-        let sql = "SELECT source, record_id, role, customer_id FROM customer_map";
-        crate::query::for_each_batch(ctx, "customer_map", sql, |cols, rows| {
+        let add = |cols: &[crate::text_column::TextColumn], rows: usize| {
             for r in 0..rows {
                 let [source, record, role, customer] = [0, 1, 2, 3].map(|i| cols[i].get(r));
                 if let (Some(source), Some(record), Some(role), Some(customer)) =
                     (source, record, role, customer)
-                    && customers.is_none_or(|c| c.contains(customer))
                 {
                     previous.insert(source, record, role, customer);
                 }
             }
-        })
-        .await?;
+        };
+        let columns = ["source", "record_id", "role", "customer_id"];
+        match customers {
+            Some(customers) => {
+                let customers = std::sync::Arc::new(customers.clone());
+                let test: crate::query::RowTest =
+                    std::sync::Arc::new(move |v| v[0].is_some_and(|c| customers.contains(c)));
+                let (table, tested) = ("customer_map", ["customer_id"]);
+                crate::query::for_each_batch_where(ctx, table, &columns, &tested, test, add).await?
+            }
+            None => {
+                let sql = format!("SELECT {} FROM customer_map", columns.join(", "));
+                crate::query::for_each_batch(ctx, "customer_map", &sql, add).await?
+            }
+        }
         Ok(previous)
     }
 

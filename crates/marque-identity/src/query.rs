@@ -107,6 +107,83 @@ pub(crate) async fn for_each_batch(
     Ok(())
 }
 
+/// A test of one row's text values (`None` for null), in the order of the columns it is
+/// given.
+pub(crate) type RowTest = std::sync::Arc<dyn Fn(&[Option<&str>]) -> bool + Send + Sync>;
+
+/// [`for_each_batch`] over `columns` (text) of the rows of `table` that pass `test` on
+/// `tested` (text columns). The test runs inside the scan, on its tasks (one a partition),
+/// and with filter pushdown the other columns are decoded only for the rows that pass.
+/// Tested row by row in `each`, it took the caller's core: an incremental run's scope
+/// probes all 10.8M `mentions` rows and 19.3M `customer_map` rows at 1M persons.
+pub(crate) async fn for_each_batch_where(
+    ctx: &SessionContext,
+    table: &str,
+    columns: &[&str],
+    tested: &[&str],
+    test: RowTest,
+    mut each: impl FnMut(&[TextColumn], usize),
+) -> Result<()> {
+    use datafusion::prelude::col;
+    use futures::StreamExt;
+    // A function holding the sets, not SQL: an `IN` list of 171k literals overflowed the
+    // planner's stack.
+    let args = tested.iter().map(|c| col(*c)).collect();
+    let df = ctx
+        .table(table)
+        .await
+        .and_then(|t| t.filter(row_test(tested.len(), test).call(args)))
+        .and_then(|t| t.select_columns(columns))
+        .map_err(error(table))?;
+    let mut s = df.execute_stream().await.map_err(error(table))?;
+    while let Some(batch) = s.next().await {
+        let batch = batch.map_err(error(table))?;
+        let cols = (0..batch.num_columns())
+            .map(|i| TextColumn::of(&batch, i, table))
+            .collect::<Result<Vec<_>>>()?;
+        each(&cols, batch.num_rows());
+    }
+    Ok(())
+}
+
+/// `test` as a filter function of `n` text arguments.
+fn row_test(n: usize, test: RowTest) -> datafusion::logical_expr::ScalarUDF {
+    use arrow::array::{Array, AsArray, BooleanArray, StringViewArray};
+    use arrow::datatypes::DataType;
+    use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+    create_udf(
+        "marque_row_test",
+        vec![DataType::Utf8View; n],
+        DataType::Boolean,
+        Volatility::Immutable,
+        std::sync::Arc::new(move |args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let texts: Vec<&StringViewArray> = arrays
+                .iter()
+                .map(|a| {
+                    a.as_string_view_opt().ok_or_else(|| {
+                        datafusion::error::DataFusionError::Internal(format!(
+                            "marque_row_test expects text, got {}",
+                            a.data_type()
+                        ))
+                    })
+                })
+                .collect::<std::result::Result<_, _>>()?;
+            let rows = texts.first().map_or(0, |t| t.len());
+            let mut values = vec![None; texts.len()];
+            let hits: BooleanArray = (0..rows)
+                .map(|r| {
+                    for (v, t) in values.iter_mut().zip(&texts) {
+                        *v = t.is_valid(r).then(|| t.value(r));
+                    }
+                    Some(test(&values))
+                })
+                .collect();
+            Ok(ColumnarValue::Array(std::sync::Arc::new(hits)))
+        }),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +194,36 @@ mod tests {
     use futures::StreamExt;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn only_rows_passing_the_test_reach_the_caller_and_nulls_are_none() {
+        use arrow::array::StringArray;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("who", DataType::Utf8, true),
+        ]));
+        let cols = vec![
+            Arc::new(StringArray::from(vec!["r1", "r2", "r3", "r4"])) as _,
+            Arc::new(StringArray::from(vec![
+                Some("C1"),
+                None,
+                Some("C2"),
+                Some("C1"),
+            ])) as _,
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
+        let ctx = SessionContext::new();
+        let table = MemTable::try_new(schema, vec![vec![batch]]).unwrap();
+        ctx.register_table("t", Arc::new(table)).unwrap();
+        let test: RowTest = Arc::new(|v| v[1].is_none_or(|w| w == "C1") && v[0] != Some("r4"));
+        let mut got = Vec::new();
+        for_each_batch_where(&ctx, "t", &["id"], &["id", "who"], test, |cols, rows| {
+            got.extend((0..rows).map(|r| cols[0].get(r).unwrap().to_string()));
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, ["r1", "r2"]);
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn rows_come_in_partition_order_even_when_the_first_partition_is_slowest() {
