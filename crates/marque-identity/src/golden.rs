@@ -118,6 +118,11 @@ fn lineage(m: &Mention) -> String {
     )
 }
 
+/// The order ties between mentions are broken in.
+fn identity(m: &Mention) -> (&str, &str, &crate::compact::RecordId) {
+    (m.source.as_str(), m.role.as_str(), &m.record)
+}
+
 fn seen(m: &Mention) -> i64 {
     m.last_seen().unwrap_or(i64::MIN)
 }
@@ -140,7 +145,15 @@ fn survive<'a, T: Ord + Clone + std::hash::Hash>(
         });
         e.records += m.records as usize;
         e.priority = e.priority.max(p);
-        if seen(m) >= e.latest {
+        // Among equally recent mentions the first by (source, role, record) is the lineage,
+        // whatever order the members come in: the last one seen depended on the order the
+        // raw files were listed in, which changes between runs.
+        let newer = match seen(m).cmp(&e.latest) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => identity(m) < identity(e.from),
+            std::cmp::Ordering::Less => false,
+        };
+        if newer {
             e.latest = seen(m);
             e.from = m;
         }
@@ -202,7 +215,7 @@ pub fn golden(members: &[&Mention], policy: &Survivorship) -> Golden {
     let resident = members
         .iter()
         .filter(|m| m.resident().is_some())
-        .max_by_key(|m| (seen(m), std::cmp::Reverse(&m.record)));
+        .max_by_key(|m| (seen(m), std::cmp::Reverse(identity(m))));
     let gender = match resident {
         Some(m) => m.resident().map(|r| Sourced {
             value: if r.male { Gender::Male } else { Gender::Female },
@@ -290,6 +303,29 @@ mod tests {
             (g.first_seen, g.last_seen, g.mention_count),
             (Some(1), Some(3), 3)
         );
+    }
+
+    #[test]
+    fn equally_recent_mentions_give_the_same_lineage_in_any_member_order() {
+        // A lead re-sent in a later batch: same values, same time, another record id.
+        let mut a = m(Source::Marketing, "刘欣", "+8613473078177", 5);
+        a.record = "L000010801".into();
+        let mut b = m(Source::Marketing, "刘欣", "+8613473078177", 5);
+        b.record = "B2L000010801".into();
+        let older = m(Source::Sales, "刘欣", "+8613473078177", 4);
+        let policy = Survivorship::default();
+        let one = golden(&[&older, &a, &b], &policy);
+        let other = golden(&[&b, &older, &a], &policy);
+        for g in [&one, &other] {
+            assert_eq!(
+                g.name.as_ref().unwrap().from,
+                "marketing:B2L000010801:buyer"
+            );
+            assert_eq!(
+                g.phone.as_ref().unwrap().from,
+                "marketing:B2L000010801:buyer"
+            );
+        }
     }
 
     #[test]
