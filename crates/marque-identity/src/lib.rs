@@ -13,6 +13,8 @@
 //!    delivered twice are read once, and records with identical keyed evidence fold into one
 //!    mention, in sets sharded so that both cores work them (`record_folds`); the ids of the
 //!    records folded beyond each mention's key are spilled to a temporary file ([`folded`]).
+//!    Each raw table is read a partition at a time, in order, so a lake loads its mentions in
+//!    the same order every run.
 //! 2. [`hubs`] marks hub phones; [`link`] folds mentions with identical keyed evidence into
 //!    units, links strong keys deterministically, and scores candidate pairs (units sharing a
 //!    phone, or a VIN as buyer/owner) with [`compare`] vectors and the Fellegi–Sunter [`model`]
