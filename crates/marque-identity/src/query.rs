@@ -93,10 +93,18 @@ pub(crate) async fn for_each_batch(
     ctx: &SessionContext,
     table: &str,
     sql: &str,
+    each: impl FnMut(&[TextColumn], usize),
+) -> Result<()> {
+    each_batch(stream(ctx, table, sql).await?, table, each).await
+}
+
+/// Hands each batch of `s` (text columns of `table`) to `each`, one at a time.
+async fn each_batch(
+    mut s: SendableRecordBatchStream,
+    table: &str,
     mut each: impl FnMut(&[TextColumn], usize),
 ) -> Result<()> {
     use futures::StreamExt;
-    let mut s = stream(ctx, table, sql).await?;
     while let Some(batch) = s.next().await {
         let batch = batch.map_err(error(table))?;
         let cols = (0..batch.num_columns())
@@ -122,10 +130,9 @@ pub(crate) async fn for_each_batch_where(
     columns: &[&str],
     tested: &[&str],
     test: RowTest,
-    mut each: impl FnMut(&[TextColumn], usize),
+    each: impl FnMut(&[TextColumn], usize),
 ) -> Result<()> {
     use datafusion::prelude::col;
-    use futures::StreamExt;
     // A function holding the sets, not SQL: an `IN` list of 171k literals overflowed the
     // planner's stack.
     let args = tested.iter().map(|c| col(*c)).collect();
@@ -135,15 +142,12 @@ pub(crate) async fn for_each_batch_where(
         .and_then(|t| t.filter(row_test(tested.len(), test).call(args)))
         .and_then(|t| t.select_columns(columns))
         .map_err(error(table))?;
-    let mut s = df.execute_stream().await.map_err(error(table))?;
-    while let Some(batch) = s.next().await {
-        let batch = batch.map_err(error(table))?;
-        let cols = (0..batch.num_columns())
-            .map(|i| TextColumn::of(&batch, i, table))
-            .collect::<Result<Vec<_>>>()?;
-        each(&cols, batch.num_rows());
-    }
-    Ok(())
+    each_batch(
+        df.execute_stream().await.map_err(error(table))?,
+        table,
+        each,
+    )
+    .await
 }
 
 /// `test` as a filter function of `n` text arguments.
