@@ -44,7 +44,9 @@ pub async fn resolved_batches(ctx: &SessionContext) -> Result<HashSet<String>> {
 /// What the new mentions touch: the affected customers and, for each of their records, the
 /// previous id.
 pub struct Affected {
-    pub customers: HashSet<String>,
+    /// Shared: the scan of previous ids tests rows against it on the scan's tasks, and the
+    /// writers mark these customers' rows deleted.
+    pub customers: std::sync::Arc<HashSet<String>>,
     /// The previous customer id of every record of an affected customer.
     pub previous: PreviousIds,
 }
@@ -115,7 +117,7 @@ pub async fn affected(
                 .insert(fingerprint(&[Some(m.name_key()), Some(city)]));
         }
     }
-    let customers = holders(ctx, &keys).await?;
+    let customers = std::sync::Arc::new(holders(ctx, &keys).await?);
     let previous = PreviousIds::load(ctx, Some(&customers)).await?;
     Ok(Affected {
         customers,

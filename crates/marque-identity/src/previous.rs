@@ -59,10 +59,10 @@ impl PreviousIds {
     /// every record, or only of the records of `customers` when given.
     pub(crate) async fn load(
         ctx: &SessionContext,
-        customers: Option<&HashSet<String>>,
+        customers: Option<&std::sync::Arc<HashSet<String>>>,
     ) -> Result<Self> {
         let mut previous = PreviousIds::default();
-        if customers.is_some_and(HashSet::is_empty) {
+        if customers.is_some_and(|c| c.is_empty()) {
             return Ok(previous);
         }
         let add = |cols: &[crate::text_column::TextColumn], rows: usize| {
@@ -78,7 +78,7 @@ impl PreviousIds {
         let columns = ["source", "record_id", "role", "customer_id"];
         match customers {
             Some(customers) => {
-                let customers = std::sync::Arc::new(customers.clone());
+                let customers = customers.clone();
                 let test: crate::query::RowTest =
                     std::sync::Arc::new(move |v| v[0].is_some_and(|c| customers.contains(c)));
                 let (table, tested) = ("customer_map", ["customer_id"]);

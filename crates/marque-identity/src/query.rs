@@ -62,8 +62,8 @@ pub(crate) async fn stream(
 /// The result of `sql`, which reads `table`, as one stream whose rows come in a fixed order:
 /// each partition's batches in turn, every partition made ready by `ahead` (which may start it
 /// decoding on its own task). A plain stream merges the partitions as their batches arrive,
-/// so rows came in an order that changed from run to run, and with it each tie a run breaks
-/// by load order (the mention a golden value is taken from, among equally recent ones).
+/// so rows came in an order that changed from run to run, and with it the mentions' indices
+/// and whatever a run decides in their order.
 pub(crate) async fn stream_in_order(
     ctx: &SessionContext,
     table: &str,

@@ -342,7 +342,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     };
     let publisher = Publisher {
         lake,
-        incremental: run.affected.take().map(Arc::new),
+        incremental: run.affected.take(),
         existing: &tables,
         commit: commit(),
         started,
@@ -360,21 +360,24 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         },
         model.clone(),
     );
-    let by_chunk = |build| per_mention(&ms, &cluster_of, &cluster_ids, build);
-    let mention_rows = by_chunk(Box::new(|ms, ids, _| output::mention_rows(ms, ids)));
+    let mention_rows = per_mention(&ms, &cluster_of, &cluster_ids, |ms, ids, _| {
+        output::mention_rows(ms, ids)
+    });
     // A mention's key row, then the rows of the records folded into it: the spill is read in
     // mention order, so each row's mention and customer id are near the last one's.
     let customer_map_rows = {
-        // Owned by the stream: the spill file lives until its rows are written.
+        // Owned by the stream: the spill file lives until its rows are written. The chunks
+        // are built one at a time in mention order, as `ByMention` needs; the lock only
+        // satisfies the builder's `Fn` bound.
         let folded = std::sync::Mutex::new((run.folded.by_mention()?, run.folded));
-        by_chunk(Box::new(move |ms, ids, r| {
+        per_mention(&ms, &cluster_of, &cluster_ids, move |ms, ids, r| {
             let mut folded = folded.lock().unwrap_or_else(|e| e.into_inner());
             let mut records = Vec::new();
             for (k, i) in r.enumerate() {
                 folded.0.take(i as u32, k as u32, &mut records)?;
             }
             output::customer_map(ms, ids, &records)
-        }))
+        })
     };
     // Golden records are picked a chunk of customers at a time as the writer asks: all of
     // them at once held over a gigabyte of values and lineage strings at 1M persons.
@@ -482,17 +485,20 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     })
 }
 
-/// Builds a table's rows from the mentions a chunk at a time, as the writer asks: `build` gets
-/// the chunk's mentions, their customer ids and their range.
-type BuildRows =
-    Box<dyn Fn(&[mentions::Mention], &[&str], Range<usize>) -> Result<RecordBatch> + Send + Sync>;
-
-fn per_mention(
+/// Builds a table's rows from the mentions a chunk at a time, in mention order, as the writer
+/// asks: `build` gets the chunk's mentions, their customer ids and their range.
+fn per_mention<F>(
     ms: &Arc<Vec<mentions::Mention>>,
     cluster_of: &Arc<Vec<u32>>,
     cluster_ids: &Arc<Vec<String>>,
-    build: BuildRows,
-) -> marque_lake::BatchStream {
+    build: F,
+) -> marque_lake::BatchStream
+where
+    F: Fn(&[mentions::Mention], &[&str], Range<usize>) -> Result<RecordBatch>
+        + Send
+        + Sync
+        + 'static,
+{
     let (ms, cluster_of, cluster_ids) = (ms.clone(), cluster_of.clone(), cluster_ids.clone());
     publish::chunks(ms.len(), move |r| {
         let ids: Vec<&str> = cluster_of[r.clone()]
@@ -556,7 +562,7 @@ struct Run {
     folded: FoldedRecords,
     previous: Option<PreviousIds>,
     /// Customers re-resolved by an incremental run; `None` for a full run.
-    affected: Option<HashSet<String>>,
+    affected: Option<Arc<HashSet<String>>>,
     stored_hubs: HashSet<String>,
     new_batches: HashSet<String>,
 }
