@@ -222,6 +222,96 @@ async fn incremental_equals_full_when_every_third_record_arrives_in_a_later_batc
     assert_eq!(differing, 0, "records under another customer id");
 }
 
+/// Writes leads as JSON lines to `dir/marketing/file`: (id, name, mobile or none, city).
+fn write_leads(dir: &Path, file: &str, leads: &[(&str, &str, Option<&str>, &str)]) {
+    let lines: Vec<String> = leads
+        .iter()
+        .map(|(id, name, mobile, city)| {
+            let mobile = mobile.map_or("null".to_string(), |m| format!("\"{m}\""));
+            format!(
+                r#"{{"lead_id":"{id}","created_at":"2024-03-01T10:00:00+08:00","name":"{name}","mobile":{mobile},"city":"{city}","channel":"autohome"}}"#
+            )
+        })
+        .collect();
+    std::fs::create_dir_all(dir.join("marketing")).unwrap();
+    std::fs::write(dir.join("marketing").join(file), lines.join("\n") + "\n").unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_holder_of_a_lead_key_brings_the_waiting_lead_into_an_incremental_run() {
+    // Regression for the narrower scope: a new mention that holds a masked lead's key (its
+    // mobile's visible digits and surname) or a keyless lead's key (a rare name and city)
+    // must bring the customer of the lead waiting on that key into the run, though it shares
+    // no key with it: with a second holder the lead is ambiguous and leaves the customer it
+    // joined, as a full run decides.
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    generate(&first, 300);
+    write_leads(
+        &first,
+        "waiting.jsonl",
+        &[
+            ("W1", "王伟", Some("13812348000"), "上海"),
+            ("W2", "王先生", Some("138****8000"), "上海"),
+            ("W4", "欧阳娜娜", Some("13711112222"), "成都"),
+            ("W5", "欧阳娜娜", None, "成都"),
+        ],
+    );
+    write_leads(
+        &second,
+        "holders.jsonl",
+        &[
+            ("W3", "王强", Some("13899998000"), "上海"),
+            ("W6", "欧阳娜娜", Some("13755556666"), "成都"),
+        ],
+    );
+    let mut opts = ResolveOptions::default();
+    opts.link.keyless_max_name_frequency = 0.01; // 欧阳娜娜 is rare among 300 persons
+    let lake_path = dir.path().join("inc");
+    let inc = Lake::open(lake_path.to_str().unwrap()).unwrap();
+    ingest_all(&inc, &first).await;
+    resolve(&inc, &opts).await.unwrap();
+    let customer = |rows: &BTreeSet<[String; 4]>, id: &str| {
+        rows.iter()
+            .find(|r| r[0] == "marketing" && r[1] == id)
+            .map(|r| r[3].clone())
+            .unwrap()
+    };
+    let before = map_rows(&inc).await;
+    assert_eq!(
+        customer(&before, "W1"),
+        customer(&before, "W2"),
+        "masked lead joined"
+    );
+    assert_eq!(
+        customer(&before, "W4"),
+        customer(&before, "W5"),
+        "keyless lead joined"
+    );
+
+    ingest(&inc, &second, "leads").await;
+    let s = resolve(&inc, &opts).await.unwrap();
+    assert!(s.incremental);
+    let after = map_rows(&inc).await;
+    assert_ne!(
+        customer(&after, "W1"),
+        customer(&after, "W2"),
+        "masked lead now ambiguous"
+    );
+    assert_ne!(
+        customer(&after, "W4"),
+        customer(&after, "W5"),
+        "keyless lead now ambiguous"
+    );
+
+    let full_path = dir.path().join("full");
+    copy_tree(&lake_path, &full_path);
+    let full = Lake::open(full_path.to_str().unwrap()).unwrap();
+    opts.full = true;
+    resolve(&full, &opts).await.unwrap();
+    assert_eq!(after, map_rows(&full).await, "the full run decides alike");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_survive_reruns_and_overrides_merge_split_and_keep_apart() {
     let dir = tempfile::tempdir().unwrap();
