@@ -125,14 +125,14 @@ pub async fn affected(
         if let Some(p) = &usable {
             keys.phone.insert(p.to_string());
         }
-        if let (Some(surname), Some(pattern)) =
-            (crate::masked::stated_surname(m), m.phone_pattern())
+        // The masked pass's own keys (its hubs are not marked yet: the stored ones are
+        // excluded through `usable`).
+        if usable.is_some()
+            && let Some((pattern, surname)) = crate::masked::holder_key(m)
         {
-            if usable.is_some() {
-                keys.masked_leads_on.insert(&pattern, surname);
-            } else if m.masked_phone().is_some() {
-                keys.mobiles_for.insert(&pattern, surname);
-            }
+            keys.masked_leads_on.insert(&pattern, surname);
+        } else if let Some((pattern, surname)) = crate::masked::lead_key(m) {
+            keys.mobiles_for.insert(&pattern, surname);
         }
         let vin = m.vin().map(PackedVin::text);
         let others = [
@@ -196,7 +196,7 @@ async fn holders(
                 None => &keys.masked_leads_on,
             };
             let keyless_lead =
-                || (2..=5).all(|i| v(i).is_none()) && phone.is_none_or(|p| hubs.contains(p));
+                || !crate::outside::row_is_keyed(phone, [v(2), v(3), v(4), v(5)], hubs);
             // The keyless pass's sides: any mention may hold a name and city, a mention
             // without a key waits on one.
             let named = || {

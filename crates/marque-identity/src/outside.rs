@@ -274,6 +274,17 @@ impl<'a> HolderRow<'a> {
     }
 }
 
+/// Whether a `mentions` row holds a key, as a unit's signature counts them
+/// (`units::signature`): a phone that is no known hub, or any of `others` (resident id hash,
+/// app user id, unionid, VIN). A row without one may be a keyless lead.
+pub(crate) fn row_is_keyed(
+    phone: Option<&str>,
+    others: [Option<&str>; 4],
+    hubs: &HashSet<String>,
+) -> bool {
+    phone.is_some_and(|p| !hubs.contains(p)) || others.iter().any(Option::is_some)
+}
+
 /// The lead keys sought and the holders found so far.
 struct HolderScan<'a> {
     affected: &'a HashSet<String>,
@@ -337,11 +348,8 @@ impl<'a> HolderScan<'a> {
                 self.masked.insert(holder);
             }
         }
-        let keyed = usable_phone
-            || row.resident_id_hash.is_some()
-            || row.app_user_id.is_some()
-            || row.unionid.is_some()
-            || row.vin.is_some();
+        let others = [row.resident_id_hash, row.app_user_id, row.unionid, row.vin];
+        let keyed = row_is_keyed(row.phone, others, self.hubs);
         if !self.keyless_keys.is_empty()
             && keyed
             && let (Some(name), Some(city)) = (row.name, row.city)
