@@ -46,6 +46,14 @@ pub(crate) fn words(fingerprint: u128) -> [u32; 4] {
     [0, 32, 64, 96].map(|shift| (fingerprint >> shift) as u32)
 }
 
+/// The fingerprint [`words`] split.
+pub(crate) fn unwords(words: [u32; 4]) -> u128 {
+    words
+        .iter()
+        .rev()
+        .fold(0, |acc, &w| (acc << 32) | u128::from(w))
+}
+
 /// The fingerprint of a source record in a role, as the load and the previous ids key it.
 pub(crate) fn record_fingerprint(source: &str, record_id: &str, role: &str) -> u128 {
     fingerprint(&[Some(source), Some(record_id), Some(role)])
@@ -87,6 +95,7 @@ mod tests {
             words(f),
             [0x7654_3210, 0xfedc_ba98, 0x89ab_cdef, 0x0123_4567]
         );
+        assert_eq!(unwords(words(f)), f);
         assert_eq!(std::mem::size_of::<([u32; 4], u32)>(), 20);
     }
 }

@@ -61,6 +61,7 @@ pub mod previous;
 mod publish;
 mod query;
 mod record_folds;
+mod record_set;
 mod resolve;
 mod scoring;
 pub mod tables;

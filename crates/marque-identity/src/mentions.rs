@@ -20,6 +20,7 @@ use crate::folded::FoldedRecords;
 use crate::name_cache::{CityCache, NameCache, parse_phone};
 use crate::previous::PreviousIds;
 use crate::record_folds::{BatchFates, RecordFolds, RowKeys};
+use crate::record_set::RecordSet;
 use crate::text_column::TextColumn;
 use crate::{IdentityError, Result};
 
@@ -231,6 +232,13 @@ pub async fn load_scoped(
         }
         _ => None,
     };
+    // The earlier records in scope, probed a batch at a time (see `record_set`).
+    let scoped = match scope {
+        Scope::Some { records, .. } if !records.is_empty() => {
+            Some(RecordSet::of(records.record_fingerprints()))
+        }
+        _ => None,
+    };
     let mut scans = Vec::new();
     for (source, role, sql) in queries(tables) {
         let table = marque_core::canonical::raw_table(source).to_string();
@@ -249,11 +257,26 @@ pub async fn load_scoped(
         while let Some(batch) = futures::StreamExt::next(&mut stream).await {
             let batch = batch.map_err(query)?;
             let cols = Columns::new(&batch, &table)?;
-            // Each row's scope test, fingerprints and key test need no shared state: both
+            // Each row's fingerprints, scope test and key test need no shared state: both
             // cores; so do the sharded set lookups that sort the rows.
-            let rows: Vec<Option<RowKeys>> = (0..batch.num_rows())
+            let n = batch.num_rows();
+            let records: Vec<Option<u128>> = (0..n)
                 .into_par_iter()
-                .map(|r| row_keys(&cols, r, source, role, scope, keep_apart))
+                .map(|r| {
+                    Some(record_fingerprint(
+                        source.as_str(),
+                        cols.text(0, r)?,
+                        role.as_str(),
+                    ))
+                })
+                .collect();
+            let wanted = in_scope(&cols, &records, scope, scoped.as_ref());
+            let rows: Vec<Option<RowKeys>> = (0..n)
+                .into_par_iter()
+                .map(|r| {
+                    let record = records[r].filter(|_| wanted[r])?;
+                    row_keys(&cols, r, record, source, role, keep_apart)
+                })
                 .collect();
             // Rows of this batch that start a mention, and records folding into one (an earlier
             // mention or one of this batch's, so they are added once the batch's are built).
@@ -314,24 +337,48 @@ fn prefetch(mut stream: SendableRecordBatchStream) -> SendableRecordBatchStream 
     b.build()
 }
 
-/// What the load loop needs of one row, computed off the loop: `None` when the row has no
-/// record id or lies outside the scope.
+/// Whether each row of a batch is in `scope`: from a new batch, or an earlier record of an
+/// affected customer (`scoped`, probed in chunks on both cores). A row without a record id
+/// (`records[r]` is `None`) never is.
+fn in_scope(
+    cols: &Columns,
+    records: &[Option<u128>],
+    scope: &Scope<'_>,
+    scoped: Option<&RecordSet>,
+) -> Vec<bool> {
+    let Scope::Some { batches, .. } = scope else {
+        return records.iter().map(Option::is_some).collect();
+    };
+    let held: Vec<bool> = match scoped {
+        Some(set) => records
+            .par_chunks(PROBE_CHUNK)
+            .flat_map_iter(|chunk| set.contains_each(chunk))
+            .collect(),
+        None => vec![false; records.len()],
+    };
+    (0..records.len())
+        .into_par_iter()
+        .map(|r| {
+            records[r].is_some()
+                && (held[r] || cols.text(9, r).is_some_and(|b| batches.contains(b)))
+        })
+        .collect()
+}
+
+/// Rows whose records one task probes in turn: long enough for the prefetches to run ahead.
+const PROBE_CHUNK: usize = 1024;
+
+/// What the load loop needs of one row in scope, whose record fingerprint is `record`,
+/// computed off the loop: `None` when the row has no record id.
 fn row_keys(
     cols: &Columns,
     r: usize,
+    record: u128,
     source: Source,
     role: Role,
-    scope: &Scope<'_>,
     keep_apart: &HashSet<String>,
 ) -> Option<RowKeys> {
     let record_id = cols.text(0, r)?;
-    let record = record_fingerprint(source.as_str(), record_id, role.as_str());
-    if let Scope::Some { batches, records } = scope {
-        let in_new = cols.text(9, r).is_some_and(|b| batches.contains(b));
-        if !in_new && !records.contains_record(record) {
-            return None;
-        }
-    }
     let tag = [Some(source.as_str()), Some(role.as_str())];
     let app = source == Source::App;
     let evidence: [Option<&str>; 9] = [

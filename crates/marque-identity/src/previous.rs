@@ -7,7 +7,7 @@
 use datafusion::prelude::SessionContext;
 
 use crate::Result;
-use crate::hashing::{HashMap, HashSet, fingerprint, record_fingerprint, words};
+use crate::hashing::{HashMap, HashSet, fingerprint, record_fingerprint, unwords, words};
 
 /// Record (source, record id, role) → previous customer id.
 #[derive(Debug, Default)]
@@ -47,12 +47,12 @@ impl PreviousIds {
     }
 
     pub fn contains(&self, source: &str, record_id: &str, role: &str) -> bool {
-        self.contains_record(record_fingerprint(source, record_id, role))
+        self.by_record.contains_key(&key(source, record_id, role))
     }
 
-    /// [`PreviousIds::contains`] of a record whose [`record_fingerprint`] is at hand.
-    pub(crate) fn contains_record(&self, fingerprint: u128) -> bool {
-        self.by_record.contains_key(&words(fingerprint))
+    /// The [`record_fingerprint`] of every record held.
+    pub(crate) fn record_fingerprints(&self) -> impl ExactSizeIterator<Item = u128> + '_ {
+        self.by_record.keys().map(|k| unwords(*k))
     }
 
     /// Reads `customer_map` (registered on `ctx`) in one streaming pass: the previous id of
