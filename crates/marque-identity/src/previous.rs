@@ -16,6 +16,8 @@ pub struct PreviousIds {
     /// Fingerprint of an id → its place in `ids` (each id's text is held once).
     id_index: HashMap<[u32; 4], u32>,
     by_record: HashMap<RecordKey, u32>,
+    /// The id the last insert named.
+    last_id: Option<u32>,
 }
 
 /// A record's fingerprint as [`words`]: 20-byte entries with the id where a `u128` key took 32.
@@ -29,14 +31,23 @@ fn key(source: &str, record_id: &str, role: &str) -> RecordKey {
 
 impl PreviousIds {
     pub fn insert(&mut self, source: &str, record_id: &str, role: &str, customer_id: &str) {
-        let next = self.ids.len() as u32;
-        let id = *self
-            .id_index
-            .entry(words(fingerprint(&[Some(customer_id)])))
-            .or_insert(next);
-        if id == next {
-            self.ids.push(customer_id.into());
-        }
+        // `customer_map` lists a mention's folded records after its key record: runs of one
+        // customer, whose id is then neither fingerprinted nor looked up again.
+        let id = match self.last_id {
+            Some(id) if self.ids[id as usize].as_ref() == customer_id => id,
+            _ => {
+                let next = self.ids.len() as u32;
+                let id = *self
+                    .id_index
+                    .entry(words(fingerprint(&[Some(customer_id)])))
+                    .or_insert(next);
+                if id == next {
+                    self.ids.push(customer_id.into());
+                }
+                id
+            }
+        };
+        self.last_id = Some(id);
         self.by_record.insert(key(source, record_id, role), id);
     }
 
@@ -65,6 +76,19 @@ impl PreviousIds {
         if customers.is_some_and(|c| c.is_empty()) {
             return Ok(previous);
         }
+        // Room up front: growing a map of millions of records rehashes it several times, and
+        // holds the old table beside the new one while it does.
+        let records = crate::query::count_rows(ctx, "customer_map").await?;
+        let expected = match customers {
+            None => records,
+            Some(c) => {
+                // Customers a new batch touches hold more records than most (at 1M persons
+                // 1.5 times the average).
+                let all = crate::query::count_rows(ctx, "customers").await?.max(1);
+                (records * c.len() * 3 / (2 * all)).min(records)
+            }
+        };
+        previous.by_record.reserve(expected);
         let add = |cols: &[crate::text_column::TextColumn], rows: usize| {
             for r in 0..rows {
                 let [source, record, role, customer] = [0, 1, 2, 3].map(|i| cols[i].get(r));
@@ -121,7 +145,10 @@ mod tests {
         );
         assert_eq!(p.get("sales", "S1", "owner"), None);
         assert!(p.contains("after_sales", "R1", "sender"));
-        assert_eq!(p.len(), 3);
+        // Back to C1 after C2: found again, not interned twice.
+        p.insert("app", "A1", "account", "C1");
+        assert_eq!(p.get("app", "A1", "account"), Some("C1"));
+        assert_eq!(p.len(), 4);
         assert_eq!(p.ids.len(), 2, "C1 interned once");
     }
 
