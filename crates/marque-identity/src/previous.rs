@@ -82,8 +82,9 @@ impl PreviousIds {
         let expected = match customers {
             None => records,
             Some(c) => {
-                // Customers a new batch touches hold more records than most (at 1M persons
-                // 1.5 times the average).
+                // Customers a new batch touches hold more records than most: at 1M persons
+                // 23.5 against 15.1 on average (3.26M records of 139k, 19.2M of 1.27M). Both
+                // counts come from the tables' statistics, not a scan.
                 let all = crate::query::count_rows(ctx, "customers").await?.max(1);
                 (records * c.len() * 3 / (2 * all)).min(records)
             }
