@@ -11,10 +11,11 @@
 //! see.
 //!
 //! The weak-name guard (`weak.rs`) has the same boundary: a nameless lead or an app
-//! nickname on a phone links only when the phone's full-name holders are one person, and some
-//! of those holders may lie outside the scope. For the phones of the scope's weak-name
-//! mentions the run reads those holders back from `mentions`, so that the guard scores the
-//! weak unit against them as a full run would.
+//! nickname on a phone or VIN links only when the full-name holders of that phone or VIN are
+//! one person, and some of those holders may lie outside the scope. For the phones and VINs
+//! of the scope's weak-name mentions the run reads those holders back from `mentions`, so that
+//! the guard scores the weak unit against them as a full run would. (A resold car's VIN is
+//! held by its next owner, who shares no phone with the first and stays out of the scope.)
 
 use crate::hashing::{HashMap, HashSet};
 
@@ -41,11 +42,11 @@ struct MaskedHolder {
     city: Option<CompactString>,
 }
 
-/// A full-name mention outside the scope on the phone of a weak-name mention in it, rebuilt
-/// from its `mentions` row to be compared as the full run compares it. The table keeps no
-/// birth date, so that comparison is missing (weak-name mentions rarely state one).
+/// A full-name mention outside the scope sharing a phone or VIN with a weak-name mention in
+/// it, rebuilt from its `mentions` row to be compared as the full run compares it. The table
+/// keeps no birth date, so that comparison is missing (weak-name mentions rarely state one).
 #[derive(Debug, Clone)]
-pub(crate) struct PhoneHolder {
+pub(crate) struct KeyHolder {
     pub customer: u32,
     pub mention: Mention,
     /// The records the row folds (`record_count`): what it adds to a full run's unit size.
@@ -57,8 +58,12 @@ pub(crate) struct PhoneHolder {
 pub struct Outside {
     masked: HashMap<String, Vec<MaskedHolder>>,
     keyless: HashMap<String, u32>,
-    /// Full-name holders of the weak-name mentions' phones.
-    phone_holders: HashMap<PackedPhone, Vec<PhoneHolder>>,
+    /// Full-name holders of the weak-name mentions' phones and VINs, one per `mentions` row.
+    key_holders: Vec<KeyHolder>,
+    /// Indices into `key_holders` by the weak-name phone the holder shares.
+    by_phone: HashMap<PackedPhone, Vec<u32>>,
+    /// Indices into `key_holders` by the weak-name VIN the holder shares.
+    by_vin: HashMap<PackedVin, Vec<u32>>,
 }
 
 fn key(a: &str, b: &str) -> String {
@@ -93,37 +98,67 @@ impl Outside {
         self.keyless.get(&key(name, city)).copied().unwrap_or(0)
     }
 
-    /// The full-name mentions outside the scope on `phone`, when a weak-name mention in the
-    /// scope holds it.
-    pub(crate) fn phone_holders(&self, phone: PackedPhone) -> &[PhoneHolder] {
-        self.phone_holders.get(&phone).map_or(&[], Vec::as_slice)
+    /// The full-name mentions outside the scope on `phone` or `vin` (a weak-name mention's
+    /// usable phone and VIN), each once, in scan order.
+    pub(crate) fn key_holders(
+        &self,
+        phone: Option<PackedPhone>,
+        vin: Option<PackedVin>,
+    ) -> Vec<&KeyHolder> {
+        let on_phone = phone.and_then(|p| self.by_phone.get(&p));
+        let on_vin = vin.and_then(|v| self.by_vin.get(&v));
+        let mut at: Vec<u32> = on_phone
+            .into_iter()
+            .chain(on_vin)
+            .flatten()
+            .copied()
+            .collect();
+        // A row holding both the phone and the VIN is one holder, as a full run's candidate
+        // pairs are deduplicated across blocks.
+        at.sort_unstable();
+        at.dedup();
+        at.into_iter()
+            .map(|i| &self.key_holders[i as usize])
+            .collect()
     }
 
-    /// Whether any weak-name mention's phone has holders outside the scope.
-    pub(crate) fn has_phone_holders(&self) -> bool {
-        !self.phone_holders.is_empty()
+    /// Whether any weak-name mention's phone or VIN has holders outside the scope.
+    pub(crate) fn has_key_holders(&self) -> bool {
+        !self.key_holders.is_empty()
     }
 
     /// One holder outside the scope (customer `customer`) of `phone`; none unless `name` is
     /// a full name.
     #[cfg(test)]
     pub(crate) fn from_phone_holder(customer: u32, name: &str, weight: u32, phone: &str) -> Self {
-        let phone_holders = holder_mention(name, None, phone, None, None)
-            .into_iter()
-            .map(|mention| {
-                let phone = mention.phone().expect("an E.164 phone");
-                let holder = PhoneHolder {
-                    customer,
-                    mention,
-                    weight,
-                };
-                (phone, vec![holder])
-            })
-            .collect();
-        Outside {
-            phone_holders,
-            ..Outside::default()
+        Self::from_key_holder(customer, name, weight, phone, None)
+    }
+
+    /// One holder outside the scope (customer `customer`, on `phone`) found through `vin`, or
+    /// through `phone` when `vin` is `None`; none unless `name` is a full name.
+    #[cfg(test)]
+    pub(crate) fn from_key_holder(
+        customer: u32,
+        name: &str,
+        weight: u32,
+        phone: &str,
+        vin: Option<&str>,
+    ) -> Self {
+        let mut out = Outside::default();
+        if let Some(mention) = holder_mention(name, None, Some(phone), false, vin, None) {
+            match vin.and_then(PackedVin::pack) {
+                Some(v) => out.by_vin.insert(v, vec![0]),
+                None => out
+                    .by_phone
+                    .insert(mention.phone().expect("a phone"), vec![0]),
+            };
+            out.key_holders.push(KeyHolder {
+                customer,
+                mention,
+                weight,
+            });
         }
+        out
     }
 
     /// Counts given directly: (pattern or name, surname or city, customers outside), the
@@ -145,7 +180,7 @@ impl Outside {
                 })
                 .collect(),
             keyless: keyless.iter().map(|(a, b, n)| (key(a, b), *n)).collect(),
-            phone_holders: HashMap::default(),
+            ..Outside::default()
         }
     }
 
@@ -165,9 +200,10 @@ impl Outside {
         }
     }
 
-    /// Number of lead keys and weak-name phones with at least one holder outside the scope.
+    /// Number of lead keys and weak-name phones and VINs with at least one holder outside the
+    /// scope.
     pub fn len(&self) -> usize {
-        self.masked.len() + self.keyless.len() + self.phone_holders.len()
+        self.masked.len() + self.keyless.len() + self.by_phone.len() + self.by_vin.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -196,15 +232,15 @@ impl Outside {
             if let Some((name, city)) = keyless::lead_key(m, model, cfg) {
                 scan.keyless_keys.insert(key(name, city));
             }
-            if name_kind(m) != NameKind::Full
-                && let Some(phone) = m.usable_phone()
-            {
-                scan.weak_phones.insert(phone);
+            if name_kind(m) != NameKind::Full {
+                scan.weak_phones.extend(m.usable_phone());
+                scan.weak_vins.extend(m.vin());
             }
         }
         if scan.masked_keys.is_empty()
             && scan.keyless_keys.is_empty()
             && scan.weak_phones.is_empty()
+            && scan.weak_vins.is_empty()
         {
             return Ok(Outside::default());
         }
@@ -299,8 +335,10 @@ struct HolderScan<'a> {
     keyless: HashSet<(String, u32)>,
     /// The usable phones of the scope's weak-name mentions.
     weak_phones: HashSet<PackedPhone>,
-    /// Their full-name holders, one per `mentions` row.
-    phone_holders: Vec<(PackedPhone, PhoneHolder)>,
+    /// The VINs of the scope's weak-name mentions.
+    weak_vins: HashSet<PackedVin>,
+    /// Their full-name holders, one per `mentions` row, with the phone and VIN found on.
+    key_holders: Vec<(Option<PackedPhone>, Option<PackedVin>, KeyHolder)>,
     key: String,
 }
 
@@ -315,7 +353,8 @@ impl<'a> HolderScan<'a> {
             masked: HashSet::default(),
             keyless: HashSet::default(),
             weak_phones: HashSet::default(),
-            phone_holders: Vec::new(),
+            weak_vins: HashSet::default(),
+            key_holders: Vec::new(),
             key: String::new(),
         }
     }
@@ -363,22 +402,32 @@ impl<'a> HolderScan<'a> {
                 self.keyless.insert((self.key.clone(), c));
             }
         }
-        if !self.weak_phones.is_empty()
-            && usable_phone
-            && let Some(text) = row.phone
-            && let Some(phone) = PackedPhone::pack(text)
-            && self.weak_phones.contains(&phone)
-            && let Some(name) = row.name
-        {
-            let gender = crate::output::gender_from_code(row.gender);
-            if let Some(mention) = holder_mention(name, gender, text, row.vin, row.city) {
-                let holder = PhoneHolder {
-                    customer: self.customer(customer),
-                    mention,
-                    weight: row.record_count.and_then(|n| n.parse().ok()).unwrap_or(1),
-                };
-                self.phone_holders.push((phone, holder));
-            }
+        self.key_holder(customer, row, usable_phone);
+    }
+
+    /// A full-name row on a weak-name mention's usable phone (the phone block) or VIN (the
+    /// VIN block): a partner the weak-name guard counts.
+    fn key_holder(&mut self, customer: &str, row: &HolderRow, usable_phone: bool) {
+        let phone = (!self.weak_phones.is_empty() && usable_phone)
+            .then(|| row.phone.and_then(PackedPhone::pack))
+            .flatten()
+            .filter(|p| self.weak_phones.contains(p));
+        let vin = (!self.weak_vins.is_empty())
+            .then(|| row.vin.and_then(PackedVin::pack))
+            .flatten()
+            .filter(|v| self.weak_vins.contains(v));
+        let Some(name) = row.name.filter(|_| phone.is_some() || vin.is_some()) else {
+            return;
+        };
+        let gender = crate::output::gender_from_code(row.gender);
+        let hub = row.phone.is_some() && !usable_phone;
+        if let Some(mention) = holder_mention(name, gender, row.phone, hub, row.vin, row.city) {
+            let holder = KeyHolder {
+                customer: self.customer(customer),
+                mention,
+                weight: row.record_count.and_then(|n| n.parse().ok()).unwrap_or(1),
+            };
+            self.key_holders.push((phone, vin, holder));
         }
     }
 
@@ -400,24 +449,33 @@ impl<'a> HolderScan<'a> {
         for (k, _) in self.keyless {
             *keyless.entry(k).or_default() += 1;
         }
-        let mut phone_holders: HashMap<PackedPhone, Vec<PhoneHolder>> = HashMap::default();
-        for (phone, holder) in self.phone_holders {
-            phone_holders.entry(phone).or_default().push(holder);
-        }
-        Outside {
+        let mut out = Outside {
             masked,
             keyless,
-            phone_holders,
+            ..Outside::default()
+        };
+        for (phone, vin, holder) in self.key_holders {
+            let at = out.key_holders.len() as u32;
+            if let Some(p) = phone {
+                out.by_phone.entry(p).or_default().push(at);
+            }
+            if let Some(v) = vin {
+                out.by_vin.entry(v).or_default().push(at);
+            }
+            out.key_holders.push(holder);
         }
+        out
     }
 }
 
 /// A `mentions` row's evidence as a mention, when its name is a full name (only those are a
 /// weak-name mention's partners). App rows never get here: their names are not evidence.
+/// A hub phone is kept (comparisons read it as any phone) and marked.
 fn holder_mention(
     name: &str,
     gender: Option<Gender>,
-    phone: &str,
+    phone: Option<&str>,
+    hub: bool,
     vin: Option<&str>,
     city: Option<&str>,
 ) -> Option<Mention> {
@@ -437,7 +495,8 @@ fn holder_mention(
     if name_kind(&m) != NameKind::Full {
         return None;
     }
-    m.set_phone(Some(phone));
+    m.set_phone(phone);
+    m.set_phone_hub(hub);
     m.set_city(city);
     Some(m)
 }
@@ -541,7 +600,7 @@ mod tests {
             scan.row(r);
         }
         let outside = scan.finish();
-        let holders = outside.phone_holders(phone);
+        let holders = outside.key_holders(Some(phone), None);
         let seen: Vec<(&str, Option<Gender>)> = holders
             .iter()
             .map(|h| (h.mention.name.full.as_str(), h.mention.gender()))
@@ -557,10 +616,71 @@ mod tests {
         );
         let weights: Vec<u32> = holders.iter().map(|h| h.weight).collect();
         assert_eq!(weights, [3, 1, 1], "a row weighs the records it folds");
+        assert_eq!(
+            outside.key_holders(Some(phone), None).len(),
+            holders.len(),
+            "no VIN sought: no VIN holder"
+        );
         assert_eq!(holders[0].customer, holders[1].customer);
         assert_ne!(holders[0].customer, holders[2].customer);
         assert_eq!(holders[0].mention.phone(), Some(phone));
         assert_eq!(holders[0].mention.city(), Some("深圳"));
+    }
+
+    #[test]
+    fn a_weak_mentions_vin_holders_outside_the_scope_count_once_whatever_their_phone() {
+        let affected: HashSet<String> = ["C-in".to_string()].into_iter().collect();
+        let hubs: HashSet<String> = ["+8613900005678".to_string()].into_iter().collect();
+        let mut scan = HolderScan::new(&affected, &hubs);
+        let vin_text = "LXCA2E7CXPA468659";
+        let vin = PackedVin::pack(vin_text).expect("packs");
+        let phone = PackedPhone::pack("+8613912345678").expect("packs");
+        scan.weak_vins.insert(vin);
+        scan.weak_phones.insert(phone);
+        let on_vin = |customer, phone, name| HolderRow {
+            vin: Some(vin_text),
+            ..row(customer, phone, name)
+        };
+        let rows = [
+            // The next owner of the car, on a phone of their own.
+            on_vin("C-next", "+8613911115678", "李娜"),
+            // On a hub phone: still the VIN's holder.
+            on_vin("C-hub", "+8613900005678", "张伟"),
+            // On the weak mention's phone and VIN: one holder, not two.
+            on_vin("C-both", "+8613912345678", "王小明"),
+            // Inside the scope, another VIN, or no full name: not a holder.
+            on_vin("C-in", "+8613911115678", "李娜"),
+            HolderRow {
+                vin: Some("LXCA2B7E8KA021417"),
+                ..row("C-other", "+8613911115678", "李娜")
+            },
+            on_vin("C-sir", "+8613911115678", "李先生"),
+        ];
+        for r in &rows {
+            scan.row(r);
+        }
+        let outside = scan.finish();
+        let names = |phone, vin| -> Vec<String> {
+            outside
+                .key_holders(phone, vin)
+                .iter()
+                .map(|h| h.mention.name.full.to_string())
+                .collect()
+        };
+        assert_eq!(names(None, Some(vin)), ["李娜", "张伟", "王小明"]);
+        assert_eq!(names(Some(phone), None), ["王小明"]);
+        assert_eq!(
+            names(Some(phone), Some(vin)),
+            ["李娜", "张伟", "王小明"],
+            "a row on both keys is one holder"
+        );
+        let hub = &outside.key_holders(None, Some(vin))[1];
+        assert!(
+            hub.mention.phone().is_some(),
+            "the hub phone is still compared"
+        );
+        assert_eq!(hub.mention.usable_phone(), None, "but is no key");
+        assert_eq!(outside.len(), 2, "one phone and one VIN with holders");
     }
 
     #[test]

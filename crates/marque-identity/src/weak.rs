@@ -18,7 +18,7 @@ use crate::scoring::{ScoredPair, pair_score};
 /// ambiguous and keeps no edge to a full-name unit, unless one cluster holds `dominant_share`
 /// of the partners' mentions (the phone's owner, whose household members use it now and then):
 /// then it keeps the edges to that cluster only. In an incremental run the full-name holders
-/// of the unit's phone outside the scope ([`crate::outside::Outside::phone_holders`]) are
+/// of the unit's phone or VIN outside the scope ([`crate::outside::Outside::key_holders`]) are
 /// partners too, each customer a person of its own, when the unit scores above the match
 /// weight against them: a full run would see them. `scored` must be in descending weight
 /// order, the order clustering joins them.
@@ -132,10 +132,10 @@ pub(crate) fn drop_ambiguous(
 }
 
 /// (weak-name unit, outside customer, mentions) for each full-name holder outside an
-/// incremental run's scope of a weak unit's phone that the unit scores above the match weight
-/// against, sorted. A holder weighs what its mention would in a unit's size.
+/// incremental run's scope of a weak unit's phone or VIN that the unit scores above the match
+/// weight against, sorted. A holder weighs what its mention would in a unit's size.
 fn outside_partners(cx: &PassContext, is_full: &[bool]) -> Vec<(u32, u32, u32)> {
-    if !cx.outside.has_phone_holders() {
+    if !cx.outside.has_key_holders() {
         return Vec::new();
     }
     let mut out: Vec<(u32, u32, u32)> = (0..cx.units.rep.len() as u32)
@@ -143,10 +143,8 @@ fn outside_partners(cx: &PassContext, is_full: &[bool]) -> Vec<(u32, u32, u32)> 
         .filter(|&u| !is_full[u as usize])
         .flat_map_iter(|u| {
             let m = &cx.mentions[cx.units.rep[u as usize] as usize];
-            let holders = m
-                .usable_phone()
-                .map_or(&[][..], |p| cx.outside.phone_holders(p));
-            holders.iter().filter_map(move |h| {
+            let holders = cx.outside.key_holders(m.usable_phone(), m.vin());
+            holders.into_iter().filter_map(move |h| {
                 let v = compare(m, &h.mention);
                 pair_score(cx.model, cx.cfg, m, &h.mention, &v)?;
                 Some((u, h.customer, h.weight))
@@ -248,6 +246,44 @@ mod tests {
             "+8613912345678",
         ));
         assert_eq!(honorific.roots[1], honorific.roots[0]);
+    }
+
+    #[test]
+    fn incremental_nameless_buyer_stays_apart_when_the_vins_next_owner_lies_outside_the_scope() {
+        use crate::outside::Outside;
+        // Found at 1M persons: a buyer with a garbled name shares phone and VIN with the
+        // owner 王伟, and the car's next owner 李娜 (another phone) holds the VIN too. The full
+        // run sees both through the VIN block and leaves the buyer alone; the incremental run
+        // loaded 王伟's customer only and joined them.
+        let vin = "LXCA2E7CXPA468659";
+        let on_car = |name: &str, id: &str, phone: &str| {
+            let mut m = on_phone(name, id);
+            m.set_phone(Some(phone));
+            m.set_vin(crate::compact::PackedVin::pack(vin));
+            m
+        };
+        let mut full = vec![
+            on_car("王伟", "ro-1", "+8613912345678"),
+            on_car("李娜", "ro-2", "+8613987654321"),
+            on_car("", "fp-1", "+8613912345678"),
+        ];
+        let trained = run(&mut full);
+        assert_ne!(trained.roots[2], trained.roots[0], "full: ambiguous");
+        assert_ne!(trained.roots[2], trained.roots[1], "full: ambiguous");
+        let scoped = [
+            on_car("王伟", "ro-1", "+8613912345678"),
+            on_car("", "fp-1", "+8613912345678"),
+        ];
+        let with = |outside: &Outside| link_scoped(&scoped, &trained.model, outside);
+        let blind = with(&Outside::default());
+        assert_eq!(blind.roots[1], blind.roots[0], "blind, it joins 王伟");
+        let next_owner = Outside::from_key_holder(7, "李娜", 1, "+8613987654321", Some(vin));
+        let seen = with(&next_owner);
+        assert_ne!(
+            seen.roots[1], seen.roots[0],
+            "李娜 on the VIN outside: ambiguous"
+        );
+        assert!(seen.stats.ambiguous_dropped > 0);
     }
 
     #[test]
