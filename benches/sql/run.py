@@ -20,7 +20,11 @@ import duckdb
 
 
 def active_files(table_dir):
-    """Parquet files of the latest version: replay add/remove actions of the JSON commits."""
+    """Parquet files of the latest version: replay add/remove actions of the JSON commits.
+
+    A file with a deletion vector (left by an incremental `marque resolve`) is refused: read
+    as plain Parquet, DuckDB would count the rows the vector deletes. Run the benchmark on a
+    lake after a full resolve (`marque resolve --full` writes no vectors)."""
     files = {}
     logs = sorted(glob.glob(os.path.join(table_dir, "_delta_log", "*.json")))
     if glob.glob(os.path.join(table_dir, "_delta_log", "*.checkpoint*.parquet")):
@@ -30,9 +34,15 @@ def active_files(table_dir):
             for line in f:
                 action = json.loads(line)
                 if "add" in action:
-                    files[action["add"]["path"]] = True
+                    files[action["add"]["path"]] = action["add"].get("deletionVector")
                 elif "remove" in action:
                     files.pop(action["remove"]["path"], None)
+    with_vectors = [p for p, dv in files.items() if dv]
+    if with_vectors:
+        raise SystemExit(
+            f"{table_dir}: {len(with_vectors)} data files carry deletion vectors, which this "
+            "script does not apply; run it after `marque resolve --full`"
+        )
     return [os.path.join(table_dir, p) for p in files]
 
 

@@ -85,7 +85,8 @@ impl Lake {
             fresh,
             commit.target_file_size,
         ));
-        // Should finding the old rows fail, the new rows' files are not left to be written.
+        // Should finding the old rows fail, the new rows stop being written (a file finished
+        // before then is never committed: no reader sees it, and vacuum removes it).
         let _abort = AbortOnDrop(appended.abort_handle());
         let marked = if keys.is_empty() {
             Vec::new()
@@ -155,6 +156,9 @@ async fn mark<S: BuildHasher + Send + Sync + 'static>(
                     async move { matching_rows(&table, &files, &path, &key, &keys).await },
                 );
             async move {
+                // Should another file fail first, the collect below drops this future: the
+                // read it started stops with it instead of running on detached.
+                let _abort = AbortOnDrop(found.abort_handle());
                 let rows = found.await.map_err(|e| LakeError::Task {
                     table: name.to_string(),
                     message: e.to_string(),
@@ -411,6 +415,16 @@ mod tests {
         names
     }
 
+    fn vector_files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir.join("t"))
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with("deletion_vector_")
+            })
+            .count()
+    }
+
     #[tokio::test]
     async fn replaced_rows_are_deleted_by_vectors_and_no_data_file_is_rewritten() {
         let dir = tempfile::tempdir().unwrap();
@@ -443,14 +457,7 @@ mod tests {
         let after = data_files(dir.path());
         assert_eq!(after.len(), 3, "one new file, none rewritten");
         assert!(before.iter().all(|f| after.contains(f)));
-        let vectors = std::fs::read_dir(dir.path().join("t"))
-            .unwrap()
-            .filter(|e| {
-                let name = e.as_ref().unwrap().file_name();
-                name.to_string_lossy().starts_with("deletion_vector_")
-            })
-            .count();
-        assert_eq!(vectors, 1);
+        assert_eq!(vector_files(dir.path()), 1);
 
         // A second replacement adds to the first file's vector rather than replacing it.
         replace(&lake, &["a"], &[], Commit::batch("r2"))
@@ -527,6 +534,46 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(rows(&lake).await, expect(&[("z", 9)]));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_corrupt_data_file_fails_the_replacement_with_its_name_and_commits_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        for i in 0..6 {
+            let rows = [("a", i), ("b", 10 + i)];
+            lake.write(
+                "t",
+                schema(),
+                vec![batch(&rows)],
+                WriteMode::Append,
+                Commit::default(),
+            )
+            .await
+            .unwrap();
+        }
+        let version = |lake: &Lake| {
+            let lake = lake.clone();
+            async move { lake.load("t").await.unwrap().unwrap().version() }
+        };
+        // One replacement first, so that the table has deletion vectors already (enabling
+        // them is a commit of its own).
+        replace(&lake, &["a"], &[], Commit::batch("r0"))
+            .await
+            .unwrap();
+        let (before, vectors_before) = (version(&lake).await, vector_files(dir.path()));
+        let bad = data_files(dir.path()).remove(2);
+        std::fs::write(dir.path().join("t").join(&bad), b"not parquet").unwrap();
+        let err = replace(&lake, &["b"], &[("b", 99)], Commit::batch("r1"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(&bad), "{err}");
+        assert_eq!(version(&lake).await, before, "nothing committed");
+        assert_eq!(
+            vector_files(dir.path()),
+            vectors_before,
+            "no deletion vector written"
+        );
     }
 
     #[tokio::test]
