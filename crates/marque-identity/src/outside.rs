@@ -584,6 +584,8 @@ mod tests {
         let rows = [
             HolderRow {
                 record_count: Some("3"),
+                // A VIN no weak mention in the scope holds.
+                vin: Some("LXCA2E7CXPA468659"),
                 ..row("C-out", "+8613912345678", "王小明")
             },
             row("C-out", "+8613912345678", "王小明"),
@@ -616,10 +618,10 @@ mod tests {
         );
         let weights: Vec<u32> = holders.iter().map(|h| h.weight).collect();
         assert_eq!(weights, [3, 1, 1], "a row weighs the records it folds");
-        assert_eq!(
-            outside.key_holders(Some(phone), None).len(),
-            holders.len(),
-            "no VIN sought: no VIN holder"
+        let vin = PackedVin::pack("LXCA2E7CXPA468659");
+        assert!(
+            outside.key_holders(None, vin).is_empty(),
+            "no weak mention holds the VIN: its holder is filed under the phone only"
         );
         assert_eq!(holders[0].customer, holders[1].customer);
         assert_ne!(holders[0].customer, holders[2].customer);
