@@ -155,10 +155,12 @@ async fn mark<S: BuildHasher + Send + Sync + 'static>(
                 tokio::spawn(
                     async move { matching_rows(&table, &files, &path, &key, &keys).await },
                 );
+            // Should another file fail first, the collect below drops this future, polled or
+            // not: the guard it owns from here on stops the read instead of leaving it
+            // detached (made inside the block, it would not exist until the first poll).
+            let abort = AbortOnDrop(found.abort_handle());
             async move {
-                // Should another file fail first, the collect below drops this future: the
-                // read it started stops with it instead of running on detached.
-                let _abort = AbortOnDrop(found.abort_handle());
+                let _abort = abort;
                 let rows = found.await.map_err(|e| LakeError::Task {
                     table: name.to_string(),
                     message: e.to_string(),
