@@ -57,7 +57,8 @@ pub(crate) fn words(fingerprint: u128) -> [u32; 4] {
 }
 
 /// The fingerprint [`words`] split.
-pub(crate) fn unwords(words: [u32; 4]) -> u128 {
+#[cfg(test)]
+fn unwords(words: [u32; 4]) -> u128 {
     words
         .iter()
         .rev()

@@ -1,13 +1,15 @@
 //! The previous run's customer id of each mention record, held compactly.
 //!
 //! A full rerun on a resolved lake reads one row per record (19.3M at 1M persons). Kept as
-//! `"source\0record\0role" → "customer id"` strings that map took about 3 GB; here a record is a
-//! 128-bit fingerprint and its id an index into the run's distinct ids (1.3M).
+//! `"source\0record\0role" → "customer id"` strings that map took about 3 GB; here a record is
+//! 64 bits of its fingerprint in a [`RecordMap`] and its id an index into the run's distinct
+//! ids (1.3M).
 
 use datafusion::prelude::SessionContext;
 
 use crate::Result;
-use crate::hashing::{HashMap, HashSet, fingerprint, record_fingerprint, unwords, words};
+use crate::hashing::{HashMap, HashSet, fingerprint, record_fingerprint, words};
+use crate::record_set::{RecordMap, short};
 
 /// Record (source, record id, role) → previous customer id.
 #[derive(Debug, Default)]
@@ -15,18 +17,13 @@ pub struct PreviousIds {
     ids: Vec<Box<str>>,
     /// Fingerprint of an id → its place in `ids` (each id's text is held once).
     id_index: HashMap<[u32; 4], u32>,
-    by_record: HashMap<RecordKey, u32>,
+    by_record: RecordMap,
     /// The id the last insert named.
     last_id: Option<u32>,
 }
 
-/// A record's fingerprint as [`words`]: 20-byte entries with the id where a `u128` key took 32.
-/// A full rerun at 1M persons holds 19.3M of them: as `u128`s they took 1.1 GB of its 4.5 GB
-/// peak.
-type RecordKey = [u32; 4];
-
-fn key(source: &str, record_id: &str, role: &str) -> RecordKey {
-    words(record_fingerprint(source, record_id, role))
+fn key(source: &str, record_id: &str, role: &str) -> u64 {
+    short(record_fingerprint(source, record_id, role))
 }
 
 impl PreviousIds {
@@ -53,17 +50,28 @@ impl PreviousIds {
 
     /// The customer id `record_id` of `source` in `role` had.
     pub fn get(&self, source: &str, record_id: &str, role: &str) -> Option<&str> {
-        let id = self.by_record.get(&key(source, record_id, role))?;
-        self.ids.get(*id as usize).map(|s| &**s)
+        let id = self.by_record.get(key(source, record_id, role))?;
+        self.ids.get(id as usize).map(|s| &**s)
     }
 
     pub fn contains(&self, source: &str, record_id: &str, role: &str) -> bool {
-        self.by_record.contains_key(&key(source, record_id, role))
+        self.by_record.get(key(source, record_id, role)).is_some()
     }
 
-    /// The [`record_fingerprint`] of every record held.
-    pub(crate) fn record_fingerprints(&self) -> impl ExactSizeIterator<Item = u128> + '_ {
-        self.by_record.keys().map(|k| unwords(*k))
+    /// The record lookup and the ids' texts apart: the lookup is most of the memory and is
+    /// done with once the votes are counted, while the votes still name the ids.
+    pub(crate) fn into_parts(self) -> (RecordIds, Vec<Box<str>>) {
+        (
+            RecordIds {
+                by_record: self.by_record,
+            },
+            self.ids,
+        )
+    }
+
+    /// The [`short`] [`record_fingerprint`] of every record held.
+    pub(crate) fn record_fingerprints(&self) -> impl ExactSizeIterator<Item = u64> + '_ {
+        self.by_record.keys()
     }
 
     /// Reads `customer_map` (registered on `ctx`) in one streaming pass: the previous id of
@@ -89,7 +97,7 @@ impl PreviousIds {
                 (records * c.len() * 3 / (2 * all)).min(records)
             }
         };
-        previous.by_record.reserve(expected);
+        previous.by_record = RecordMap::with_capacity(expected);
         let add = |cols: &[crate::text_column::TextColumn], rows: usize| {
             for r in 0..rows {
                 let [source, record, role, customer] = [0, 1, 2, 3].map(|i| cols[i].get(r));
@@ -123,7 +131,20 @@ impl PreviousIds {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_record.is_empty()
+        self.by_record.len() == 0
+    }
+}
+
+/// Record → the place of its previous customer id in the texts [`PreviousIds::into_parts`]
+/// gives.
+#[derive(Debug)]
+pub(crate) struct RecordIds {
+    by_record: RecordMap,
+}
+
+impl RecordIds {
+    pub(crate) fn get(&self, source: &str, record_id: &str, role: &str) -> Option<u32> {
+        self.by_record.get(key(source, record_id, role))
     }
 }
 
@@ -151,6 +172,12 @@ mod tests {
         assert_eq!(p.get("app", "A1", "account"), Some("C1"));
         assert_eq!(p.len(), 4);
         assert_eq!(p.ids.len(), 2, "C1 interned once");
+        let (records, ids) = p.into_parts();
+        let id =
+            |source, record, role| records.get(source, record, role).map(|i| &*ids[i as usize]);
+        assert_eq!(id("after_sales", "R1", "sender"), Some("C2"));
+        assert_eq!(id("app", "A1", "account"), Some("C1"));
+        assert_eq!(id("sales", "S1", "owner"), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! One resolution run: read mentions, link, choose ids and golden records, write the tables.
 
-use crate::hashing::{HashMap, HashSet};
+use crate::hashing::HashSet;
 
 use arrow::array::RecordBatch;
 use rayon::prelude::*;
@@ -19,7 +19,7 @@ use arrow::array::AsArray;
 
 use crate::mentions::Scope;
 use crate::outside::Outside;
-use crate::previous::PreviousIds;
+use crate::previous::{PreviousIds, RecordIds};
 use crate::publish::{self, Publisher};
 use crate::{IdentityError, Result, history, incremental, mentions, output, overrides, tables};
 
@@ -219,11 +219,9 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         Run {
             ms: loaded.mentions,
             folded: loaded.folded,
-            previous: if has("customer_map") {
-                Some(PreviousIds::load(&ctx, None).await?)
-            } else {
-                None
-            },
+            // Read once linking is done (below): held through the link, the previous ids of
+            // 19.3M records at 1M persons were a third of a gigabyte on top of its peak.
+            previous: None,
             affected: None,
             stored_hubs: HashSet::default(),
             new_batches: all_batches,
@@ -262,6 +260,15 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let trained = stored.is_none();
     let linked = link(&ms, &opts.link, &link_overrides, stored.as_ref(), &outside);
     drop(stored);
+    if run.affected.is_none() && has("customer_map") {
+        let previous = PreviousIds::load(&ctx, None).await?;
+        tracing::debug!(
+            records = previous.len(),
+            elapsed_s = started.elapsed().as_secs_f64(),
+            "previous ids loaded"
+        );
+        run.previous = Some(previous);
+    }
     tracing::info!(
         edges = linked.edges.len(),
         keys_held_outside = outside.len(),
@@ -295,7 +302,23 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             cluster_of[i as usize] = c as u32;
         }
     }
-    let overlap = previous_votes(&clusters, &cluster_of, &ms, &run.folded, &run.previous)?;
+    let (records, names) = match run.previous.take() {
+        Some(p) => {
+            let (records, names) = p.into_parts();
+            (Some(records), names)
+        }
+        None => (None, Vec::new()),
+    };
+    let overlap = previous_votes(
+        &clusters,
+        &cluster_of,
+        &ms,
+        &run.folded,
+        records.as_ref(),
+        &names,
+    )?;
+    // Gone before the ids are assigned: at 1M persons a full rerun's peak was there.
+    drop(records);
     let fresh: Vec<String> = clusters
         .par_iter()
         .map(|(_, members)| {
@@ -307,8 +330,13 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             customer_id(anchor)
         })
         .collect();
+    tracing::debug!(
+        elapsed_s = started.elapsed().as_secs_f64(),
+        "previous ids counted per customer"
+    );
     let (cluster_ids, changes) = history::assign(&overlap, &fresh);
-    drop((overlap, fresh, run.previous));
+    drop((overlap, fresh));
+    drop(names);
 
     // Each cluster's run of `members` as (start, length).
     let mut spans: Vec<(u32, u32)> = Vec::with_capacity(clusters.len());
@@ -513,31 +541,32 @@ where
 /// (a dozen chunks are in flight, see [`publish::CHUNK`]).
 const GOLDEN_CHUNK: usize = 4 * 1024;
 
-/// What one run works on.
 /// Per cluster, how many of its records each previous customer id held: what
 /// [`history::assign`] keeps ids by. The key records are looked up per cluster, then the folded
 /// ones as they are read back; both on both cores.
-fn previous_votes(
+fn previous_votes<'p>(
     clusters: &[(u32, &[u32])],
     cluster_of: &[u32],
     ms: &[mentions::Mention],
     folded: &FoldedRecords,
-    previous: &Option<PreviousIds>,
-) -> Result<Vec<HashMap<String, u64>>> {
+    previous: Option<&RecordIds>,
+    names: &'p [Box<str>],
+) -> Result<Vec<history::Votes<'p>>> {
     let Some(prev) = previous else {
-        return Ok(vec![HashMap::default(); clusters.len()]);
+        return Ok(vec![Vec::new(); clusters.len()]);
     };
     let lookup = |i: u32, record: &str| {
         let m = &ms[i as usize];
-        prev.get(m.source.as_str(), record, m.role.as_str())
+        let id = prev.get(m.source.as_str(), record, m.role.as_str())?;
+        names.get(id as usize).map(|s| &**s)
     };
-    let mut votes: Vec<HashMap<String, u64>> = clusters
+    let mut votes: Vec<history::Votes<'p>> = clusters
         .par_iter()
         .map(|(_, members)| {
-            let mut o: HashMap<String, u64> = HashMap::default();
+            let mut o = history::Votes::new();
             for &i in members.iter() {
                 if let Some(id) = lookup(i, &ms[i as usize].key_record()) {
-                    *o.entry(id.to_string()).or_default() += 1;
+                    history::vote(&mut o, id);
                 }
             }
             o
@@ -550,12 +579,13 @@ fn previous_votes(
             .filter_map(|(i, record)| Some((cluster_of[*i as usize], lookup(*i, record)?)))
             .collect();
         for (c, id) in found {
-            *votes[c as usize].entry(id.to_string()).or_default() += 1;
+            history::vote(&mut votes[c as usize], id);
         }
     }
     Ok(votes)
 }
 
+/// What one run works on.
 struct Run {
     ms: Vec<mentions::Mention>,
     /// The records folded into `ms` beyond their keys.
