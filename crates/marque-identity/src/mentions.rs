@@ -235,7 +235,7 @@ pub async fn load_scoped(
     // The earlier records in scope, probed a batch at a time (see `record_set`).
     let scoped = match scope {
         Scope::Some { records, .. } if !records.is_empty() => {
-            Some(RecordSet::of(records.record_fingerprints()))
+            Some(RecordSet::of(records.record_fingerprints(), records.len()))
         }
         _ => None,
     };
