@@ -52,46 +52,45 @@ pub(crate) fn keyless_pass(
         outside,
     } = *cx;
     let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
-    // Each unit's (name, city) key on both cores; only keyed units whose key some lead asks
-    // for are indexed, out of the millions that have one.
-    let keys: Vec<Option<(u128, bool)>> = (0..units.rep.len() as u32)
+    let n = units.rep.len() as u32;
+    // The leads first, then the keyed units holding a key some lead asks for, both on both
+    // cores: a key for every unit (32 bytes each with its tag, 10M units at 1M persons) was
+    // the link phase's peak.
+    let leads: Vec<(u32, u128)> = (0..n)
         .into_par_iter()
-        .map(|u| {
+        .filter_map(|u| {
+            let (name, city) = lead_key(rep(u), model, cfg)?;
+            Some((u, index_key(name, city)))
+        })
+        .collect();
+    if leads.is_empty() {
+        return;
+    }
+    let wanted: HashSet<u128> = leads.iter().map(|l| l.1).collect();
+    let held: Vec<(u32, u128)> = (0..n)
+        .into_par_iter()
+        .filter_map(|u| {
             let m = rep(u);
             let city = m.city()?;
-            if name_kind(m) != NameKind::Full {
+            if name_kind(m) != NameKind::Full || signature(m).is_none() {
                 return None;
             }
             let key = index_key(m.name_key(), city);
-            if signature(m).is_some() {
-                Some((key, false))
-            } else {
-                lead_key(m, model, cfg).map(|_| (key, true))
-            }
+            wanted.contains(&key).then_some((u, key))
         })
         .collect();
-    let wanted: HashSet<u128> = keys.iter().flatten().filter(|k| k.1).map(|k| k.0).collect();
-    if wanted.is_empty() {
-        return;
-    }
+    drop(wanted);
     let mut index: HashMap<u128, Vec<u32>> = HashMap::default();
-    let mut keyless = Vec::new();
-    for (u, key) in keys.into_iter().enumerate() {
-        match key {
-            Some((_, true)) => keyless.push(u as u32),
-            Some((k, false)) if wanted.contains(&k) => index.entry(k).or_default().push(u as u32),
-            _ => {}
-        }
+    for (u, key) in held {
+        index.entry(key).or_default().push(u);
     }
-    for k in keyless {
+    for (k, key) in leads {
         let m = rep(k);
         let Some((name, city)) = lead_key(m, model, cfg) else {
             continue;
         };
         let freq = model.name_frequency.get(name).copied();
-        let candidates = index
-            .get(&index_key(name, city))
-            .map_or(&[][..], Vec::as_slice);
+        let candidates = index.get(&key).map_or(&[][..], Vec::as_slice);
         let Some(target) = sole_candidate(uf, candidates, outside.keyless(name, city), stats)
         else {
             continue;

@@ -48,6 +48,7 @@ pub mod incremental;
 mod keyless;
 pub mod link;
 mod masked;
+mod memory;
 pub mod mention;
 pub mod mentions;
 pub mod model;

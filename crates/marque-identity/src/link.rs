@@ -174,6 +174,7 @@ pub fn link(
         tracing::info!(
             phase = name,
             elapsed_s = clock.elapsed().as_secs_f64(),
+            rss_mib = crate::memory::resident_mib(),
             "link"
         )
     };

@@ -29,16 +29,9 @@ pub(crate) fn holder_key(m: &Mention) -> Option<(String, &str)> {
 }
 
 /// The masked pass's index key of a block pattern and surname.
-/// Its two low bits are always clear: the masked pass tags keys there.
 pub(crate) fn index_key(pattern: &str, surname: &str) -> u128 {
-    fingerprint_of(&(pattern, surname)) & !TAGS
+    fingerprint_of(&(pattern, surname))
 }
-
-/// The masked pass's tags of a unit's key (16 bytes a unit, where an
-/// `Option<Result<u128, u128>>` took 32): a holder's, a masked lead's, none (0).
-const TAGS: u128 = 0b11;
-const HOLDER: u128 = 0b01;
-const LEAD: u128 = 0b10;
 
 /// The block key a masked lead looks up: its masked phone's visible digits and its stated
 /// surname, for a unit with a masked phone and no full one.
@@ -85,57 +78,43 @@ pub(crate) fn masked_pass(
         outside,
     } = *cx;
     let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
-    // Every unit's block pattern is derived and hashed on both cores; one pass then files them.
-    // Keys carry their unit's tag (holder, lead). Only holders some lead asks for are
-    // indexed, out of the millions of mobiles.
-    let keys: Vec<u128> = (0..units.rep.len() as u32)
+    let n = units.rep.len() as u32;
+    // The leads first (a lead has no full phone, so it is never a holder), then the holders
+    // some lead asks for, out of the millions of mobiles; both on both cores. A tagged key
+    // for every unit (16 bytes each, 10M units at 1M persons) stood on the link phase's peak.
+    let leads: Vec<(u32, u128)> = (0..n)
         .into_par_iter()
-        .map(|u| {
-            let m = rep(u);
-            match holder_key(m) {
-                Some((pattern, surname)) => index_key(&pattern, surname) | HOLDER,
-                None => {
-                    lead_key(m).map_or(0, |(pattern, surname)| index_key(&pattern, surname) | LEAD)
-                }
-            }
+        .filter_map(|u| {
+            let (pattern, surname) = lead_key(rep(u))?;
+            Some((u, index_key(&pattern, surname)))
         })
         .collect();
-    let mut holders = 0usize;
-    let mut wanted: HashSet<u128> = HashSet::default();
-    let mut masked = Vec::new();
-    for (u, &key) in keys.iter().enumerate() {
-        match key & TAGS {
-            HOLDER => holders += 1,
-            LEAD => {
-                wanted.insert(key & !TAGS);
-                masked.push(u as u32);
-            }
-            _ => {}
-        }
+    if leads.is_empty() {
+        return;
     }
-    if holders == 0 {
+    let holder = |u: u32| holder_key(rep(u)).map(|(pattern, surname)| index_key(&pattern, surname));
+    let wanted: HashSet<u128> = leads.iter().map(|l| l.1).collect();
+    let held: Vec<(u32, u128)> = (0..n)
+        .into_par_iter()
+        .filter_map(|u| holder(u).filter(|k| wanted.contains(k)).map(|k| (u, k)))
+        .collect();
+    drop(wanted);
+    if held.is_empty() && !(0..n).into_par_iter().any(|u| holder(u).is_some()) {
         return;
     }
     let mut index: HashMap<u128, Vec<u32>> = HashMap::default();
-    for (u, &key) in keys.iter().enumerate() {
-        if key & TAGS == HOLDER && wanted.contains(&(key & !TAGS)) {
-            index.entry(key & !TAGS).or_default().push(u as u32);
-        }
+    for (u, key) in held {
+        index.entry(key).or_default().push(u);
     }
     let pattern_weight = -model
         .masked_key_u
         .unwrap_or_else(|| {
             // A model stored before this estimate existed: the distinct holder keys here.
-            let distinct: HashSet<u128> = keys
-                .iter()
-                .copied()
-                .filter(|&k| k & TAGS == HOLDER)
-                .collect();
+            let distinct: HashSet<u128> = (0..n).into_par_iter().filter_map(holder).collect();
             1.0 / distinct.len() as f64
         })
         .log2();
-    drop(keys);
-    for k in masked {
+    for (k, key) in leads {
         if uf.size_of(k) > 1 {
             continue; // already linked by a stronger pass
         }
@@ -144,7 +123,7 @@ pub(crate) fn masked_pass(
             continue;
         };
         let candidates: Vec<u32> = index
-            .get(&index_key(&pattern, surname))
+            .get(&key)
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .copied()

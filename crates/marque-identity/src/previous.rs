@@ -10,6 +10,8 @@ use datafusion::prelude::SessionContext;
 use crate::Result;
 use crate::hashing::{HashMap, HashSet, fingerprint, record_fingerprint, words};
 use crate::record_set::{RecordMap, short};
+use crate::text_column::TextColumn;
+use rayon::prelude::*;
 
 /// Record (source, record id, role) → previous customer id.
 #[derive(Debug, Default)]
@@ -28,6 +30,12 @@ fn key(source: &str, record_id: &str, role: &str) -> u64 {
 
 impl PreviousIds {
     pub fn insert(&mut self, source: &str, record_id: &str, role: &str, customer_id: &str) {
+        let id = self.intern(customer_id);
+        self.by_record.insert(key(source, record_id, role), id);
+    }
+
+    /// The place of `customer_id` in `ids`, added when new.
+    fn intern(&mut self, customer_id: &str) -> u32 {
         // `customer_map` lists a mention's folded records after its key record: runs of one
         // customer, whose id is then neither fingerprinted nor looked up again.
         let id = match self.last_id {
@@ -45,7 +53,27 @@ impl PreviousIds {
             }
         };
         self.last_id = Some(id);
-        self.by_record.insert(key(source, record_id, role), id);
+        id
+    }
+
+    /// Adds the rows of one batch of (source, record id, role, customer id) columns. The
+    /// records' fingerprints are taken on both cores: one by one on the scan's consumer, a
+    /// full rerun's 19.3M rows took 9–11 s at 1M persons.
+    fn add_batch(&mut self, cols: &[TextColumn], rows: usize) {
+        let keys: Vec<Option<u64>> = (0..rows)
+            .into_par_iter()
+            .map(|r| match [0, 1, 2].map(|i| cols[i].get(r)) {
+                [Some(source), Some(record), Some(role)] => Some(key(source, record, role)),
+                _ => None,
+            })
+            .collect();
+        let entries: Vec<(u64, u32)> = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(r, k)| Some((k.as_ref()?, cols[3].get(r)?)))
+            .map(|(&k, customer)| (k, self.intern(customer)))
+            .collect();
+        self.by_record.insert_each(&entries);
     }
 
     /// The customer id `record_id` of `source` in `role` had (a run asks through
@@ -96,16 +124,7 @@ impl PreviousIds {
             }
         };
         previous.by_record = RecordMap::with_capacity(expected);
-        let add = |cols: &[crate::text_column::TextColumn], rows: usize| {
-            for r in 0..rows {
-                let [source, record, role, customer] = [0, 1, 2, 3].map(|i| cols[i].get(r));
-                if let (Some(source), Some(record), Some(role), Some(customer)) =
-                    (source, record, role, customer)
-                {
-                    previous.insert(source, record, role, customer);
-                }
-            }
-        };
+        let add = |cols: &[TextColumn], rows: usize| previous.add_batch(cols, rows);
         let columns = ["source", "record_id", "role", "customer_id"];
         match customers {
             Some(customers) => {

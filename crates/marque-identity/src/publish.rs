@@ -102,6 +102,7 @@ impl Publisher<'_> {
         tracing::info!(
             table = name,
             elapsed_s = self.started.elapsed().as_secs_f64(),
+            rss_mib = crate::memory::resident_mib(),
             "table written"
         );
         Ok(())

@@ -92,8 +92,28 @@ impl RecordMap {
         }
     }
 
+    /// Inserts each of `entries` in order, asking the cache for the slots ahead: the
+    /// previous ids of a full rerun are 19.3M inserts, each a cache miss in a 0.2 GB table.
+    pub(crate) fn insert_each(&mut self, entries: &[(u64, u32)]) {
+        if self.len + entries.len() > self.limit {
+            // Grown once for the batch, so the slots prefetched stay the ones probed.
+            self.grow_to((self.len + entries.len()) * 2);
+        }
+        for (i, &(key, value)) in entries.iter().enumerate() {
+            if let Some(&(ahead, _)) = entries.get(i + AHEAD) {
+                self.prefetch(ahead);
+            }
+            self.insert(key, value);
+        }
+    }
+
     fn grow(&mut self) {
-        let old = std::mem::replace(self, RecordMap::with_capacity((self.len + 1) * 2));
+        self.grow_to((self.len + 1) * 2);
+    }
+
+    /// Moves the keys to a map with room for `n`.
+    fn grow_to(&mut self, n: usize) {
+        let old = std::mem::replace(self, RecordMap::with_capacity(n));
         self.empty = old.empty;
         for (&k, &v) in old.keys.iter().zip(&old.values) {
             if k != EMPTY {
@@ -251,5 +271,33 @@ mod tests {
         assert_eq!(m.get(5u64.wrapping_mul(0x9e37_79b9_7f4a_7c15)), Some(5));
         assert_eq!(m.keys().count(), 10_000);
         assert!(m.keys.len() as f64 * MAX_LOAD >= 10_000.0);
+    }
+
+    #[test]
+    fn a_batch_insert_past_capacity_grows_once_and_equals_one_by_one_inserts() {
+        let entries: Vec<(u64, u32)> = (0..5_000u64)
+            .map(|k| ((k % 4_000).wrapping_mul(0x9e37_79b9_7f4a_7c15), k as u32))
+            .collect();
+        let mut batch = RecordMap::with_capacity(100);
+        batch.insert_each(&entries[..50]);
+        let before = batch.keys.len();
+        batch.insert_each(&entries[50..]);
+        assert!(batch.keys.len() > before);
+        assert!(
+            batch.len <= batch.limit,
+            "no second growth mid-batch needed"
+        );
+        let mut single = RecordMap::with_capacity(100);
+        for &(k, v) in &entries {
+            single.insert(k, v);
+        }
+        assert_eq!(batch.len(), 4_000);
+        for &(k, _) in &entries {
+            assert_eq!(
+                batch.get(k),
+                single.get(k),
+                "the last value of each key wins"
+            );
+        }
     }
 }

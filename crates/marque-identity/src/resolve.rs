@@ -189,6 +189,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         tracing::info!(
             mentions = fresh.len(),
             elapsed_s = started.elapsed().as_secs_f64(),
+            rss_mib = crate::memory::resident_mib(),
             "new mentions loaded"
         );
         let affected = incremental::affected(&ctx, &fresh, &stored_hubs, keyless_name).await?;
@@ -197,6 +198,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             customers = affected.customers.len(),
             records = affected.previous.len(),
             elapsed_s = started.elapsed().as_secs_f64(),
+            rss_mib = crate::memory::resident_mib(),
             "affected customers found"
         );
         let scope = Scope::Some {
@@ -231,12 +233,14 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         mentions = run.ms.len(),
         incremental = run.affected.is_some(),
         elapsed_s = started.elapsed().as_secs_f64(),
+        rss_mib = crate::memory::resident_mib(),
         "mentions loaded and normalised"
     );
     let mut hubs = mark_hubs(&mut run.ms, &opts.link);
     tracing::info!(
         hubs = hubs.len(),
         elapsed_s = started.elapsed().as_secs_f64(),
+        rss_mib = crate::memory::resident_mib(),
         "hubs marked"
     );
     if !run.stored_hubs.is_empty() {
@@ -258,13 +262,14 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     let (link_overrides, stale_overrides) =
         overrides::resolve_indices(&override_rows, &ms, &run.folded)?;
     let trained = stored.is_none();
-    let linked = link(&ms, &opts.link, &link_overrides, stored.as_ref(), &outside);
+    let mut linked = link(&ms, &opts.link, &link_overrides, stored.as_ref(), &outside);
     drop(stored);
     if run.affected.is_none() && has("customer_map") {
         let previous = PreviousIds::load(&ctx, None).await?;
         tracing::debug!(
             records = previous.len(),
             elapsed_s = started.elapsed().as_secs_f64(),
+            rss_mib = crate::memory::resident_mib(),
             "previous ids loaded"
         );
         run.previous = Some(previous);
@@ -274,13 +279,14 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         keys_held_outside = outside.len(),
         left_alone_for_a_candidate_outside = linked.stats.outside_only,
         elapsed_s = started.elapsed().as_secs_f64(),
+        rss_mib = crate::memory::resident_mib(),
         "linked"
     );
 
     // Clusters in a deterministic order: by root mention, members ascending. One parallel
     // sort of (root, mention) pairs, then the runs of equal roots.
-    let mut by_root: Vec<(u32, u32)> = linked
-        .roots
+    // Taken: the roots are not needed past here (43 MB at 1M persons).
+    let mut by_root: Vec<(u32, u32)> = std::mem::take(&mut linked.roots)
         .iter()
         .enumerate()
         .map(|(i, &r)| (r, i as u32))
@@ -332,6 +338,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         .collect();
     tracing::debug!(
         elapsed_s = started.elapsed().as_secs_f64(),
+        rss_mib = crate::memory::resident_mib(),
         "previous ids counted per customer"
     );
     let (cluster_ids, changes) = history::assign(&overlap, &fresh);
@@ -359,6 +366,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     tracing::info!(
         customers = n_customers,
         elapsed_s = started.elapsed().as_secs_f64(),
+        rss_mib = crate::memory::resident_mib(),
         "customer ids assigned"
     );
     let is_incremental = run.affected.is_some();
@@ -442,6 +450,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     )?;
     tracing::info!(
         elapsed_s = started.elapsed().as_secs_f64(),
+        rss_mib = crate::memory::resident_mib(),
         "output tables written"
     );
     let write = |name: &'static str, schema, batch, mode| async move {
@@ -541,6 +550,9 @@ where
 /// (a dozen chunks are in flight, see [`publish::CHUNK`]).
 const GOLDEN_CHUNK: usize = 4 * 1024;
 
+/// Folded records whose previous ids are looked up together (1.5 MB of results).
+const VOTE_SLICE: usize = 64 * 1024;
+
 /// Per cluster, how many of its records each previous customer id held: what
 /// [`history::assign`] keeps ids by. The key records are looked up per cluster, then the folded
 /// ones as they are read back; both on both cores.
@@ -572,14 +584,25 @@ fn previous_votes<'p>(
             o
         })
         .collect();
+    tracing::debug!(
+        rss_mib = crate::memory::resident_mib(),
+        "key records' votes counted"
+    );
     for chunk in folded.buckets()? {
         let chunk = chunk?;
-        let found: Vec<(u32, &str)> = chunk
-            .par_iter()
-            .filter_map(|(i, record)| Some((cluster_of[*i as usize], lookup(*i, record)?)))
-            .collect();
-        for (c, id) in found {
-            history::vote(&mut votes[c as usize], id);
+        // A slice of a bucket at a time: the buckets of app accounts hold millions of
+        // records, and their lookups collected at once raised a 1M full rerun's peak.
+        for start in (0..chunk.len()).step_by(VOTE_SLICE) {
+            let found: Vec<(u32, &str)> = (start..(start + VOTE_SLICE).min(chunk.len()))
+                .into_par_iter()
+                .filter_map(|k| {
+                    let (i, record) = chunk.get(k);
+                    Some((cluster_of[i as usize], lookup(i, record)?))
+                })
+                .collect();
+            for (c, id) in found {
+                history::vote(&mut votes[c as usize], id);
+            }
         }
     }
     Ok(votes)
