@@ -54,7 +54,7 @@ pub(crate) fn keyless_pass(
     let rep = |u: u32| &mentions[units.rep[u as usize] as usize];
     let n = units.rep.len() as u32;
     // The leads first, then the keyed units holding a key some lead asks for, both on both
-    // cores: a key for every unit (32 bytes each with its tag, 10M units at 1M persons) was
+    // cores: a key for every unit (32 bytes each with its tag, millions of units at 1M persons) was
     // the link phase's peak.
     let leads: Vec<(u32, u128)> = (0..n)
         .into_par_iter()

@@ -81,7 +81,7 @@ pub(crate) fn masked_pass(
     let n = units.rep.len() as u32;
     // The leads first (a lead has no full phone, so it is never a holder), then the holders
     // some lead asks for, out of the millions of mobiles; both on both cores. A tagged key
-    // for every unit (16 bytes each, 10M units at 1M persons) stood on the link phase's peak.
+    // for every unit (16 bytes each, millions of units at 1M persons) stood on the link phase's peak.
     let leads: Vec<(u32, u128)> = (0..n)
         .into_par_iter()
         .filter_map(|u| {

@@ -29,7 +29,9 @@ fn key(source: &str, record_id: &str, role: &str) -> u64 {
 }
 
 impl PreviousIds {
-    pub fn insert(&mut self, source: &str, record_id: &str, role: &str, customer_id: &str) {
+    /// Adds one record (runs add a batch at a time: [`PreviousIds::load`]).
+    #[cfg(test)]
+    fn insert(&mut self, source: &str, record_id: &str, role: &str, customer_id: &str) {
         let id = self.intern(customer_id);
         self.by_record.insert(key(source, record_id, role), id);
     }
