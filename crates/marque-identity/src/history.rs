@@ -65,8 +65,8 @@ fn text_prefix(text: &str) -> u64 {
 ///
 /// A full rerun at 1M persons assigns 1.27M ids here at its memory peak, so the working sets
 /// borrow the texts they hold: a claim is a count, the id's first bytes, a cluster and a
-/// position in its votes (24 bytes, was a 56-byte tuple), and the sets of ids in use point into `overlap` and `fresh` (they held an
-/// owned copy of every id, 0.2 GB in all).
+/// position in its votes (24 bytes, was a 56-byte tuple), and the sets of ids in use point
+/// into `overlap` and `fresh` (they held an owned copy of every id, 0.2 GB in all).
 pub fn assign(overlap: &[Votes<'_>], fresh: &[String]) -> (Vec<String>, Vec<IdChange>) {
     // Greedy by overlap: the cluster holding most of an old customer's records keeps its id.
     // On a tie the part holding the mention the id was derived from wins, then the smaller
