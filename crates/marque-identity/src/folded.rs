@@ -235,9 +235,9 @@ impl FoldedBuckets {
 }
 
 /// One bucket of folded records read back, sorted by mention: the ids' texts end to end and
-/// (mention, start, length) per record, 12 bytes a record beside its text. As a list of
-/// `(mention, CompactString)` (32 bytes each, plus a stable sort's buffer), the buckets of app
-/// accounts, which fold millions of events, raised a 1M full rerun's peak by 90 MB.
+/// (mention, start, length) per record, 12 bytes a record beside its text, where a list of
+/// `(mention, CompactString)` took 32 bytes a record plus a stable sort's buffer: the buckets
+/// of app accounts, which fold millions of events, are the largest a run reads.
 #[derive(Debug, Default)]
 pub struct FoldedBucket {
     ids: String,
