@@ -160,6 +160,12 @@ pub async fn affected(
         }
     }
     let customers = std::sync::Arc::new(holders(ctx, &keys, hubs).await?);
+    tracing::debug!(
+        customers = customers.len(),
+        rss_mib = crate::memory::resident_mib(),
+        cpu_s = crate::memory::cpu_seconds(),
+        "holders of the new mentions' keys found"
+    );
     let previous = PreviousIds::load(ctx, Some(&customers)).await?;
     Ok(Affected {
         customers,

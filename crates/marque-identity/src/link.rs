@@ -175,6 +175,7 @@ pub fn link(
             phase = name,
             elapsed_s = clock.elapsed().as_secs_f64(),
             rss_mib = crate::memory::resident_mib(),
+            cpu_s = crate::memory::cpu_seconds(),
             "link"
         )
     };

@@ -103,6 +103,7 @@ impl Publisher<'_> {
             table = name,
             elapsed_s = self.started.elapsed().as_secs_f64(),
             rss_mib = crate::memory::resident_mib(),
+            cpu_s = crate::memory::cpu_seconds(),
             "table written"
         );
         Ok(())

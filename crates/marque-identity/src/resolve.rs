@@ -190,6 +190,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             mentions = fresh.len(),
             elapsed_s = started.elapsed().as_secs_f64(),
             rss_mib = crate::memory::resident_mib(),
+            cpu_s = crate::memory::cpu_seconds(),
             "new mentions loaded"
         );
         let affected = incremental::affected(&ctx, &fresh, &stored_hubs, keyless_name).await?;
@@ -199,6 +200,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             records = affected.previous.len(),
             elapsed_s = started.elapsed().as_secs_f64(),
             rss_mib = crate::memory::resident_mib(),
+            cpu_s = crate::memory::cpu_seconds(),
             "affected customers found"
         );
         let scope = Scope::Some {
@@ -234,6 +236,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         incremental = run.affected.is_some(),
         elapsed_s = started.elapsed().as_secs_f64(),
         rss_mib = crate::memory::resident_mib(),
+        cpu_s = crate::memory::cpu_seconds(),
         "mentions loaded and normalised"
     );
     let mut hubs = mark_hubs(&mut run.ms, &opts.link);
@@ -241,6 +244,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         hubs = hubs.len(),
         elapsed_s = started.elapsed().as_secs_f64(),
         rss_mib = crate::memory::resident_mib(),
+        cpu_s = crate::memory::cpu_seconds(),
         "hubs marked"
     );
     if !run.stored_hubs.is_empty() {
@@ -259,6 +263,12 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         }
         _ => Outside::default(),
     };
+    tracing::debug!(
+        elapsed_s = started.elapsed().as_secs_f64(),
+        rss_mib = crate::memory::resident_mib(),
+        cpu_s = crate::memory::cpu_seconds(),
+        "holders outside the scope counted"
+    );
     let (link_overrides, stale_overrides) =
         overrides::resolve_indices(&override_rows, &ms, &run.folded)?;
     let trained = stored.is_none();
@@ -270,6 +280,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
             records = previous.len(),
             elapsed_s = started.elapsed().as_secs_f64(),
             rss_mib = crate::memory::resident_mib(),
+            cpu_s = crate::memory::cpu_seconds(),
             "previous ids loaded"
         );
         run.previous = Some(previous);
@@ -280,6 +291,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         left_alone_for_a_candidate_outside = linked.stats.outside_only,
         elapsed_s = started.elapsed().as_secs_f64(),
         rss_mib = crate::memory::resident_mib(),
+        cpu_s = crate::memory::cpu_seconds(),
         "linked"
     );
 
@@ -339,6 +351,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     tracing::debug!(
         elapsed_s = started.elapsed().as_secs_f64(),
         rss_mib = crate::memory::resident_mib(),
+        cpu_s = crate::memory::cpu_seconds(),
         "previous ids counted per customer"
     );
     let (cluster_ids, changes) = history::assign(&overlap, &fresh);
@@ -367,6 +380,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         customers = n_customers,
         elapsed_s = started.elapsed().as_secs_f64(),
         rss_mib = crate::memory::resident_mib(),
+        cpu_s = crate::memory::cpu_seconds(),
         "customer ids assigned"
     );
     let is_incremental = run.affected.is_some();
@@ -451,6 +465,7 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
     tracing::info!(
         elapsed_s = started.elapsed().as_secs_f64(),
         rss_mib = crate::memory::resident_mib(),
+        cpu_s = crate::memory::cpu_seconds(),
         "output tables written"
     );
     let write = |name: &'static str, schema, batch, mode| async move {
@@ -586,6 +601,7 @@ fn previous_votes<'p>(
         .collect();
     tracing::debug!(
         rss_mib = crate::memory::resident_mib(),
+        cpu_s = crate::memory::cpu_seconds(),
         "key records' votes counted"
     );
     for chunk in folded.buckets()? {
