@@ -88,16 +88,30 @@ impl Lake {
         // Should finding the old rows fail, the new rows stop being written (a file finished
         // before then is never committed: no reader sees it, and vacuum removes it).
         let _abort = AbortOnDrop(appended.abort_handle());
+        let started = std::time::Instant::now();
         let marked = if keys.is_empty() {
             Vec::new()
         } else {
             mark(&table, name, &store, key, keys).await?
         };
+        // Marking and appending run side by side: their own times tell which one a
+        // replacement waits on.
+        tracing::debug!(
+            table = name,
+            files = marked.len(),
+            elapsed_s = started.elapsed().as_secs_f64(),
+            "old rows found"
+        );
         let mut actions = deletion_actions(name, &store, marked).await?;
         actions.extend(appended.await.map_err(|e| LakeError::Task {
             table: name.to_string(),
             message: e.to_string(),
         })??);
+        tracing::debug!(
+            table = name,
+            elapsed_s = started.elapsed().as_secs_f64(),
+            "old rows marked and new rows written"
+        );
 
         let mut props = CommitProperties::default().with_metadata(commit.metadata);
         if let Some(id) = &commit.batch_id {
