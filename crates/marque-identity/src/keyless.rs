@@ -56,11 +56,12 @@ pub(crate) fn keyless_pass(
     // The leads first, then the keyed units holding a key some lead asks for, both on both
     // cores: a key for every unit (32 bytes each with its tag, millions of units at 1M persons) was
     // the link phase's peak.
-    let leads: Vec<(u32, u128)> = (0..n)
+    // (unit, index key, name, city): the leads are few, their keys kept for the loop below.
+    let leads: Vec<(u32, u128, &str, &str)> = (0..n)
         .into_par_iter()
         .filter_map(|u| {
             let (name, city) = lead_key(rep(u), model, cfg)?;
-            Some((u, index_key(name, city)))
+            Some((u, index_key(name, city), name, city))
         })
         .collect();
     if leads.is_empty() {
@@ -84,11 +85,8 @@ pub(crate) fn keyless_pass(
     for (u, key) in held {
         index.entry(key).or_default().push(u);
     }
-    for (k, key) in leads {
+    for (k, key, name, city) in leads {
         let m = rep(k);
-        let Some((name, city)) = lead_key(m, model, cfg) else {
-            continue;
-        };
         let freq = model.name_frequency.get(name).copied();
         let candidates = index.get(&key).map_or(&[][..], Vec::as_slice);
         let Some(target) = sole_candidate(uf, candidates, outside.keyless(name, city), stats)

@@ -82,11 +82,13 @@ pub(crate) fn masked_pass(
     // The leads first (a lead has no full phone, so it is never a holder), then the holders
     // some lead asks for, out of the millions of mobiles; both on both cores. A tagged key
     // for every unit (16 bytes each, millions of units at 1M persons) stood on the link phase's peak.
-    let leads: Vec<(u32, u128)> = (0..n)
+    // (unit, index key, pattern, surname): the leads are few, their keys kept for the loop
+    // below.
+    let leads: Vec<(u32, u128, CompactString, &str)> = (0..n)
         .into_par_iter()
         .filter_map(|u| {
             let (pattern, surname) = lead_key(rep(u))?;
-            Some((u, index_key(&pattern, surname)))
+            Some((u, index_key(&pattern, surname), pattern, surname))
         })
         .collect();
     if leads.is_empty() {
@@ -99,9 +101,8 @@ pub(crate) fn masked_pass(
         .filter_map(|u| holder(u).filter(|k| wanted.contains(k)).map(|k| (u, k)))
         .collect();
     drop(wanted);
-    if held.is_empty() && !(0..n).into_par_iter().any(|u| holder(u).is_some()) {
-        return;
-    }
+    // With no holder in the scope, the loop below still counts the leads whose key is held
+    // outside it (`sole_candidate`), as it does when some holder is in.
     let mut index: HashMap<u128, Vec<u32>> = HashMap::default();
     for (u, key) in held {
         index.entry(key).or_default().push(u);
@@ -114,14 +115,11 @@ pub(crate) fn masked_pass(
             1.0 / distinct.len() as f64
         })
         .log2();
-    for (k, key) in leads {
+    for (k, key, pattern, surname) in leads {
         if uf.size_of(k) > 1 {
             continue; // already linked by a stronger pass
         }
         let m = rep(k);
-        let Some((pattern, surname)) = lead_key(m) else {
-            continue;
-        };
         let candidates: Vec<u32> = index
             .get(&key)
             .map_or(&[][..], Vec::as_slice)

@@ -263,12 +263,14 @@ pub async fn resolve(lake: &Lake, opts: &ResolveOptions) -> Result<ResolveSummar
         }
         _ => Outside::default(),
     };
-    tracing::debug!(
-        elapsed_s = started.elapsed().as_secs_f64(),
-        rss_mib = crate::memory::resident_mib(),
-        cpu_s = crate::memory::cpu_seconds(),
-        "holders outside the scope counted"
-    );
+    if run.affected.is_some() {
+        tracing::debug!(
+            elapsed_s = started.elapsed().as_secs_f64(),
+            rss_mib = crate::memory::resident_mib(),
+            cpu_s = crate::memory::cpu_seconds(),
+            "holders outside the scope counted"
+        );
+    }
     let (link_overrides, stale_overrides) =
         overrides::resolve_indices(&override_rows, &ms, &run.folded)?;
     let trained = stored.is_none();
