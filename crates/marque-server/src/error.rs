@@ -52,7 +52,17 @@ impl IntoResponse for ApiError {
             tracing::debug!(status = %self.status, code = self.code, message = %self.message, "request rejected");
         }
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The body was left unread, so the server closes the connection after answering.
+            // Said in the answer, the client does not put the connection back in its pool: a
+            // request sent on it next failed as an incomplete message.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 
@@ -99,3 +109,30 @@ pub enum ServerError {
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_oversized_body_answer_closes_the_connection_so_clients_do_not_reuse_it() {
+        let close = |status| {
+            ApiError::new(status, "x", "y")
+                .into_response()
+                .headers()
+                .get(axum::http::header::CONNECTION)
+                .cloned()
+        };
+        assert_eq!(
+            close(StatusCode::PAYLOAD_TOO_LARGE)
+                .as_ref()
+                .map(|v| v.as_bytes()),
+            Some(&b"close"[..])
+        );
+        assert_eq!(
+            close(StatusCode::BAD_REQUEST),
+            None,
+            "other errors keep the connection"
+        );
+    }
+}
